@@ -1,0 +1,287 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options tune the Bot. The zero value of each field picks the default.
+type Options struct {
+	// Workers bounds how many messages are handled at once (default 64).
+	// A `run` holds a worker while it waits for its job, so this is also
+	// the number of jobs one bot follows at a time.
+	Workers int
+	// Queue bounds messages waiting for a worker (default 256). When it is
+	// full the sender is told the bot is busy rather than left unanswered.
+	Queue int
+	// DedupeSize is how many recent event ids are remembered (default 4096).
+	DedupeSize int
+	// ShutdownGrace is how long in-flight commands may run on after a
+	// shutdown signal before they are cut (default 30s).
+	ShutdownGrace time.Duration
+	// DrainTimeout bounds the wait for in-flight commands once every adapter
+	// has stopped by itself, as the terminal does at end of input
+	// (default 1h: the longest a run waits for its job).
+	DrainTimeout time.Duration
+	// SendRetryFor is how long a failed reply is retried (default 2m).
+	SendRetryFor time.Duration
+	// Logger receives the bot's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.Queue <= 0 {
+		o.Queue = 256
+	}
+	if o.DedupeSize <= 0 {
+		o.DedupeSize = 4096
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 30 * time.Second
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = time.Hour
+	}
+	if o.SendRetryFor <= 0 {
+		o.SendRetryFor = 2 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Bot runs adapters and hands the messages addressed to it to a Handler.
+type Bot struct {
+	adapters []Adapter
+	handler  Handler
+	opts     Options
+	seen     *dedupe
+	queue    chan job
+	reqID    atomic.Uint64
+	busy     chan struct{} // bounds goroutines telling senders the bot is busy
+
+	acceptMu  sync.RWMutex
+	accepting bool
+}
+
+type job struct {
+	adapter Adapter
+	msg     Message
+	log     *slog.Logger
+}
+
+// New returns a Bot that serves h on every adapter.
+func New(h Handler, opts Options, adapters ...Adapter) *Bot {
+	opts.setDefaults()
+	return &Bot{
+		adapters: adapters,
+		handler:  h,
+		opts:     opts,
+		seen:     newDedupe(opts.DedupeSize),
+		queue:    make(chan job, opts.Queue),
+		busy:     make(chan struct{}, 16),
+	}
+}
+
+// States reports each adapter's connection state, by adapter name, for
+// adapters that report one.
+func (b *Bot) States() map[string]ConnState {
+	out := make(map[string]ConnState)
+	for _, a := range b.adapters {
+		if s, ok := a.(StateReporter); ok {
+			out[a.Name()] = s.State()
+		}
+	}
+	return out
+}
+
+// Run serves until ctx ends (a shutdown signal) or every adapter has
+// stopped by itself. On a signal, commands in flight get ShutdownGrace to
+// finish and are then cut, their senders told so; when the adapters stop by
+// themselves, queued and in-flight commands are finished first. Run returns
+// the first adapter error, if any.
+func (b *Bot) Run(ctx context.Context) error {
+	if len(b.adapters) == 0 {
+		return errors.New("bot: no adapters configured")
+	}
+	// Handlers run under workCtx, which outlives ctx by the grace period so
+	// a shutdown lets them finish.
+	workCtx, cutWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutWork()
+
+	b.acceptMu.Lock()
+	b.accepting = true
+	b.acceptMu.Unlock()
+
+	var workers sync.WaitGroup
+	for range b.opts.Workers {
+		workers.Go(func() {
+			for j := range b.queue {
+				b.handle(workCtx, ctx, j)
+			}
+		})
+	}
+
+	adapterCtx, stopAdapters := context.WithCancel(ctx)
+	defer stopAdapters()
+	errs := make(chan error, len(b.adapters))
+	for _, a := range b.adapters {
+		go func() {
+			deliver := func(m Message) { b.deliver(ctx, a, m) }
+			err := a.Run(adapterCtx, deliver)
+			if err != nil {
+				err = fmt.Errorf("adapter %s: %w", a.Name(), err)
+				b.opts.Logger.Error("adapter stopped", "adapter", a.Name(), "err", err)
+			}
+			errs <- err
+		}()
+	}
+	var firstErr error
+	for range b.adapters {
+		if err := <-errs; err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+
+	b.acceptMu.Lock()
+	b.accepting = false
+	close(b.queue)
+	b.acceptMu.Unlock()
+
+	wait := b.opts.DrainTimeout
+	if ctx.Err() != nil {
+		wait = b.opts.ShutdownGrace
+		b.opts.Logger.Info("shutting down", "grace", wait)
+	}
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		b.opts.Logger.Warn("cutting in-flight commands", "waited", wait)
+		cutWork()
+		// Handlers see their context end; give them a moment to say so.
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			b.opts.Logger.Error("handlers did not stop after being cut")
+		}
+	}
+	return firstErr
+}
+
+// deliver is what adapters call for every received message.
+func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
+	log := b.opts.Logger.With("adapter", a.Name(), "event", m.EventID, "user", m.Sender.ID, "channel", m.Conversation.ChannelID)
+	switch {
+	case m.Sender.IsSelf:
+		return
+	case m.Sender.IsBot:
+		log.Debug("ignoring message from a bot")
+		return
+	case !m.Addressed:
+		return
+	}
+	if m.EventID != "" && !b.seen.firstTime(a.Name()+"\x00"+m.EventID) {
+		log.Debug("dropping duplicate delivery")
+		return
+	}
+	log = log.With("req", strconv.FormatUint(b.reqID.Add(1), 36))
+	if m.Received.IsZero() {
+		m.Received = time.Now()
+	}
+
+	b.acceptMu.RLock()
+	defer b.acceptMu.RUnlock()
+	if !b.accepting || ctx.Err() != nil {
+		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "chatops is shutting down", Text: "Your command was not run. Send it again in a minute, when the bot is back."})
+		return
+	}
+	select {
+	case b.queue <- job{adapter: a, msg: m, log: log}:
+	default:
+		log.Warn("queue full, refusing command")
+		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "chatops is busy", Text: "Too many commands are running right now, so yours was not started. Send it again in a minute."})
+	}
+}
+
+// tellAsync sends a short notice without blocking the adapter's read loop.
+func (b *Bot) tellAsync(a Adapter, m Message, log *slog.Logger, r Reply) {
+	select {
+	case b.busy <- struct{}{}:
+	default:
+		log.Error("dropping notice: too many pending", "title", r.Title)
+		return
+	}
+	go func() {
+		defer func() { <-b.busy }()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		w := &responder{adapter: a, to: m.Conversation, retryFor: 20 * time.Second, log: log}
+		if _, err := w.Reply(ctx, r); err != nil {
+			log.Error("could not send notice", "err", err)
+		}
+	}()
+}
+
+// handle runs the handler for one message, recovering panics.
+func (b *Bot) handle(workCtx, runCtx context.Context, j job) {
+	w := &responder{adapter: j.adapter, to: j.msg.Conversation, retryFor: b.opts.SendRetryFor, log: j.log}
+	if runCtx.Err() != nil && workCtx.Err() != nil {
+		return
+	}
+	ctx := WithLogger(workCtx, j.log)
+	start := time.Now()
+	panicked := b.callHandler(ctx, w, j)
+	if workCtx.Err() != nil && !panicked {
+		// The bot cut this command at shutdown; the handler may not have
+		// been able to say so. Tell the sender with a fresh context.
+		nctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		w.retryFor = 5 * time.Second
+		_, _ = w.Reply(nctx, Reply{Status: StatusError, Title: "chatops shut down while working on your command",
+			Text: "Anything it had started (such as a GitLab pipeline) keeps running; check it there, or ask again when the bot is back."})
+	}
+	j.log.Info("handled", "duration", time.Since(start).Round(time.Millisecond))
+}
+
+func (b *Bot) callHandler(ctx context.Context, w Responder, j job) (panicked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = true
+			j.log.Error("handler panicked", "panic", p, "stack", string(debug.Stack()))
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			_, _ = w.Reply(rctx, Reply{Status: StatusError, Title: "Internal error",
+				Text: "chatops hit a bug while handling your command and has logged it. The bot is still running; try again, and tell its operators if it keeps happening."})
+		}
+	}()
+	b.handler.HandleMessage(ctx, w, j.msg)
+	return false
+}
+
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying log, so handlers log with the request's
+// attributes (request id, adapter, user).
+func WithLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, log)
+}
+
+// Logger returns the logger carried by ctx, or slog.Default().
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}

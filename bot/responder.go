@@ -1,0 +1,67 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// responder answers one message through its adapter. It serialises the
+// replies of one command (so they arrive in order) and retries failed sends
+// for a bounded time, because a reply the user is owed must not be lost to a
+// brief disconnect.
+type responder struct {
+	adapter  Adapter
+	to       Conversation
+	retryFor time.Duration
+	log      *slog.Logger
+
+	mu sync.Mutex // one send at a time keeps this command's replies in order
+}
+
+// Reply implements Responder.
+func (r *responder) Reply(ctx context.Context, reply Reply) (Sent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.retry(ctx, "send reply", func(ctx context.Context) (Sent, error) {
+		return r.adapter.Send(ctx, r.to, reply)
+	})
+}
+
+// Update implements Responder.
+func (r *responder) Update(ctx context.Context, ref Sent, reply Reply) (Sent, error) {
+	ed, ok := r.adapter.(Editor)
+	if !ok || ref.ID == "" {
+		return r.Reply(ctx, reply)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.retry(ctx, "edit reply", func(ctx context.Context) (Sent, error) {
+		return ed.Edit(ctx, ref, reply)
+	})
+}
+
+func (r *responder) retry(ctx context.Context, what string, op func(context.Context) (Sent, error)) (Sent, error) {
+	deadline := time.Now().Add(r.retryFor)
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		sent, err := op(ctx)
+		if err == nil {
+			return sent, nil
+		}
+		if IsPermanent(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+			return Sent{}, fmt.Errorf("%s on %s after %d attempt(s): %w", what, r.adapter.Name(), attempt, err)
+		}
+		r.log.Warn("reply failed, retrying", "what", what, "attempt", attempt, "err", err)
+		jittered := wait/2 + rand.N(wait/2+1)
+		select {
+		case <-ctx.Done():
+			return Sent{}, fmt.Errorf("%s on %s: %w", what, r.adapter.Name(), ctx.Err())
+		case <-time.After(jittered):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}

@@ -1,0 +1,143 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+func (rt *Router) helpCommand() Command {
+	return Command{
+		Name:     "help",
+		Usage:    "[command]",
+		Summary:  "List the commands, or explain one",
+		Help:     "Without an argument, lists every command. With a command name, shows its usage, help and examples.",
+		Examples: []string{"help", "help run"},
+		Handler: HandlerFunc(func(ctx context.Context, w bot.Responder, r *Request) error {
+			args, err := r.Args()
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				_, err := w.Reply(ctx, rt.Overview())
+				return err
+			}
+			c, ok := rt.Lookup(args[0])
+			if !ok {
+				_, err := w.Reply(ctx, rt.unknown(args[0]))
+				return err
+			}
+			_, err = w.Reply(ctx, rt.Detail(c))
+			return err
+		}),
+	}
+}
+
+// Overview is the reply to "help": one line per command.
+func (rt *Router) Overview() bot.Reply {
+	var b strings.Builder
+	for _, c := range rt.Commands() {
+		fmt.Fprintf(&b, "%s — %s\n", rt.usage(c), c.Summary)
+	}
+	return bot.Reply{
+		Status: bot.StatusInfo,
+		Title:  "Commands",
+		Text: strings.TrimRight(b.String(), "\n") +
+			fmt.Sprintf("\n\nMention me (@%s help), message me directly, or use /%s. Type help <command> for details.", rt.botName, rt.botName),
+	}
+}
+
+// Detail is the reply to "help <command>".
+func (rt *Router) Detail(c Command) bot.Reply {
+	var b strings.Builder
+	b.WriteString(c.Summary)
+	if c.Help != "" {
+		b.WriteString("\n\n" + c.Help)
+	}
+	if len(c.Aliases) > 0 {
+		b.WriteString("\n\nAliases: " + strings.Join(c.Aliases, ", "))
+	}
+	if len(c.Examples) > 0 {
+		b.WriteString("\n\nExamples:")
+		for _, e := range c.Examples {
+			b.WriteString("\n  " + e)
+		}
+	}
+	return bot.Reply{Status: bot.StatusInfo, Title: "Usage: " + rt.usage(c), Text: b.String()}
+}
+
+func (rt *Router) usage(c Command) string {
+	if c.Usage == "" {
+		return c.Name
+	}
+	return c.Name + " " + c.Usage
+}
+
+func (rt *Router) greeting() bot.Reply {
+	return bot.Reply{Status: bot.StatusInfo, Title: "Hi! I am " + rt.botName,
+		Text: "Type help to see what I can do, for example: help run"}
+}
+
+func (rt *Router) unknown(name string) bot.Reply {
+	text := "Type help to see every command."
+	if s := rt.suggest(name); s != "" {
+		text = fmt.Sprintf("Did you mean %s? Type help to see every command.", s)
+	}
+	return bot.Reply{Status: bot.StatusError, Title: fmt.Sprintf("Unknown command %q", name), Text: text}
+}
+
+// suggest returns the known command or alias closest to name, if it is
+// close enough to be a plausible typo.
+func (rt *Router) suggest(name string) string {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	cands := make([]string, 0, len(rt.names))
+	for n := range rt.names {
+		cands = append(cands, n)
+	}
+	return Closest(name, cands)
+}
+
+// Closest returns the candidate with the smallest edit distance to s, when
+// that distance is at most a third of the longer word (at least 1), or ""
+// when nothing is close. Ties go to the alphabetically first candidate, so
+// the answer does not depend on map order. Exported for plugins that
+// suggest other names (job names).
+func Closest(s string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		d := Distance(strings.ToLower(s), strings.ToLower(c))
+		limit := max(1, max(len([]rune(s)), len([]rune(c)))/3)
+		if d > limit {
+			continue
+		}
+		if bestD < 0 || d < bestD || (d == bestD && c < best) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// Distance is the Levenshtein edit distance between a and b, in runes.
+func Distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
