@@ -127,7 +127,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	for range b.opts.Workers {
 		workers.Go(func() {
 			for j := range b.queue {
-				b.handle(workCtx, ctx, j)
+				b.handle(workCtx, j)
 			}
 		})
 	}
@@ -235,9 +235,15 @@ func (b *Bot) tellAsync(a Adapter, m Message, log *slog.Logger, r Reply) {
 }
 
 // handle runs the handler for one message, recovering panics.
-func (b *Bot) handle(workCtx, runCtx context.Context, j job) {
+func (b *Bot) handle(workCtx context.Context, j job) {
 	w := &responder{adapter: j.adapter, to: j.msg.Conversation, retryFor: b.opts.SendRetryFor, log: j.log}
-	if runCtx.Err() != nil && workCtx.Err() != nil {
+	if workCtx.Err() != nil {
+		// Still queued when the grace period ended: never started.
+		nctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		w.retryFor = 5 * time.Second
+		_, _ = w.Reply(nctx, Reply{Status: StatusError, Title: "chatops is shutting down",
+			Text: "Your command was not run. Send it again in a minute, when the bot is back."})
 		return
 	}
 	ctx := WithLogger(workCtx, j.log)

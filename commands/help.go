@@ -120,11 +120,13 @@ func Closest(s string, candidates []string) string {
 	return best
 }
 
-// Distance is the Levenshtein edit distance between a and b, in runes.
+// Distance is the optimal-string-alignment edit distance between a and b,
+// in runes: insertions, deletions, substitutions and swaps of two adjacent
+// runes each cost 1, since a swap ("pnig") is the commonest typo.
 func Distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	// Three rolling rows: two back (for swaps), previous, current.
+	back, prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1), make([]int, len(rb)+1)
 	for j := range prev {
 		prev[j] = j
 	}
@@ -136,8 +138,11 @@ func Distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], back[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		back, prev, cur = prev, cur, back
 	}
 	return prev[len(rb)]
 }

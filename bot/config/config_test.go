@@ -1,0 +1,108 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseFullConfig(t *testing.T) {
+	text := `
+[bot]
+name = "opsbot"
+
+[gitlab]
+url = "https://gitlab.example.com"
+token = "${GL_TOKEN}"
+project = "group/app"
+poll_interval = "5s"
+play_manual = false
+
+[identities]
+"slack:U123" = "alice"
+"discord:4242" = "bob"
+
+[shell]
+
+[slack]
+app_token = "${SLACK_APP}"
+bot_token = "xoxb-literal-$-kept"
+`
+	cfg, err := Parse(text, env(map[string]string{"GL_TOKEN": "glpat-x", "SLACK_APP": "xapp-1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Bot.Name != "opsbot" || cfg.GitLab.Token != "glpat-x" || cfg.Slack.AppToken != "xapp-1" {
+		t.Fatalf("unexpected values: %+v %+v %+v", cfg.Bot, cfg.GitLab, cfg.Slack)
+	}
+	if cfg.Slack.BotToken != "xoxb-literal-$-kept" {
+		t.Fatalf("a bare $ must be kept: %q", cfg.Slack.BotToken)
+	}
+	if cfg.GitLab.PollInterval.Duration != 5*time.Second || cfg.GitLab.ReplyTimeout.Duration != time.Hour {
+		t.Fatalf("durations: %v %v", cfg.GitLab.PollInterval, cfg.GitLab.ReplyTimeout)
+	}
+	if *cfg.GitLab.PlayManual {
+		t.Fatal("play_manual = false was not kept")
+	}
+	if cfg.Shell == nil {
+		t.Fatal("an empty [shell] section must enable the shell adapter")
+	}
+	if cfg.Mattermost != nil || cfg.Discord != nil {
+		t.Fatal("absent sections must stay disabled")
+	}
+	if cfg.Identities["discord:4242"] != "bob" {
+		t.Fatalf("identities: %v", cfg.Identities)
+	}
+}
+
+func TestParseErrorsNameKeyAndLine(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string
+	}{
+		{"unknown key", "[shell]\nuser = \"me\"\ncolour = \"red\"\n", []string{"line 3", "shell.colour"}},
+		{"unknown section", "[shell]\n[slak]\napp_token = \"x\"\n", []string{"slak"}},
+		{"wrong type", "[bot]\nworkers = \"many\"\n[shell]\n", []string{"line 2"}},
+		{"bad duration", "[gitlab]\nurl=\"u\"\ntoken=\"t\"\nproject=\"p\"\npoll_interval = \"soon\"\n[shell]\n", []string{"line 5", "duration"}},
+		{"unset env", "[shell]\n[discord]\ntoken = \"${NOPE}\"\n", []string{"line 3", "discord.token", "${NOPE}"}},
+		{"missing required", "[slack]\napp_token = \"x\"\n", []string{"[slack] bot_token is required"}},
+		{"bad identity", "[shell]\n[identities]\n\"U123\" = \"alice\"\n", []string{"platform:userID"}},
+		{"bad role", "[gitlab]\nurl=\"u\"\ntoken=\"t\"\nproject=\"p\"\nmin_role=\"guest\"\n[shell]\n", []string{"min_role"}},
+		{"no adapter", "[bot]\nname = \"x\"\n", []string{"no adapter is enabled"}},
+		{"syntax", "[shell]\nuser = = 1\n", []string{"line 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.text, env(nil))
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	path := filepath.Join("..", "..", "config.example.toml")
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("config.example.toml not present")
+	}
+	t.Setenv("GITLAB_TOKEN", "glpat-test")
+	t.Setenv("SLACK_APP_TOKEN", "xapp-test")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test")
+	t.Setenv("MATTERMOST_TOKEN", "mm-test")
+	t.Setenv("DISCORD_TOKEN", "discord-test")
+	if _, err := Load(path); err != nil {
+		t.Fatalf("config.example.toml must load: %v", err)
+	}
+}
