@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"runtime/debug"
 	"time"
 
@@ -58,7 +60,32 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 		DrainTimeout:  drain,
 		Logger:        log,
 	}, adapters...)
+	if cfg.Bot.HealthAddr != "" {
+		stop, err := serveHealth(cfg.Bot.HealthAddr, a.bot, log)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, stop)
+	}
 	return a, nil
+}
+
+// serveHealth serves the bot's health endpoint until the returned stop.
+func serveHealth(addr string, b *bot.Bot, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("health endpoint: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", b.HealthHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			log.Error("health endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("health endpoint listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // buildAdapters makes one adapter per configured section.

@@ -35,6 +35,9 @@ type Bot struct {
 	Workers int `toml:"workers"`
 	// ShutdownGrace is how long running commands get after SIGTERM (default 30s).
 	ShutdownGrace Duration `toml:"shutdown_grace"`
+	// HealthAddr, when set, serves GET /healthz on this address
+	// (e.g. "127.0.0.1:8080"): adapter states as JSON, 503 when one is down.
+	HealthAddr string `toml:"health_addr"`
 }
 
 // Log is the [log] section.
