@@ -1,0 +1,239 @@
+package slacktest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Post is a chat.postMessage or chat.update call the fake accepted.
+type Post struct {
+	// Method is "chat.postMessage" or "chat.update".
+	Method string
+	// Channel and TS identify the message (for an update, the one edited).
+	Channel, TS string
+	// ThreadTS is the thread the message was posted in, if any.
+	ThreadTS string
+	// Text is the top-level text (the notification fallback with blocks).
+	Text string
+	// Blocks is the Block Kit JSON as sent, or nil.
+	Blocks json.RawMessage
+	// At is when the fake received the call.
+	At time.Time
+}
+
+// Slack's documented limits, enforced the way Slack rejects them.
+const (
+	maxBlocks       = 50
+	maxSectionText  = 3000
+	maxFieldText    = 2000
+	maxFields       = 10
+	maxHeaderText   = 150
+	maxContextElems = 10
+	maxMessageText  = 40000
+)
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func slackErr(w http.ResponseWriter, code string, details ...string) {
+	body := map[string]any{"ok": false, "error": code}
+	if len(details) > 0 {
+		body["errors"] = details
+		body["response_metadata"] = map[string]any{"messages": details}
+	}
+	writeJSON(w, body)
+}
+
+// serveAPI answers Web API methods under /api/.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	if err := r.ParseForm(); err != nil {
+		slackErr(w, "invalid_form_data")
+		return
+	}
+	s.mu.Lock()
+	if q := s.limits[method]; len(q) > 0 {
+		s.limits[method] = q[1:]
+		s.limited = append(s.limited, Limited{Method: method, RetryAfter: time.Duration(q[0]) * time.Second, At: time.Now()})
+		s.notifyLocked()
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(q[0]))
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	s.mu.Unlock()
+
+	switch method {
+	case "apps.connections.open":
+		if r.Header.Get("Authorization") != "Bearer "+s.AppToken {
+			slackErr(w, "invalid_auth")
+			return
+		}
+		ticket := s.nextID("ticket-")
+		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/link/?ticket=" + ticket + "&app_id=" + s.AppID})
+	case "auth.test":
+		if tokenOf(r) != s.BotToken {
+			slackErr(w, "invalid_auth")
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "url": "https://slacktest.slack.com/", "team": "slacktest",
+			"user": "chatops", "team_id": s.TeamID, "user_id": s.BotUserID, "bot_id": s.BotID, "is_enterprise_install": false})
+	case "chat.postMessage", "chat.update":
+		s.serveChat(w, r, method)
+	default:
+		slackErr(w, "unknown_method")
+	}
+}
+
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, method string) {
+	if tokenOf(r) != s.BotToken {
+		slackErr(w, "invalid_auth")
+		return
+	}
+	p := Post{Method: method, Channel: r.FormValue("channel"), ThreadTS: r.FormValue("thread_ts"),
+		Text: r.FormValue("text"), At: time.Now()}
+	if p.Channel == "" {
+		slackErr(w, "channel_not_found")
+		return
+	}
+	if b := r.FormValue("blocks"); b != "" {
+		p.Blocks = json.RawMessage(b)
+	}
+	if code, details := validate(p.Text, p.Blocks); code != "" {
+		slackErr(w, code, details...)
+		return
+	}
+	s.mu.Lock()
+	if method == "chat.update" {
+		p.TS = r.FormValue("ts")
+		if !s.hasMessageLocked(p.Channel, p.TS) {
+			s.mu.Unlock()
+			slackErr(w, "message_not_found")
+			return
+		}
+	} else {
+		p.TS = s.nextTSLocked()
+	}
+	s.posts = append(s.posts, p)
+	s.notifyLocked()
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": p.TS, "text": p.Text,
+		"message": map[string]any{"type": "message", "user": s.BotUserID, "bot_id": s.BotID, "text": p.Text, "ts": p.TS, "thread_ts": p.ThreadTS}})
+}
+
+func (s *Server) hasMessageLocked(channel, ts string) bool {
+	for _, p := range s.posts {
+		if p.Method == "chat.postMessage" && p.Channel == channel && p.TS == ts {
+			return true
+		}
+	}
+	return false
+}
+
+// validate checks a message the way Slack does, returning Slack's error
+// code and detail messages, or "" when the message is acceptable.
+func validate(text string, blocks json.RawMessage) (string, []string) {
+	if runeLen(text) > maxMessageText {
+		return "msg_too_long", nil
+	}
+	if len(blocks) == 0 {
+		if strings.TrimSpace(text) == "" {
+			return "no_text", nil
+		}
+		return "", nil
+	}
+	var bs []struct {
+		Type     string            `json:"type"`
+		Text     *textObject       `json:"text"`
+		Fields   []textObject      `json:"fields"`
+		Elements []json.RawMessage `json:"elements"`
+	}
+	if err := json.Unmarshal(blocks, &bs); err != nil {
+		return "invalid_blocks_format", []string{err.Error()}
+	}
+	var errs []string
+	bad := func(i int, format string, args ...any) {
+		errs = append(errs, fmt.Sprintf(format, args...)+fmt.Sprintf(" [json-pointer:/blocks/%d]", i))
+	}
+	if len(bs) > maxBlocks {
+		errs = append(errs, fmt.Sprintf("no more than %d items allowed [json-pointer:/blocks]", maxBlocks))
+	}
+	for i, b := range bs {
+		switch b.Type {
+		case "header":
+			if b.Text == nil || b.Text.Type != "plain_text" {
+				bad(i, "must provide a plain_text object")
+			} else if n := runeLen(b.Text.Text); n == 0 || n > maxHeaderText {
+				bad(i, "must be between 1 and %d characters", maxHeaderText)
+			}
+		case "section":
+			if b.Text == nil && len(b.Fields) == 0 {
+				bad(i, "must provide either text or fields")
+			}
+			if b.Text != nil && (runeLen(b.Text.Text) == 0 || runeLen(b.Text.Text) > maxSectionText) {
+				bad(i, "must be between 1 and %d characters", maxSectionText)
+			}
+			if len(b.Fields) > maxFields {
+				bad(i, "no more than %d fields allowed", maxFields)
+			}
+			for _, f := range b.Fields {
+				if n := runeLen(f.Text); n == 0 || n > maxFieldText {
+					bad(i, "field must be between 1 and %d characters", maxFieldText)
+				}
+			}
+		case "context":
+			if len(b.Elements) == 0 || len(b.Elements) > maxContextElems {
+				bad(i, "must provide between 1 and %d elements", maxContextElems)
+			}
+			for _, raw := range b.Elements {
+				var t textObject
+				if json.Unmarshal(raw, &t) == nil && runeLen(t.Text) > maxSectionText {
+					bad(i, "element text must be at most %d characters", maxSectionText)
+				}
+			}
+		case "divider":
+		default:
+			bad(i, "unsupported block type %q", b.Type)
+		}
+	}
+	if len(errs) > 0 {
+		return "invalid_blocks", errs
+	}
+	return "", nil
+}
+
+type textObject struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+func runeLen(s string) int { return len([]rune(s)) }
+
+// Posts returns every accepted chat.postMessage and chat.update so far.
+func (s *Server) Posts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Post(nil), s.posts...)
+}
+
+// NextPost waits for the next accepted post or update that no earlier
+// NextPost call returned, in the order the fake accepted them.
+func (s *Server) NextPost(ctx context.Context) (Post, error) {
+	var p Post
+	err := s.waitFor(ctx, "the bot's next post", func() bool {
+		if s.readPos < len(s.posts) {
+			p = s.posts[s.readPos]
+			s.readPos++
+			return true
+		}
+		return false
+	})
+	return p, err
+}

@@ -1,0 +1,243 @@
+// Package slacktest is an in-process fake of the parts of Slack a Socket
+// Mode bot uses: apps.connections.open and its websocket (hello, pings,
+// envelopes, acks, disconnect), auth.test, chat.postMessage and
+// chat.update. It speaks Slack's wire formats so the real slack-go client
+// can be tested against it, and it lets tests misbehave like Slack does:
+// rate limits, dropped and silent connections, redeliveries.
+//
+// It needs no *testing.T, so demos and benchmarks can use it too.
+package slacktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Defaults for the identities the fake hands out.
+const (
+	DefaultAppToken  = "xapp-1-A0FAKE-1-fakeapptoken"
+	DefaultBotToken  = "xoxb-1-fakebottoken"
+	DefaultBotUserID = "UBOT"
+	DefaultBotID     = "BBOT"
+	DefaultTeamID    = "TFAKE"
+	DefaultAppID     = "AFAKE"
+)
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithPingInterval sets how often the fake pings each websocket (default
+// 100ms, so clients with short liveness bounds stay happy).
+func WithPingInterval(d time.Duration) Option { return func(s *Server) { s.pingEvery = d } }
+
+// WithTokens sets the app-level and bot tokens the fake accepts.
+func WithTokens(app, bot string) Option {
+	return func(s *Server) { s.AppToken, s.BotToken = app, bot }
+}
+
+// Server is the fake Slack. Its exported fields are the identities it uses;
+// read them, do not change them after New.
+type Server struct {
+	AppToken, BotToken string
+	BotUserID, BotID   string
+	TeamID, AppID      string
+
+	pingEvery time.Duration
+	srv       *httptest.Server
+	upgrader  websocket.Upgrader
+
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced on every state change
+	conns     []*wsConn     // live connections, oldest first
+	opened    int           // websocket connections that got their hello
+	pending   [][]byte      // envelopes waiting for a connection
+	envelopes map[string]envelope
+	acks      map[string]Ack
+	posts     []Post
+	readPos   int
+	limits    map[string][]int // method -> Retry-After seconds of the next 429s
+	limited   []Limited
+	seq       int
+	closed    bool
+}
+
+// New starts a fake Slack on a loopback port.
+func New(opts ...Option) *Server {
+	s := &Server{
+		AppToken: DefaultAppToken, BotToken: DefaultBotToken,
+		BotUserID: DefaultBotUserID, BotID: DefaultBotID,
+		TeamID: DefaultTeamID, AppID: DefaultAppID,
+		pingEvery: 100 * time.Millisecond,
+		changed:   make(chan struct{}),
+		envelopes: map[string]envelope{},
+		acks:      map[string]Ack{},
+		limits:    map[string][]int{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	// Slack's client sends Origin: https://api.slack.com; accept any origin.
+	s.upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/", s.serveAPI)
+	mux.HandleFunc("/link/", s.serveSocket)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// APIURL is the Web API base URL, ending in "/" as slack.OptionAPIURL needs.
+func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+// Close drops every connection and stops the server.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.conns
+	s.conns = nil
+	s.notifyLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.kill()
+	}
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// notifyLocked wakes every waiter; s.mu must be held.
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitFor blocks until cond (called with s.mu held) is true or ctx ends.
+func (s *Server) waitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		if cond() {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return errors.New("slacktest: server closed while waiting for " + what)
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("slacktest: waiting for %s: %w", what, ctx.Err())
+		}
+	}
+}
+
+// nextTS returns a fresh Slack message timestamp ("seconds.micros").
+func (s *Server) nextTS() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextTSLocked()
+}
+
+func (s *Server) nextTSLocked() string {
+	s.seq++
+	return fmt.Sprintf("%d.%06d", 1700000000+s.seq/1000000, s.seq%1000000)
+}
+
+func (s *Server) nextID(prefix string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return fmt.Sprintf("%s%08d", prefix, s.seq)
+}
+
+// Connections reports how many websocket connections have been opened (each
+// got its hello), including ones closed since.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opened
+}
+
+// WaitConnections waits until at least n websocket connections have been
+// opened and one of them is live.
+func (s *Server) WaitConnections(ctx context.Context, n int) error {
+	return s.waitFor(ctx, fmt.Sprintf("connection #%d", n), func() bool {
+		return s.opened >= n && len(s.conns) > 0
+	})
+}
+
+// DropConnections closes every live websocket abruptly (no close frame), as
+// a network failure would.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil
+	s.notifyLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.kill()
+	}
+}
+
+// GoSilent makes every live connection stop sending anything (pings,
+// envelopes) while staying open, as a half-dead connection does. Envelopes
+// sent meanwhile wait for the next connection. New connections behave.
+func (s *Server) GoSilent() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.silent.Store(true)
+	}
+	s.notifyLocked()
+}
+
+// Disconnect sends Slack's disconnect frame (reason "refresh_requested" or
+// "warning") on every live connection; the client should reconnect.
+func (s *Server) Disconnect(reason string) {
+	frame := fmt.Appendf(nil, `{"type":"disconnect","reason":%q,"debug_info":{"host":"slacktest"}}`, reason)
+	s.mu.Lock()
+	conns := append([]*wsConn(nil), s.conns...)
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.write(frame)
+	}
+}
+
+// RateLimit makes the next call of method (e.g. "chat.postMessage") answer
+// HTTP 429 with a Retry-After of retryAfter seconds. Calls stack.
+func (s *Server) RateLimit(method string, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits[method] = append(s.limits[method], retryAfter)
+}
+
+// Limited records a 429 the fake served.
+type Limited struct {
+	Method     string
+	RetryAfter time.Duration
+	At         time.Time
+}
+
+// RateLimited returns the 429s served so far.
+func (s *Server) RateLimited() []Limited {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Limited(nil), s.limited...)
+}
+
+// tokenOf finds the token of a Web API request: the form field Slack's
+// clients send, or a Bearer header.
+func tokenOf(r *http.Request) string {
+	if t := r.FormValue("token"); t != "" {
+		return t
+	}
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+}

@@ -1,0 +1,228 @@
+package slacktest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// wsConn is one Socket Mode websocket.
+type wsConn struct {
+	ws     *websocket.Conn
+	wmu    sync.Mutex // gorilla allows one writer at a time
+	silent atomic.Bool
+	done   chan struct{}
+	once   sync.Once
+}
+
+func (c *wsConn) write(frame []byte) error {
+	if c.silent.Load() {
+		return fmt.Errorf("slacktest: connection is silent")
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.ws.WriteMessage(websocket.TextMessage, frame)
+}
+
+// kill closes the TCP connection without a close frame.
+func (c *wsConn) kill() {
+	c.once.Do(func() {
+		close(c.done)
+		_ = c.ws.UnderlyingConn().Close()
+	})
+}
+
+// envelope is one Socket Mode envelope as sent, kept for redelivery.
+type envelope struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"envelope_id"`
+	Payload json.RawMessage `json:"payload"`
+	// AcceptsResponsePayload is true for slash commands and interactions.
+	AcceptsResponsePayload bool   `json:"accepts_response_payload"`
+	RetryAttempt           int    `json:"retry_attempt"`
+	RetryReason            string `json:"retry_reason"`
+	sentAt                 time.Time
+}
+
+// Ack is an acknowledgement the client sent for an envelope.
+type Ack struct {
+	EnvelopeID string
+	// Payload is the ack's payload, if any (slash commands may answer with
+	// a message).
+	Payload json.RawMessage
+	// SentAt is when the envelope was sent, AckedAt when its ack arrived.
+	SentAt, AckedAt time.Time
+}
+
+// serveSocket is the Socket Mode websocket endpoint the URL from
+// apps.connections.open points to.
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("ticket") == "" {
+		http.Error(w, "missing ticket", http.StatusUnauthorized)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &wsConn{ws: ws, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.kill()
+		return
+	}
+	s.conns = append(s.conns, c)
+	n := len(s.conns)
+	s.mu.Unlock()
+
+	hello := fmt.Appendf(nil, `{"type":"hello","num_connections":%d,"debug_info":{"host":"slacktest","build_number":1,"approximate_connection_time":18060},"connection_info":{"app_id":%q}}`, n, s.AppID)
+	if err := c.write(hello); err != nil {
+		s.remove(c)
+		return
+	}
+	s.mu.Lock()
+	s.opened++
+	pending := s.pending
+	s.pending = nil
+	s.notifyLocked()
+	s.mu.Unlock()
+	for _, p := range pending {
+		if err := c.write(p); err != nil {
+			s.queue(p)
+		}
+	}
+	go s.pingLoop(c)
+	s.readLoop(c)
+}
+
+// pingLoop pings like Slack does; clients treat a lack of pings as death.
+func (s *Server) pingLoop(c *wsConn) {
+	t := time.NewTicker(s.pingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			if c.silent.Load() {
+				continue
+			}
+			c.wmu.Lock()
+			err := c.ws.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(5*time.Second))
+			c.wmu.Unlock()
+			if err != nil {
+				s.remove(c)
+				return
+			}
+		}
+	}
+}
+
+// readLoop records acks until the connection ends.
+func (s *Server) readLoop(c *wsConn) {
+	defer s.remove(c)
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var ack struct {
+			EnvelopeID string          `json:"envelope_id"`
+			Payload    json.RawMessage `json:"payload"`
+		}
+		if json.Unmarshal(data, &ack) != nil || ack.EnvelopeID == "" {
+			continue
+		}
+		s.mu.Lock()
+		if _, dup := s.acks[ack.EnvelopeID]; !dup {
+			s.acks[ack.EnvelopeID] = Ack{EnvelopeID: ack.EnvelopeID, Payload: ack.Payload,
+				SentAt: s.envelopes[ack.EnvelopeID].sentAt, AckedAt: time.Now()}
+			s.notifyLocked()
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) remove(c *wsConn) {
+	c.kill()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.conns {
+		if x == c {
+			s.conns = append(s.conns[:i:i], s.conns[i+1:]...)
+			s.notifyLocked()
+			return
+		}
+	}
+}
+
+func (s *Server) queue(frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, frame)
+}
+
+// send delivers an envelope on the newest live, talking connection, or
+// queues it for the next connection as Slack holds events for a
+// disconnected app.
+func (s *Server) send(e envelope) string {
+	frame, _ := json.Marshal(e)
+	s.mu.Lock()
+	e.sentAt = time.Now()
+	s.envelopes[e.ID] = e
+	var target *wsConn
+	for i := len(s.conns) - 1; i >= 0; i-- {
+		if !s.conns[i].silent.Load() {
+			target = s.conns[i]
+			break
+		}
+	}
+	s.mu.Unlock()
+	if target == nil || target.write(frame) != nil {
+		s.queue(frame)
+	}
+	return e.ID
+}
+
+// Redeliver sends an envelope again, as Slack does when an ack is late,
+// with retry_attempt incremented and retry_reason "timeout". It returns
+// the new envelope id.
+func (s *Server) Redeliver(envelopeID string) (string, error) {
+	s.mu.Lock()
+	e, ok := s.envelopes[envelopeID]
+	s.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("slacktest: no envelope %q", envelopeID)
+	}
+	e.ID = s.nextID("redeliver-")
+	e.RetryAttempt++
+	e.RetryReason = "timeout"
+	return s.send(e), nil
+}
+
+// WaitAck waits for the client's ack of an envelope.
+func (s *Server) WaitAck(ctx context.Context, envelopeID string) (Ack, error) {
+	var a Ack
+	err := s.waitFor(ctx, "ack of "+envelopeID, func() bool {
+		var ok bool
+		a, ok = s.acks[envelopeID]
+		return ok
+	})
+	return a, err
+}
+
+// Acked reports whether an envelope has been acknowledged.
+func (s *Server) Acked(envelopeID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.acks[envelopeID]
+	return ok
+}
