@@ -1,0 +1,145 @@
+package slack
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// ackTimeout bounds queueing an ack; Slack redelivers what is not acked.
+const ackTimeout = 5 * time.Second
+
+// handle processes one socketmode event: envelopes are acknowledged first
+// and then translated and delivered. It reports whether the session must
+// be restarted.
+func (a *Adapter) handle(ctx context.Context, smc *socketmode.Client, evt socketmode.Event, deliver func(bot.Message)) (restart bool) {
+	switch evt.Type {
+	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
+	default:
+		return a.onConnectionEvent(evt)
+	}
+	if evt.Request != nil {
+		// Ack before any work: Slack redelivers envelopes not acked within
+		// 3 seconds, and shows slash commands as failed.
+		actx, cancel := context.WithTimeout(ctx, ackTimeout)
+		err := smc.AckCtx(actx, evt.Request.EnvelopeID, nil)
+		cancel()
+		if err != nil {
+			a.log.Warn("could not ack envelope", "envelope", evt.Request.EnvelopeID, "err", err)
+		}
+		if evt.Request.RetryAttempt > 0 {
+			a.log.Debug("redelivered envelope", "envelope", evt.Request.EnvelopeID,
+				"attempt", evt.Request.RetryAttempt, "reason", evt.Request.RetryReason)
+		}
+	}
+	var (
+		m  bot.Message
+		ok bool
+	)
+	switch data := evt.Data.(type) {
+	case slackevents.EventsAPIEvent:
+		m, ok = a.fromEvent(data)
+	case slack.SlashCommand:
+		m, ok = a.fromSlashCommand(data, evt.Request)
+	}
+	if ok {
+		deliver(m)
+	}
+	return false
+}
+
+func (a *Adapter) identity() ident {
+	if id := a.self.Load(); id != nil {
+		return *id
+	}
+	return ident{}
+}
+
+// fromEvent translates an Events API callback. A channel message that
+// mentions the bot arrives both as `message` and as `app_mention`; both
+// get EventID channel:ts, so the bot handles it once.
+func (a *Adapter) fromEvent(e slackevents.EventsAPIEvent) (bot.Message, bool) {
+	self := a.identity()
+	switch ev := e.InnerEvent.Data.(type) {
+	case *slackevents.AppMentionEvent:
+		if ev.Edited != nil {
+			return bot.Message{}, false // an edit is not a new command
+		}
+		text, mentioned := parseText(ev.Text, self.userID)
+		return bot.Message{
+			Platform: "slack", EventID: ev.Channel + ":" + ev.TimeStamp, ID: ev.TimeStamp,
+			Conversation: bot.Conversation{ChannelID: ev.Channel, ThreadID: firstOf(ev.ThreadTimeStamp, ev.TimeStamp)},
+			Sender:       sender(self, ev.User, ev.BotID, ""),
+			Text:         text, Addressed: mentioned, Received: time.Now(),
+		}, true
+	case *slackevents.MessageEvent:
+		switch ev.SubType {
+		case "", "bot_message", "thread_broadcast", "file_share", "me_message":
+		default:
+			return bot.Message{}, false // edits, deletions, joins, ...
+		}
+		text, mentioned := parseText(ev.Text, self.userID)
+		direct := ev.ChannelType == "im"
+		conv := bot.Conversation{ChannelID: ev.Channel, Direct: direct, ThreadID: firstOf(ev.ThreadTimeStamp, ev.TimeStamp)}
+		if direct {
+			// In a DM the conversation is the thread; only keep one the
+			// user started.
+			conv.ThreadID = ev.ThreadTimeStamp
+		}
+		s := sender(self, ev.User, ev.BotID, ev.Username)
+		if ev.SubType == "bot_message" {
+			s.IsBot = true
+		}
+		return bot.Message{
+			Platform: "slack", EventID: ev.Channel + ":" + ev.TimeStamp, ID: ev.TimeStamp,
+			Conversation: conv, Sender: s, Text: text,
+			Addressed: direct || mentioned, Received: time.Now(),
+		}, true
+	}
+	return bot.Message{}, false
+}
+
+// sender builds the author: Slack's immutable user id (a bot's id when a
+// bot without a user posted), flagged as bot or as this bot itself.
+func sender(self ident, user, botID, username string) bot.User {
+	u := bot.User{ID: firstOf(user, botID), Username: username, IsBot: botID != ""}
+	u.IsSelf = (user != "" && user == self.userID) || (botID != "" && botID == self.botID)
+	return u
+}
+
+// fromSlashCommand translates /chatops. Replies go to the channel with
+// chat.postMessage; the response URL is kept in Handle.
+func (a *Adapter) fromSlashCommand(c slack.SlashCommand, req *socketmode.Request) (bot.Message, bool) {
+	id := c.TriggerID
+	if id == "" && req != nil {
+		id = req.EnvelopeID
+	}
+	text, _ := parseText(c.Text, a.identity().userID)
+	return bot.Message{
+		Platform: "slack", EventID: "slash:" + id,
+		Conversation: bot.Conversation{
+			ChannelID: c.ChannelID,
+			Direct:    c.ChannelName == "directmessage" || strings.HasPrefix(c.ChannelID, "D"),
+			Handle:    c.ResponseURL,
+		},
+		Sender:    bot.User{ID: c.UserID, Username: c.UserName},
+		Text:      text,
+		Addressed: true,
+		Received:  time.Now(),
+	}, true
+}
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}

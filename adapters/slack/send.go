@@ -1,0 +1,140 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// permanentCodes are chat.* errors that retrying the same request cannot
+// fix.
+var permanentCodes = map[string]bool{
+	"invalid_blocks": true, "invalid_blocks_format": true, "msg_too_long": true, "msg_blocks_too_long": true,
+	"no_text": true, "channel_not_found": true, "not_in_channel": true, "is_archived": true,
+	"message_not_found": true, "cant_update_message": true, "edit_window_closed": true,
+	"restricted_action": true, "invalid_auth": true, "not_authed": true, "account_inactive": true,
+	"token_revoked": true, "missing_scope": true, "invalid_arguments": true,
+}
+
+// Send implements bot.Adapter: chat.postMessage in the conversation's
+// thread.
+func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
+	m := render(r)
+	opts := []slack.MsgOption{
+		slack.MsgOptionText(m.Text, false),
+		slack.MsgOptionBlocks(m.Blocks...),
+		slack.MsgOptionDisableLinkUnfurl(),
+	}
+	if to.ThreadID != "" {
+		opts = append(opts, slack.MsgOptionTS(to.ThreadID))
+	}
+	var ts string
+	err := a.call(ctx, to.ChannelID, "chat.postMessage", func() error {
+		_, t, err := a.api.PostMessageContext(ctx, to.ChannelID, opts...)
+		ts = t
+		return err
+	})
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	return bot.Sent{Conversation: to, ID: ts}, nil
+}
+
+// Edit implements bot.Editor: chat.update replaces the message in place.
+func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
+	m := render(r)
+	ch := ref.Conversation.ChannelID
+	err := a.call(ctx, ch, "chat.update", func() error {
+		_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ref.ID,
+			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+		return err
+	})
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	return ref, nil
+}
+
+// call runs one Web API write for a channel, one at a time per channel so
+// replies stay in order, waiting out 429s for as long as Slack asks.
+func (a *Adapter) call(ctx context.Context, channel, method string, op func() error) error {
+	unlock, err := a.conv.lock(ctx, channel)
+	if err != nil {
+		return fmt.Errorf("slack: %s to %s: %w", method, channel, err)
+	}
+	defer unlock()
+	for {
+		err := op()
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) {
+			return classify(method, channel, err)
+		}
+		wait := max(rl.RetryAfter, time.Second)
+		a.log.Info("rate limited by Slack, waiting", "method", method, "channel", channel, "retry_after", wait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("slack: %s to %s: rate limited and %w", method, channel, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// classify wraps err, marking Slack's refusals that retrying cannot fix.
+func classify(method, channel string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("slack: %s to %s: %w", method, channel, err)
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && permanentCodes[se.Err] {
+		return bot.Permanent(err)
+	}
+	return err
+}
+
+// keyedLock is a set of per-key mutexes that can be waited on with a
+// context; entries are dropped when nobody holds or waits for them.
+type keyedLock struct {
+	mu sync.Mutex
+	m  map[string]*keyEntry
+}
+
+type keyEntry struct {
+	ch    chan struct{} // holds a token while locked
+	users int
+}
+
+func (k *keyedLock) lock(ctx context.Context, key string) (func(), error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyEntry{}
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyEntry{ch: make(chan struct{}, 1)}
+		k.m[key] = e
+	}
+	e.users++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		e.users--
+		if e.users == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case e.ch <- struct{}{}:
+		return func() { <-e.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
