@@ -173,6 +173,9 @@ func (a *Adapter) backoff(n int) time.Duration {
 // beforeConnect runs before every apps.connections.open call and waits out
 // the backoff for reconnects. The first connection is not delayed.
 func (a *Adapter) beforeConnect(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	if !a.dialed {
 		a.dialed = true

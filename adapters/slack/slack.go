@@ -66,9 +66,9 @@ type Adapter struct {
 	log *slog.Logger
 	api *slack.Client
 
-	state atomic.Int32           // bot.ConnState
-	self  atomic.Pointer[ident]  // who the bot is, from auth.test
-	conv  keyedLock              // one send at a time per channel keeps order
+	state atomic.Int32          // bot.ConnState
+	self  atomic.Pointer[ident] // who the bot is, from auth.test
+	conv  keyedLock             // one send at a time per channel keeps order
 
 	mu          sync.Mutex // guards the connection bookkeeping below
 	dialed      bool       // a connection has been attempted before

@@ -106,7 +106,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, method string
 	if b := r.FormValue("blocks"); b != "" {
 		p.Blocks = json.RawMessage(b)
 	}
-	if code, details := validate(p.Text, p.Blocks); code != "" {
+	if code, details := CheckMessage(p.Text, p.Blocks); code != "" {
 		slackErr(w, code, details...)
 		return
 	}
@@ -137,9 +137,10 @@ func (s *Server) hasMessageLocked(channel, ts string) bool {
 	return false
 }
 
-// validate checks a message the way Slack does, returning Slack's error
-// code and detail messages, or "" when the message is acceptable.
-func validate(text string, blocks json.RawMessage) (string, []string) {
+// CheckMessage checks a message the way Slack's chat.postMessage does,
+// returning Slack's error code and detail messages, or "" when Slack would
+// accept it. Renderer tests can use it without a server.
+func CheckMessage(text string, blocks json.RawMessage) (string, []string) {
 	if runeLen(text) > maxMessageText {
 		return "msg_too_long", nil
 	}

@@ -32,7 +32,7 @@ func (s *Server) eventEnvelope(event map[string]any) envelope {
 		"token": "verification-token-unused", "team_id": s.TeamID, "api_app_id": s.AppID,
 		"event": event, "type": "event_callback", "event_id": s.nextID("Ev"),
 		"event_time": time.Now().Unix(), "event_context": "4-fake",
-		"authorizations": []map[string]any{{"team_id": s.TeamID, "user_id": s.BotUserID, "is_bot": true}},
+		"authorizations":        []map[string]any{{"team_id": s.TeamID, "user_id": s.BotUserID, "is_bot": true}},
 		"is_ext_shared_channel": false,
 	}
 	raw, _ := json.Marshal(payload)

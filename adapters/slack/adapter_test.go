@@ -1,0 +1,244 @@
+package slack
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
+	"github.com/chatops-dev/chatops/bot"
+)
+
+func TestConnectHandshakeAndMentionRepliesInThread(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	d := h.fake.Mention("C1", "U1", "echo hi &amp; &lt;there&gt; <#C2|ops>")
+	p := h.nextPost()
+	if p.Method != "chat.postMessage" || p.Channel != "C1" || p.ThreadTS != d.TS {
+		t.Fatalf("reply %s to %s thread %q, want chat.postMessage to C1 thread %q", p.Method, p.Channel, p.ThreadTS, d.TS)
+	}
+	// The router saw the unescaped text; the renderer escaped it again.
+	wantContains(t, p, "hi \\u0026amp; \\u0026lt;there\\u0026gt; #ops")
+	for _, id := range d.EnvelopeIDs {
+		if _, err := h.fake.WaitAck(h.ctx(), id); err != nil {
+			t.Error(err)
+		}
+	}
+	if len(d.EnvelopeIDs) != 2 {
+		t.Fatalf("the fake should send message and app_mention, sent %d envelopes", len(d.EnvelopeIDs))
+	}
+	if got := h.adapter.State(); got != bot.StateConnected {
+		t.Errorf("state %s, want connected", got)
+	}
+
+	// A mention inside a thread is answered in that thread.
+	d2 := h.fake.MentionInThread("C1", d.TS, "U2", "echo in thread")
+	p = h.nextPost()
+	if p.ThreadTS != d.TS || d2.TS == d.TS {
+		t.Errorf("thread reply went to thread %q, want %q", p.ThreadTS, d.TS)
+	}
+}
+
+func TestMentionNotAtStartIsIgnored(t *testing.T) {
+	h := newHarness(t, harnessOpts{workers: 1})
+	h.fake.Inject(slacktest.Msg{Channel: "C1", User: "U1", Text: "hey <@UBOT> echo ignored"})
+	h.fake.Mention("C1", "U1", "echo marker")
+	if p := h.nextPost(); !strings.Contains(blocksText(p), "marker") {
+		t.Fatalf("first reply is not to the marker: %s", p.Blocks)
+	}
+}
+
+func TestDirectMessage(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.DM("D1", "U1", "echo private")
+	p := h.nextPost()
+	if p.Channel != "D1" || p.ThreadTS != "" {
+		t.Fatalf("DM reply to %s thread %q, want D1 top level", p.Channel, p.ThreadTS)
+	}
+	wantContains(t, p, "private")
+}
+
+func TestSlashCommandAckedBeforeWork(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	d := h.fake.SlashCommand("C1", "U1", "slow by slash")
+	select {
+	case <-h.started:
+	case <-time.After(waitFor):
+		t.Fatal("command did not start")
+	}
+	// The command is still running: the ack must already be there, within
+	// Slack's 3 seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	ack, err := h.fake.WaitAck(ctx, d.EnvelopeIDs[0])
+	if err != nil {
+		t.Fatalf("slash command not acked while its command runs: %v", err)
+	}
+	close(h.release)
+	p := h.nextPost()
+	if p.Channel != "C1" || p.ThreadTS != "" {
+		t.Fatalf("slash reply to %s thread %q, want C1 top level", p.Channel, p.ThreadTS)
+	}
+	wantContains(t, p, "by slash")
+	if p.At.Before(ack.AckedAt) {
+		t.Error("reply was posted before the ack")
+	}
+}
+
+func TestIgnoresOtherBotsAndItself(t *testing.T) {
+	h := newHarness(t, harnessOpts{workers: 1})
+	bd := h.fake.BotMessage("C1", "BOTHER", "echo from a bot")
+	sd := h.fake.SelfMessage("D1", "echo from myself")
+	h.fake.Mention("C1", "U1", "echo from a human")
+	// One worker handles messages in arrival order, so a reply to either bot
+	// message would come first.
+	p := h.nextPost()
+	wantContains(t, p, "from a human")
+	for _, id := range append(bd.EnvelopeIDs, sd.EnvelopeIDs...) {
+		if _, err := h.fake.WaitAck(h.ctx(), id); err != nil {
+			t.Errorf("ignored envelope not acked (Slack would redeliver it): %v", err)
+		}
+	}
+}
+
+func TestDuplicateDeliveryHandledOnce(t *testing.T) {
+	h := newHarness(t, harnessOpts{workers: 1})
+	d := h.fake.Mention("C1", "U1", "echo once")
+	for _, id := range d.EnvelopeIDs {
+		if _, err := h.fake.Redeliver(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.fake.Mention("C1", "U1", "echo marker")
+	if p := h.nextPost(); !strings.Contains(blocksText(p), "once") {
+		t.Fatalf("first reply: %s", p.Blocks)
+	}
+	if p := h.nextPost(); !strings.Contains(blocksText(p), "marker") {
+		t.Fatalf("second reply should be the marker (the duplicates dropped), got %s", p.Blocks)
+	}
+}
+
+func TestReconnectAfterDropMidConversation(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.Mention("C1", "U1", "slow across a drop")
+	select {
+	case <-h.started:
+	case <-time.After(waitFor):
+		t.Fatal("command did not start")
+	}
+	h.fake.DropConnections()
+	close(h.release)
+	wantContains(t, h.nextPost(), "across a drop")
+	h.waitConnections(2)
+	h.waitState(bot.StateConnected)
+	h.fake.Mention("C1", "U1", "echo after reconnect")
+	wantContains(t, h.nextPost(), "after reconnect")
+}
+
+func TestCommandSentWhileDisconnectedIsAnswered(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.DropConnections()
+	// The fake holds the envelope until the bot is back, as Slack does.
+	h.fake.Mention("C1", "U1", "echo queued")
+	wantContains(t, h.nextPost(), "queued")
+}
+
+func TestRefreshRequestedReconnects(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.Disconnect("refresh_requested")
+	h.waitConnections(2)
+	h.fake.Mention("C1", "U1", "echo refreshed")
+	wantContains(t, h.nextPost(), "refreshed")
+}
+
+func TestWatchdogRedialsSilentConnection(t *testing.T) {
+	h := newHarness(t, harnessOpts{watchdog: 300 * time.Millisecond})
+	h.fake.GoSilent()
+	h.waitConnections(2)
+	h.fake.Mention("C1", "U1", "echo after silence")
+	wantContains(t, h.nextPost(), "after silence")
+	if !strings.Contains(h.logs.String(), "Slack connection silent") {
+		t.Error("the adapter's watchdog did not report the silent connection")
+	}
+}
+
+func TestRateLimitedReplyRetriedAfterRetryAfter(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.RateLimit("chat.postMessage", 1)
+	h.fake.Mention("C1", "U1", "echo patient")
+	p := h.nextPost()
+	wantContains(t, p, "patient")
+	limited := h.fake.RateLimited()
+	if len(limited) != 1 {
+		t.Fatalf("429s served: %d, want 1", len(limited))
+	}
+	if gap := p.At.Sub(limited[0].At); gap < time.Second {
+		t.Errorf("retried %s after the 429, before Retry-After (1s)", gap)
+	}
+}
+
+func TestReplyOverLimitIsCutAndAccepted(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.Mention("C1", "U1", "big")
+	p := h.nextPost()
+	if p.Method != "chat.postMessage" {
+		t.Fatalf("got %s", p.Method)
+	}
+	// The fake rejects what Slack rejects, so being here means accepted;
+	// the tail of the log and the note survive.
+	wantContains(t, p, "LAST LINE", "earlier lines not shown", "too long for Slack", "job log")
+	if len(h.fake.Posts()) != 1 {
+		t.Errorf("posts: %d, want 1", len(h.fake.Posts()))
+	}
+}
+
+func TestProgressReplyEditedInPlace(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	d := h.fake.Mention("C1", "U1", "progress deploy")
+	first := h.nextPost()
+	if first.Method != "chat.postMessage" || first.ThreadTS != d.TS {
+		t.Fatalf("first: %s thread %q", first.Method, first.ThreadTS)
+	}
+	wantContains(t, first, "working on deploy")
+	second := h.nextPost()
+	if second.Method != "chat.update" || second.TS != first.TS || second.Channel != "C1" {
+		t.Fatalf("second: %s ts %s, want chat.update of %s", second.Method, second.TS, first.TS)
+	}
+	wantContains(t, second, "deploy finished")
+}
+
+func TestRunFailsOnRejectedTokens(t *testing.T) {
+	fake := slacktest.New(slacktest.WithTokens("xapp-other", "xoxb-other"))
+	defer fake.Close()
+	a, err := New(Config{AppToken: "xapp-1-wrong", BotToken: "xoxb-wrong", APIURL: fake.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	err = a.Run(ctx, func(bot.Message) {})
+	if err == nil || !strings.Contains(err.Error(), "invalid_auth") || strings.Contains(err.Error(), "xoxb-wrong") {
+		t.Fatalf("Run = %v, want an invalid_auth error without the token", err)
+	}
+	if a.State() != bot.StateDegraded {
+		t.Errorf("state %s, want degraded", a.State())
+	}
+}
+
+func TestNeverLogsTokens(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.RateLimit("chat.postMessage", 1)
+	h.fake.Mention("C1", "U1", "echo x")
+	h.nextPost()
+	h.fake.DropConnections()
+	h.waitConnections(2)
+	logs := h.logs.String()
+	for _, tok := range []string{slacktest.DefaultAppToken, slacktest.DefaultBotToken, "fakeapptoken", "fakebottoken"} {
+		if strings.Contains(logs, tok) {
+			t.Fatalf("logs contain a token (%q)", tok)
+		}
+	}
+	if !strings.Contains(logs, "rate limited") {
+		t.Error("expected the debug logs of this flow to be captured")
+	}
+}
