@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ const waitFor = 10 * time.Second
 // harness runs the real bot runtime and router over the adapter against
 // the fake Slack.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	fake    *slacktest.Server
 	adapter *Adapter
 	logs    *syncBuffer
@@ -34,9 +35,10 @@ type harnessOpts struct {
 	workers  int
 	watchdog time.Duration
 	fake     []slacktest.Option
+	quiet    bool // discard logs (benchmarks)
 }
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	if o.workers == 0 {
 		o.workers = 8
@@ -47,7 +49,11 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	fake := slacktest.New(append([]slacktest.Option{slacktest.WithPingInterval(50 * time.Millisecond)}, o.fake...)...)
 	t.Cleanup(fake.Close)
 	h := &harness{t: t, fake: fake, logs: &syncBuffer{}, release: make(chan struct{}), started: make(chan string, 16), done: make(chan error, 1)}
-	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var sink io.Writer = h.logs
+	if o.quiet {
+		sink = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := New(Config{AppToken: slacktest.DefaultAppToken, BotToken: slacktest.DefaultBotToken,
 		APIURL: fake.APIURL(), Logger: log, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
 		Watchdog: o.watchdog})
@@ -166,7 +172,7 @@ func (h *harness) waitState(want bot.ConnState) {
 // blocksText is all the text in a post's blocks, for assertions.
 func blocksText(p slacktest.Post) string { return string(p.Blocks) }
 
-func wantContains(t *testing.T, p slacktest.Post, parts ...string) {
+func wantContains(t testing.TB, p slacktest.Post, parts ...string) {
 	t.Helper()
 	for _, s := range parts {
 		if !strings.Contains(blocksText(p), s) {
@@ -192,4 +198,3 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
-

@@ -113,8 +113,8 @@ func fallback(r bot.Reply) string {
 	} else if r.Text != "" {
 		s += "\n" + r.Text
 	}
-	if s == "" && r.Code != "" {
-		s = "output"
+	if s == "" {
+		s = r.Plain()
 	}
 	if r.Status != bot.StatusInfo || r.Title != "" {
 		s = r.Status.Emoji() + " " + s
@@ -127,7 +127,7 @@ func defang(code string) string { return strings.ReplaceAll(code, "```", "`\u200
 
 // linkURL keeps a URL from breaking Slack's <url|label> syntax.
 func linkURL(u string) string {
-	return strings.NewReplacer("<", "%3C", ">", "%3E", "|", "%7C", " ", "%20").Replace(u)
+	return escapeMrkdwn(strings.NewReplacer("|", "%7C", " ", "%20").Replace(u))
 }
 
 func linkLabel(s string) string { return escapeMrkdwn(strings.ReplaceAll(oneLine(s), "|", "¦")) }

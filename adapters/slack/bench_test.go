@@ -1,0 +1,29 @@
+package slack
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// BenchmarkMentionRoundTrip measures a channel mention to the bot's reply
+// being accepted by the fake: envelopes over the websocket, acks, event
+// translation, de-duplication of the message/app_mention pair, the router,
+// Block Kit rendering and chat.postMessage over HTTP, all on loopback.
+func BenchmarkMentionRoundTrip(b *testing.B) {
+	h := newHarness(b, harnessOpts{quiet: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	// Warm up the connection pools.
+	h.fake.Mention("C1", "U1", "echo warm")
+	if _, err := h.fake.NextPost(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.fake.Mention("C1", "U1", "echo ping")
+		if _, err := h.fake.NextPost(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

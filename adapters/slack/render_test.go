@@ -1,0 +1,110 @@
+package slack
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
+	"github.com/chatops-dev/chatops/bot"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+var renderCases = []struct {
+	name  string
+	reply bot.Reply
+}{
+	{"success_full", bot.Reply{Status: bot.StatusSuccess, Title: "deploy succeeded",
+		Text:     "Deployed *v1.2.3* to production.\nAll checks passed.",
+		Fields:   []bot.Field{{Name: "Job", Value: "deploy #42"}, {Name: "Duration", Value: "1m 12s"}},
+		Code:     "$ make deploy\nok <done> & dusted\n",
+		CodeNote: "last 2 lines",
+		Links:    []bot.Link{{Label: "Pipeline #7", URL: "https://gitlab.example/p/-/pipelines/7"}, {Label: "Job log", URL: "https://gitlab.example/p/-/jobs/42"}}}},
+	{"error_text_only", bot.Reply{Status: bot.StatusError, Text: "Unknown command <run>. Try `help` & see."}},
+	{"info_help", bot.Reply{Title: "Commands", Text: "help  show this\nrun   run a CI job"}},
+	{"working", bot.Reply{Status: bot.StatusWorking, Title: "running deploy"}},
+	{"code_with_fences", bot.Reply{Status: bot.StatusFailure, Title: "lint failed", Code: "```\nnot a fence\n```"}},
+	{"link_needs_escaping", bot.Reply{Links: []bot.Link{{Label: "a|b <c>", URL: "https://x.example/?q=a|b&c=<d>"}, {URL: "https://bare.example/"}}}},
+	{"many_fields", bot.Reply{Title: "facts", Fields: func() []bot.Field {
+		var fs []bot.Field
+		for _, n := range strings.Fields("a b c d e f g h i j k l") {
+			fs = append(fs, bot.Field{Name: n, Value: strings.ToUpper(n)})
+		}
+		return fs
+	}()}},
+	{"long_code_tail", bot.Reply{Status: bot.StatusFailure, Title: "job failed", Code: strings.Repeat("0123456789 abcdefghij\n", 1000) + "the end\n"}},
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, tc := range renderCases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := render(tc.reply)
+			blocks, err := json.Marshal(m.Blocks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Whatever we render, Slack must accept.
+			if code, details := slacktest.CheckMessage(m.Text, blocks); code != "" {
+				t.Fatalf("Slack would reject this: %s %v", code, details)
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false) // keep <url|label> readable in the golden file
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(struct {
+				Text   string `json:"text"`
+				Blocks any    `json:"blocks"`
+			}{m.Text, m.Blocks}); err != nil {
+				t.Fatal(err)
+			}
+			got := buf.Bytes()
+			path := filepath.Join("testdata", "golden", tc.name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("rendering changed; diff %s against:\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestRenderStaysWithinLimits(t *testing.T) {
+	for _, r := range []bot.Reply{
+		bigReply(),
+		{Code: strings.Repeat("&", 200000)},
+		{Text: strings.Repeat("x", 500000)},
+		{Title: strings.Repeat("t", 1000), Fields: []bot.Field{{Name: strings.Repeat("n", 3000), Value: strings.Repeat("v", 5000)}}},
+		{Code: strings.Repeat("é", 100000)}, // one long line
+	} {
+		m := render(r)
+		blocks, _ := json.Marshal(m.Blocks)
+		if code, details := slacktest.CheckMessage(m.Text, blocks); code != "" {
+			t.Errorf("Slack would reject this: %s %.300v", code, details)
+		}
+	}
+}
+
+func TestRenderKeepsCodeTail(t *testing.T) {
+	m := render(bot.Reply{Code: strings.Repeat("early line\n", 5000) + "final line", CodeNote: "from job 1"})
+	blocks, _ := json.Marshal(m.Blocks)
+	s := string(blocks)
+	if !strings.Contains(s, "final line") || !strings.Contains(s, "from job 1; ") || !strings.Contains(s, "earlier lines not shown") {
+		t.Errorf("tail or note missing: %.500s", s)
+	}
+}
