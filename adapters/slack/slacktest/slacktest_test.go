@@ -1,0 +1,83 @@
+package slacktest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+func TestCheckMessage(t *testing.T) {
+	long := strings.Repeat("x", 3001)
+	tests := []struct {
+		name, text, blocks, want string
+	}{
+		{"plain text", "hi", "", ""},
+		{"empty", " ", "", "no_text"},
+		{"too long text", strings.Repeat("x", 40001), "", "msg_too_long"},
+		{"section ok", "", `[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}]`, ""},
+		{"section too long", "", `[{"type":"section","text":{"type":"mrkdwn","text":"` + long + `"}}]`, "invalid_blocks"},
+		{"header markdown", "", `[{"type":"header","text":{"type":"mrkdwn","text":"hi"}}]`, "invalid_blocks"},
+		{"header too long", "", `[{"type":"header","text":{"type":"plain_text","text":"` + strings.Repeat("h", 151) + `"}}]`, "invalid_blocks"},
+		{"too many blocks", "", "[" + strings.TrimSuffix(strings.Repeat(`{"type":"divider"},`, 51), ",") + "]", "invalid_blocks"},
+		{"bad json", "", `[{`, "invalid_blocks_format"},
+		{"unknown block", "", `[{"type":"nope"}]`, "invalid_blocks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b []byte
+			if tt.blocks != "" {
+				b = []byte(tt.blocks)
+			}
+			if got, _ := CheckMessage(tt.text, b); got != tt.want {
+				t.Errorf("CheckMessage = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWebAPIThroughSlackGo(t *testing.T) {
+	s := New()
+	defer s.Close()
+	api := slack.New(s.BotToken, slack.OptionAPIURL(s.APIURL()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	res, err := api.AuthTestContext(ctx)
+	if err != nil || res.UserID != s.BotUserID || res.BotID != s.BotID {
+		t.Fatalf("auth.test = %+v, %v", res, err)
+	}
+	ch, ts, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("hello", false), slack.MsgOptionTS("1.000001"))
+	if err != nil || ch != "C1" || ts == "" {
+		t.Fatalf("postMessage = %q %q %v", ch, ts, err)
+	}
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("edited", false)); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	_, _, _, err = api.UpdateMessageContext(ctx, "C1", "9.9", slack.MsgOptionText("x", false))
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || se.Err != "message_not_found" {
+		t.Errorf("update of unknown ts: %v", err)
+	}
+	s.RateLimit("chat.postMessage", 7)
+	_, _, err = api.PostMessageContext(ctx, "C1", slack.MsgOptionText("x", false))
+	var rl *slack.RateLimitedError
+	if !errors.As(err, &rl) || rl.RetryAfter != 7*time.Second {
+		t.Errorf("rate limited post: %v", err)
+	}
+	bad := slack.New("xoxb-wrong", slack.OptionAPIURL(s.APIURL()))
+	if _, _, err := bad.PostMessageContext(ctx, "C1", slack.MsgOptionText("x", false)); err == nil || !strings.Contains(err.Error(), "invalid_auth") {
+		t.Errorf("wrong token: %v", err)
+	}
+	p1, _ := s.NextPost(ctx)
+	p2, _ := s.NextPost(ctx)
+	if p1.Method != "chat.postMessage" || p1.ThreadTS != "1.000001" || p1.Text != "hello" || p2.Method != "chat.update" || p2.Text != "edited" {
+		t.Errorf("recorded %+v then %+v", p1, p2)
+	}
+	if n := len(s.Posts()); n != 2 {
+		t.Errorf("recorded %d posts, want 2 (rejected calls are not recorded)", n)
+	}
+}
