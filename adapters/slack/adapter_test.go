@@ -242,3 +242,14 @@ func TestNeverLogsTokens(t *testing.T) {
 		t.Error("expected the debug logs of this flow to be captured")
 	}
 }
+
+func TestSlashCommandFromChannelBotIsNotIn(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.NotInChannel("C9")
+	h.fake.SlashCommand("C9", "U1", "echo via response url")
+	p := h.nextPost()
+	if p.Method != "response_url" || p.Channel != "C9" {
+		t.Fatalf("got %s to %s, want the response_url of C9", p.Method, p.Channel)
+	}
+	wantContains(t, p, "via response url")
+}

@@ -126,7 +126,6 @@ func (a *Adapter) onConnectionEvent(evt socketmode.Event) (restart bool) {
 	case socketmode.EventTypeConnecting:
 		a.mu.Lock()
 		was := !a.connectedAt.IsZero() || a.attempts > 0
-		a.cur = nil // the old transport is gone; do not let the watchdog judge it
 		a.mu.Unlock()
 		if was {
 			a.setState(bot.StateDegraded)
@@ -249,7 +248,7 @@ func (a *Adapter) watchdog(ctx context.Context) {
 		case <-t.C:
 			a.mu.Lock()
 			c := a.cur
-			if c != nil && c.idle() > a.cfg.Watchdog {
+			if c != nil && !c.closed.Load() && c.idle() > a.cfg.Watchdog {
 				a.cur = nil
 			} else {
 				c = nil
@@ -264,10 +263,18 @@ func (a *Adapter) watchdog(ctx context.Context) {
 	}
 }
 
-// activityConn is a net.Conn that records when it last read any bytes.
+// activityConn is a net.Conn that records when it last read any bytes,
+// and whether it was closed (a closed one is slack-go's to replace, not the
+// watchdog's to judge).
 type activityConn struct {
 	net.Conn
-	last atomic.Int64 // unix nanoseconds
+	last   atomic.Int64 // unix nanoseconds
+	closed atomic.Bool
+}
+
+func (c *activityConn) Close() error {
+	c.closed.Store(true)
+	return c.Conn.Close()
 }
 
 func (c *activityConn) touch() { c.last.Store(time.Now().UnixNano()) }

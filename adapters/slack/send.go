@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,10 +41,26 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 		ts = t
 		return err
 	})
+	if err != nil && to.Handle != "" && isCode(err, "not_in_channel", "channel_not_found") {
+		// A slash command from a channel the bot is not in: answer through
+		// the command's response_url (which cannot be edited later).
+		err = a.call(ctx, to.ChannelID, "response_url", func() error {
+			_, _, err := a.api.PostMessageContext(ctx, to.ChannelID, slack.MsgOptionResponseURL(to.Handle, slack.ResponseTypeInChannel),
+				slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+			return err
+		})
+		ts = ""
+	}
 	if err != nil {
 		return bot.Sent{}, err
 	}
 	return bot.Sent{Conversation: to, ID: ts}, nil
+}
+
+// isCode reports whether err is a Slack error with one of codes.
+func isCode(err error, codes ...string) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && slices.Contains(codes, se.Err)
 }
 
 // Edit implements bot.Editor: chat.update replaces the message in place.

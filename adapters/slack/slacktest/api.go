@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// Post is a chat.postMessage or chat.update call the fake accepted.
+// Post is a chat.postMessage, chat.update or response_url call the fake
+// accepted.
 type Post struct {
-	// Method is "chat.postMessage" or "chat.update".
+	// Method is "chat.postMessage", "chat.update" or "response_url".
 	Method string
 	// Channel and TS identify the message (for an update, the one edited).
 	Channel, TS string
@@ -99,8 +100,15 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, method string
 	}
 	p := Post{Method: method, Channel: r.FormValue("channel"), ThreadTS: r.FormValue("thread_ts"),
 		Text: r.FormValue("text"), At: time.Now()}
+	s.mu.Lock()
+	outside := s.outside[p.Channel]
+	s.mu.Unlock()
 	if p.Channel == "" {
 		slackErr(w, "channel_not_found")
+		return
+	}
+	if outside {
+		slackErr(w, "not_in_channel")
 		return
 	}
 	if b := r.FormValue("blocks"); b != "" {
@@ -237,4 +245,37 @@ func (s *Server) NextPost(ctx context.Context) (Post, error) {
 		return false
 	})
 	return p, err
+}
+
+// serveResponseURL is a slash command's response_url: JSON with text,
+// blocks and response_type.
+func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	channel, ok := s.responses[r.URL.Path]
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "unknown response_url", http.StatusNotFound)
+		return
+	}
+	var body struct {
+		Text         string          `json:"text"`
+		Blocks       json.RawMessage `json:"blocks"`
+		ResponseType string          `json:"response_type"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		slackErr(w, "invalid_payload")
+		return
+	}
+	if string(body.Blocks) == "null" {
+		body.Blocks = nil
+	}
+	if code, details := CheckMessage(body.Text, body.Blocks); code != "" {
+		slackErr(w, code, details...)
+		return
+	}
+	s.mu.Lock()
+	s.posts = append(s.posts, Post{Method: "response_url", Channel: channel, Text: body.Text, Blocks: body.Blocks, At: time.Now()})
+	s.notifyLocked()
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"ok": true})
 }

@@ -107,8 +107,13 @@ func (s *Server) SlashCommand(channel, user, text string) Delivery {
 		"token": "verification-token-unused", "team_id": s.TeamID, "team_domain": "slacktest",
 		"channel_id": channel, "channel_name": "general", "user_id": user, "user_name": strings.ToLower(user),
 		"command": "/chatops", "text": text, "api_app_id": s.AppID, "is_enterprise_install": "false",
-		"response_url": s.srv.URL + "/commands/" + s.nextID("resp-"), "trigger_id": s.nextID("trig-"),
+		"trigger_id": s.nextID("trig-"),
 	}
+	path := "/commands/" + s.nextID("resp-")
+	payload["response_url"] = s.srv.URL + path
+	s.mu.Lock()
+	s.responses[path] = channel
+	s.mu.Unlock()
 	if strings.HasPrefix(channel, "D") {
 		payload["channel_name"] = "directmessage"
 	}

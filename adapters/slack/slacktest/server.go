@@ -65,6 +65,8 @@ type Server struct {
 	readPos   int
 	limits    map[string][]int // method -> Retry-After seconds of the next 429s
 	limited   []Limited
+	outside   map[string]bool   // channels the bot is not a member of
+	responses map[string]string // response_url path -> channel
 	seq       int
 	closed    bool
 }
@@ -80,6 +82,8 @@ func New(opts ...Option) *Server {
 		envelopes: map[string]envelope{},
 		acks:      map[string]Ack{},
 		limits:    map[string][]int{},
+		outside:   map[string]bool{},
+		responses: map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -89,6 +93,7 @@ func New(opts ...Option) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/link/", s.serveSocket)
+	mux.HandleFunc("/commands/", s.serveResponseURL)
 	s.srv = httptest.NewServer(mux)
 	return s
 }
@@ -209,6 +214,14 @@ func (s *Server) Disconnect(reason string) {
 	for _, c := range conns {
 		_ = c.write(frame)
 	}
+}
+
+// NotInChannel makes chat.postMessage to channel fail with not_in_channel,
+// as Slack answers for channels the bot was never invited to.
+func (s *Server) NotInChannel(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outside[channel] = true
 }
 
 // RateLimit makes the next call of method (e.g. "chat.postMessage") answer
