@@ -225,6 +225,21 @@ func TestRunFailsOnRejectedTokens(t *testing.T) {
 	}
 }
 
+func TestRunFailsOnRejectedAppToken(t *testing.T) {
+	fake := slacktest.New(slacktest.WithTokens("xapp-other", slacktest.DefaultBotToken))
+	defer fake.Close()
+	a, err := New(Config{AppToken: "xapp-1-wrong", BotToken: slacktest.DefaultBotToken, APIURL: fake.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	err = a.Run(ctx, func(bot.Message) {})
+	if err == nil || !strings.Contains(err.Error(), "app_token") || !strings.Contains(err.Error(), "invalid_auth") {
+		t.Fatalf("Run = %v, want an invalid_auth error naming app_token", err)
+	}
+}
+
 func TestNeverLogsTokens(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.fake.RateLimit("chat.postMessage", 1)

@@ -27,3 +27,14 @@ func BenchmarkMentionRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderBigReply measures rendering a reply far over Slack's
+// limits (cutting, escaping and splitting it into blocks).
+func BenchmarkRenderBigReply(b *testing.B) {
+	r := bigReply()
+	b.SetBytes(int64(len(r.Text) + len(r.Code)))
+	b.ReportAllocs()
+	for b.Loop() {
+		render(r)
+	}
+}

@@ -59,7 +59,7 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 		err := a.session(ctx, deliver)
 		if ctx.Err() == nil && isFatal(err) {
 			a.setState(bot.StateDegraded)
-			return fmt.Errorf("slack: socket mode: %w", err)
+			return fmt.Errorf("slack: opening a Socket Mode connection with app_token: %w", err)
 		}
 	}
 	return nil
