@@ -18,11 +18,21 @@ const (
 	maxHeaderText    = 150
 	maxFieldText     = 2000
 	maxFieldsPerSect = 10
-	// maxCode is how much of Reply.Code one message shows (runes, before
-	// escaping); more is cut from the start, keeping the tail of a log.
-	maxCode = 11000
-	// maxFallback bounds the plain `text` Slack shows in notifications.
+	// maxMessageText bounds the sum of all text in one message's blocks.
+	// Slack rejects messages whose blocks hold more than about 13,200
+	// characters in total (msg_blocks_too_long, undocumented; see
+	// slackapi/bolt-js#2509), far below 50 blocks of 3000.
+	maxMessageText = 12000
+	// maxFields and fieldsBudget keep the compact facts compact.
+	maxFields    = 20
+	fieldsBudget = 2400
+	linksBudget  = 1500
+	noteBudget   = 300
+	// maxFallback bounds the plain `text` Slack shows in notifications
+	// (Slack now refuses top-level text of about 4000 characters).
 	maxFallback = 1000
+	// fenceCost is what wrapping a piece in ``` fences adds.
+	fenceCost = len("```\n") + len("\n```")
 )
 
 // message is a rendered reply: Block Kit blocks plus the plain `text`
@@ -36,36 +46,19 @@ func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
 
-// render turns a bot.Reply into one Slack message that Slack accepts: at
-// most 50 blocks, section texts within 3000 characters, a header within 150,
-// code cut to its tail with a note saying so.
+// render turns a bot.Reply into one Slack message that Slack accepts
+// (edits replace one message, so a reply is never spread over several):
+// a header within 150 characters, sections within 3000, all text within
+// maxMessageText. When it is too long, code keeps its tail (the end of a
+// log matters most) with a note saying how many lines were cut, and prose
+// keeps its start.
 func render(r bot.Reply) message {
-	var head, fields, code, links []slack.Block
+	rem := maxMessageText
+	var head, fields, links, note []slack.Block
 	if r.Title != "" {
 		title := cutRunes(r.Status.Emoji()+" "+oneLine(r.Title), maxHeaderText)
+		rem -= runeLen(title)
 		head = append(head, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, true, false)))
-	}
-	for i := 0; i < len(r.Fields); i += maxFieldsPerSect {
-		var objs []*slack.TextBlockObject
-		for _, f := range r.Fields[i:min(i+maxFieldsPerSect, len(r.Fields))] {
-			txt := "*" + escapeMrkdwn(oneLine(f.Name)) + "*\n" + escapeMrkdwn(f.Value)
-			objs = append(objs, mrkdwn(cutRunes(txt, maxFieldText)))
-		}
-		fields = append(fields, slack.NewSectionBlock(nil, objs, nil))
-	}
-	if r.Code != "" {
-		kept, dropped := bot.TailCut(strings.TrimRight(r.Code, "\n"), maxCode)
-		note := r.CodeNote
-		if dropped > 0 {
-			note = joinNote(note, fmt.Sprintf("%d earlier lines not shown", dropped))
-		}
-		if note != "" {
-			code = append(code, slack.NewContextBlock("", mrkdwn(cutRunes("_"+escapeMrkdwn(oneLine(note))+"_", maxSectionText))))
-		}
-		fenced := "```\n" + escapeMrkdwn(defang(kept)) + "\n```"
-		for _, piece := range chunk.Split(fenced, maxSectionText) {
-			code = append(code, slack.NewSectionBlock(mrkdwn(piece), nil, nil))
-		}
 	}
 	if len(r.Links) > 0 {
 		var parts []string
@@ -76,33 +69,127 @@ func render(r bot.Reply) message {
 			}
 			parts = append(parts, "<"+linkURL(l.URL)+"|"+linkLabel(label)+">")
 		}
-		links = append(links, slack.NewContextBlock("", mrkdwn(cutRunes(strings.Join(parts, "  •  "), maxSectionText))))
+		s := cutLinks(parts, linksBudget)
+		rem -= runeLen(s)
+		links = append(links, slack.NewContextBlock("", mrkdwn(s)))
+	}
+	if n := min(len(r.Fields), maxFields); n > 0 {
+		per := min(maxFieldText, max(fieldsBudget/n, 40))
+		for i := 0; i < n; i += maxFieldsPerSect {
+			var objs []*slack.TextBlockObject
+			for _, f := range r.Fields[i:min(i+maxFieldsPerSect, n)] {
+				txt := cutEscaped("*"+escapeMrkdwn(oneLine(f.Name))+"*\n"+escapeMrkdwn(f.Value), per)
+				rem -= runeLen(txt)
+				objs = append(objs, mrkdwn(txt))
+			}
+			fields = append(fields, slack.NewSectionBlock(nil, objs, nil))
+		}
 	}
 
-	text := r.Text
-	if r.Title == "" && r.Status != bot.StatusInfo && text != "" {
-		text = r.Status.Emoji() + " " + text
+	// Prose and code share what is left. Code gets at least two thirds
+	// when both do not fit.
+	prose := r.Text
+	if r.Title == "" && r.Status != bot.StatusInfo && prose != "" {
+		prose = r.Status.Emoji() + " " + prose
 	}
-	var body []slack.Block
-	if text != "" {
-		pieces := chunk.Split(escapeMrkdwn(text), maxSectionText)
-		// Text is prose: when it cannot all fit, keep its start.
-		room := maxBlocks - len(head) - len(fields) - len(code) - len(links)
-		if len(pieces) > room {
-			pieces = append(pieces[:max(room-1, 0)], "_(the rest of this message was too long for Slack)_")
+	prose = escapeMrkdwn(prose)
+	code := strings.TrimRight(r.Code, "\n")
+	codeNote := r.CodeNote
+	rem -= runeLen(codeNote) + 2 // the note is charged up front; a cut note is added below
+	if code != "" {
+		rem -= noteBudget / 4
+		need := runeLen(escapeMrkdwn(code)) + fenceCost
+		proseRoom := min(runeLen(prose), max(rem/3, rem-need))
+		prose = cutProse(prose, proseRoom)
+		var dropped int
+		code, dropped = tailToFit(code, rem-runeLen(prose))
+		if dropped > 0 {
+			codeNote = joinNote(codeNote, fmt.Sprintf("%d earlier lines not shown", dropped))
 		}
-		for _, p := range pieces {
+	} else {
+		prose = cutProse(prose, rem)
+	}
+
+	var body, codeBlocks []slack.Block
+	if prose != "" {
+		for _, p := range chunk.Split(prose, maxSectionText) {
 			body = append(body, slack.NewSectionBlock(mrkdwn(p), nil, nil))
 		}
 	}
+	if codeNote != "" {
+		note = append(note, slack.NewContextBlock("", mrkdwn(cutRunes("_"+escapeMrkdwn(oneLine(codeNote))+"_", noteBudget))))
+	}
+	if code != "" {
+		for _, piece := range chunk.Split(fence(code), maxSectionText) {
+			codeBlocks = append(codeBlocks, slack.NewSectionBlock(mrkdwn(piece), nil, nil))
+		}
+	}
 	var blocks []slack.Block
-	for _, part := range [][]slack.Block{head, body, fields, code, links} {
+	for _, part := range [][]slack.Block{head, body, fields, note, codeBlocks, links} {
 		blocks = append(blocks, part...)
 	}
-	if len(blocks) > maxBlocks {
-		blocks = blocks[:maxBlocks]
+	return message{Text: fallback(r), Blocks: blocks[:min(len(blocks), maxBlocks)]}
+}
+
+// fence renders code as an escaped ``` block.
+func fence(code string) string { return "```\n" + escapeMrkdwn(defang(code)) + "\n```" }
+
+// tailToFit keeps the end of code so that its escaped, fenced and split
+// form fits in room characters. It returns the kept code and how many
+// lines were dropped.
+func tailToFit(code string, room int) (string, int) {
+	budget := room - fenceCost
+	for range 8 {
+		kept, dropped := bot.TailCut(code, max(budget, 0))
+		// Every extra section chunk.Split makes costs another pair of fences.
+		cost := runeLen(fence(kept)) + fenceCost*(runeLen(fence(kept))/maxSectionText)
+		if cost <= room || budget <= 0 {
+			return kept, dropped
+		}
+		budget -= cost - room + 16
 	}
-	return message{Text: fallback(r), Blocks: blocks}
+	return bot.TailCut(code, 0)
+}
+
+// cutProse keeps the start of escaped text within n characters, at a line
+// end where one is near, saying that the rest was cut.
+func cutProse(s string, n int) string {
+	if runeLen(s) <= n {
+		return s
+	}
+	const marker = "\n_… (the rest was too long for Slack)_"
+	keep := max(n-runeLen(marker), 0)
+	cut := cutEscaped(s, keep+1) // +1: cutEscaped's own "…" is replaced below
+	cut = strings.TrimSuffix(cut, "…")
+	if i := strings.LastIndexByte(cut, '\n'); i > len(cut)*4/5 {
+		cut = cut[:i]
+	}
+	return cut + marker
+}
+
+// cutEscaped is cutRunes that never leaves half an entity (&amp;) behind.
+func cutEscaped(s string, n int) string {
+	if runeLen(s) <= n {
+		return s
+	}
+	cut := strings.TrimSuffix(cutRunes(s, n), "…")
+	if i := strings.LastIndexByte(cut, '&'); i >= 0 && len(cut)-i < len("&amp;") && !strings.Contains(cut[i:], ";") {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}
+
+// cutLinks joins links, dropping whole links that do not fit.
+func cutLinks(parts []string, n int) string {
+	s := strings.Join(parts, "  •  ")
+	for len(parts) > 1 && runeLen(s) > n {
+		parts = parts[:len(parts)-1]
+		s = strings.Join(parts, "  •  ")
+	}
+	if runeLen(s) > n {
+		return "" + cutEscaped(s, n) // a single huge link: better cut than rejected
+	}
+	return s
 }
 
 // fallback is the short plain text for notifications.
@@ -119,7 +206,7 @@ func fallback(r bot.Reply) string {
 	if r.Status != bot.StatusInfo || r.Title != "" {
 		s = r.Status.Emoji() + " " + s
 	}
-	return escapeMrkdwn(cutRunes(s, maxFallback))
+	return cutEscaped(escapeMrkdwn(s), maxFallback)
 }
 
 // defang stops output that contains ``` from closing the code block.
@@ -141,10 +228,15 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
 // cutRunes shortens s to at most n runes, ending with "…" when cut.
 func cutRunes(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
+	}
+	if n <= 1 {
+		return "…"
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"

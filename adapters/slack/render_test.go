@@ -78,7 +78,7 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}
 			if string(got) != string(want) {
-				t.Errorf("rendering changed; diff %s against:\n%s", path, got)
+				t.Errorf("rendering changed; compare %s with (first 2000 bytes):\n%.2000s", path, got)
 			}
 		})
 	}

@@ -17,7 +17,8 @@ func TestCheckMessage(t *testing.T) {
 	}{
 		{"plain text", "hi", "", ""},
 		{"empty", " ", "", "no_text"},
-		{"too long text", strings.Repeat("x", 40001), "", "msg_too_long"},
+		{"too long text", strings.Repeat("x", 4001), "", "msg_too_long"},
+		{"blocks too long in total", "", "[" + strings.TrimSuffix(strings.Repeat(`{"type":"section","text":{"type":"mrkdwn","text":"`+strings.Repeat("y", 2999)+`"}},`, 5), ",") + "]", "msg_blocks_too_long"},
 		{"section ok", "", `[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}]`, ""},
 		{"section too long", "", `[{"type":"section","text":{"type":"mrkdwn","text":"` + long + `"}}]`, "invalid_blocks"},
 		{"header markdown", "", `[{"type":"header","text":{"type":"mrkdwn","text":"hi"}}]`, "invalid_blocks"},
