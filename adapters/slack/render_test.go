@@ -108,3 +108,28 @@ func TestRenderKeepsCodeTail(t *testing.T) {
 		t.Errorf("tail or note missing: %.500s", s)
 	}
 }
+
+// FuzzRender checks that whatever a plugin replies, Slack accepts the
+// rendered message.
+func FuzzRender(f *testing.F) {
+	f.Add("title", "text & <b>", "code\n```\nx", "note", "label|x", "https://x.io/?a=1&b=<2>", 3)
+	f.Add("", strings.Repeat("é&", 9000), strings.Repeat("line\n", 5000), "", "", "", 25)
+	f.Fuzz(func(t *testing.T, title, text, code, note, label, url string, nFields int) {
+		r := bot.Reply{Status: bot.StatusFailure, Title: title, Text: text, Code: code, CodeNote: note,
+			Links: []bot.Link{{Label: label, URL: url}}}
+		for i := range min(max(nFields, 0), 40) {
+			r.Fields = append(r.Fields, bot.Field{Name: label + string(rune('a'+i%26)), Value: text})
+		}
+		m := render(r)
+		blocks, err := json.Marshal(m.Blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.IsZero() {
+			return
+		}
+		if code, details := slacktest.CheckMessage(m.Text, blocks); code != "" && code != "no_text" {
+			t.Fatalf("Slack would reject this: %s %.300v", code, details)
+		}
+	})
+}
