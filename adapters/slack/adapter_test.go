@@ -177,6 +177,20 @@ func TestRateLimitedReplyRetriedAfterRetryAfter(t *testing.T) {
 	}
 }
 
+func TestRepliesToOneChannelStayInOrderWhileRateLimited(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.RateLimit("chat.postMessage", 1)
+	h.fake.Mention("C1", "U1", "echo first")
+	if err := h.fake.WaitRateLimited(h.ctx(), 1); err != nil {
+		t.Fatal(err)
+	}
+	// The first reply now waits out Retry-After; the second must not
+	// overtake it.
+	h.fake.Mention("C1", "U2", "echo second")
+	wantContains(t, h.nextPost(), "first")
+	wantContains(t, h.nextPost(), "second")
+}
+
 func TestReplyOverLimitIsCutAndAccepted(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.fake.Mention("C1", "U1", "big")

@@ -151,8 +151,18 @@ func (a *Adapter) onConnectionEvent(evt socketmode.Event) (restart bool) {
 	case socketmode.EventTypeInvalidAuth:
 		a.setState(bot.StateDegraded)
 		a.log.Error("Slack rejected the app_token")
-	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
-		a.log.Warn("socket mode error", "type", string(evt.Type), "detail", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeIncomingError:
+		if e, ok := evt.Data.(*slack.IncomingEventError); ok {
+			a.log.Warn("Socket Mode read failed", "err", e.ErrorObj)
+		}
+	case socketmode.EventTypeErrorBadMessage:
+		if e, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
+			a.log.Warn("unreadable Socket Mode frame", "err", e.Cause)
+		}
+	case socketmode.EventTypeErrorWriteFailed:
+		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			a.log.Warn("could not send an ack; Slack will redeliver", "err", e.Cause)
+		}
 	}
 	return false
 }

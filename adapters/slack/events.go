@@ -19,6 +19,9 @@ const ackTimeout = 5 * time.Second
 // and then translated and delivered. It reports whether the session must
 // be restarted.
 func (a *Adapter) handle(ctx context.Context, smc *socketmode.Client, evt socketmode.Event, deliver func(bot.Message)) (restart bool) {
+	if ctx.Err() != nil {
+		return false // shutting down: the errors of closing are not news
+	}
 	switch evt.Type {
 	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
 	default:

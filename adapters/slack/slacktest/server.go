@@ -246,6 +246,11 @@ func (s *Server) RateLimited() []Limited {
 	return append([]Limited(nil), s.limited...)
 }
 
+// WaitRateLimited waits until the fake has served at least n 429s.
+func (s *Server) WaitRateLimited(ctx context.Context, n int) error {
+	return s.waitFor(ctx, fmt.Sprintf("429 #%d", n), func() bool { return len(s.limited) >= n })
+}
+
 // tokenOf finds the token of a Web API request: the form field Slack's
 // clients send, or a Bearer header.
 func tokenOf(r *http.Request) string {
