@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -20,12 +21,18 @@ func BenchmarkMentionRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	var took []time.Duration
 	for b.Loop() {
+		start := time.Now()
 		h.fake.Mention("C1", "U1", "echo ping")
 		if _, err := h.fake.NextPost(ctx); err != nil {
 			b.Fatal(err)
 		}
+		took = append(took, time.Since(start))
 	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
 }
 
 // BenchmarkRenderBigReply measures rendering a reply far over Slack's
