@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/shell"
+	"github.com/chatops-dev/chatops/adapters/slack"
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/config"
 	"github.com/chatops-dev/chatops/commands"
@@ -93,6 +94,13 @@ func buildAdapters(cfg *config.Config, stdin io.Reader, stdout io.Writer, log *s
 	var out []bot.Adapter
 	if cfg.Shell != nil {
 		out = append(out, shell.New(shell.Config{User: cfg.Shell.User, In: stdin, Out: stdout}))
+	}
+	if cfg.Slack != nil {
+		a, err := slack.New(slack.Config{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log.With("adapter", "slack")})
+		if err != nil {
+			return nil, fmt.Errorf("[slack]: %w", err)
+		}
+		out = append(out, a)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no adapter could be started")
