@@ -44,8 +44,9 @@ type Config struct {
 	// APIURL overrides Slack's Web API base URL, for tests and proxies; it
 	// must end with "/" (key api_url). Empty means https://slack.com/api/.
 	APIURL string
-	// Logger receives the adapter's logs (default slog.Default()). Tokens
-	// are never logged.
+	// Logger receives the adapter's logs (default slog.Default()); pass
+	// one carrying adapter=slack, the adapter adds no attributes of its
+	// own. Tokens are never logged.
 	Logger *slog.Logger
 
 	// BackoffMin and BackoffMax bound the jittered exponential backoff
@@ -102,7 +103,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &Adapter{cfg: cfg, log: cfg.Logger.With("adapter", "slack")}
+	a := &Adapter{cfg: cfg, log: cfg.Logger}
 	opts := []slack.Option{
 		slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionHTTPClient(gatedClient{a: a, c: cfg.HTTPClient}),
