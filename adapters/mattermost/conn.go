@@ -1,0 +1,190 @@
+package mattermost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// errBadToken stops Run: retrying cannot fix a rejected token.
+var errBadToken = errors.New("mattermost rejected the token (401): check [mattermost] token, the bot account's access token")
+
+// Run implements bot.Adapter: it connects, delivers messages, and
+// reconnects with jittered exponential backoff after any drop, until ctx
+// ends or the token is rejected.
+func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
+	a.setState(bot.StateConnecting)
+	wait := a.cfg.BackoffMin
+	for {
+		connectedAt := time.Now()
+		err := a.session(ctx, deliver)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, errBadToken) {
+			return err
+		}
+		if a.State() == bot.StateConnected {
+			a.setState(bot.StateDegraded)
+		}
+		// A session that lived a while was healthy: start backing off anew.
+		if time.Since(connectedAt) > 2*a.cfg.Watchdog {
+			wait = a.cfg.BackoffMin
+		}
+		sleep := wait/2 + rand.N(wait/2+1)
+		a.log.Warn("mattermost connection lost, reconnecting", "err", err, "in", sleep.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(sleep):
+		}
+		wait = min(wait*2, a.cfg.BackoffMax)
+	}
+}
+
+// session runs one websocket connection until it fails.
+func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error {
+	me, resp, err := a.client.GetMe(ctx, "")
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return errBadToken
+		}
+		return fmt.Errorf("get bot user: %w", err)
+	}
+	a.me.Store(me)
+	ws, err := model.NewWebSocketClient4(a.wsURL, a.cfg.Token)
+	if err != nil {
+		return fmt.Errorf("open websocket: %w", err)
+	}
+	defer ws.Close()
+
+	// Every frame, including the server's pings (which never reach the
+	// event channel), proves the connection alive.
+	alive := make(chan struct{}, 1)
+	touch := func() {
+		select {
+		case alive <- struct{}{}:
+		default:
+		}
+	}
+	origPing := ws.Conn.PingHandler()
+	ws.Conn.SetPingHandler(func(s string) error { touch(); return origPing(s) })
+	ws.Listen()
+
+	watchdog := time.NewTimer(a.cfg.Watchdog)
+	defer watchdog.Stop()
+	probe := time.NewTicker(a.cfg.Watchdog / 3)
+	defer probe.Stop()
+	authenticated := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-alive:
+			resetTimer(watchdog, a.cfg.Watchdog)
+		case <-probe.C:
+			// A request the server must answer: silence means a dead link.
+			ws.SendMessage("ping", nil)
+		case <-ws.PingTimeoutChannel:
+			return errors.New("no ping from the server")
+		case <-watchdog.C:
+			return fmt.Errorf("no frame from the server for %s", a.cfg.Watchdog)
+		case resp, ok := <-ws.ResponseChannel:
+			if !ok {
+				return listenErr(ws)
+			}
+			resetTimer(watchdog, a.cfg.Watchdog)
+			if resp.SeqReply == 1 && resp.Status != model.StatusOk {
+				return errBadToken
+			}
+		case ev, ok := <-ws.EventChannel:
+			if !ok {
+				if !authenticated {
+					// The server closes the socket on a bad token
+					// without saying why; GetMe passed, so this is a drop.
+					return fmt.Errorf("websocket closed before hello: %w", listenErr(ws))
+				}
+				return listenErr(ws)
+			}
+			resetTimer(watchdog, a.cfg.Watchdog)
+			switch ev.EventType() {
+			case model.WebsocketEventHello:
+				authenticated = true
+				wasDown := a.State() != bot.StateConnecting
+				a.setState(bot.StateConnected)
+				a.log.Info("mattermost connected", "bot", me.Username)
+				if wasDown {
+					a.catchUp(ctx, me, deliver)
+				}
+			case model.WebsocketEventPosted:
+				if m, ok := a.fromEvent(ev, me); ok {
+					deliver(m)
+				}
+			}
+		}
+	}
+}
+
+func listenErr(ws *model.WebSocketClient) error {
+	if ws.ListenError != nil {
+		return fmt.Errorf("websocket closed: %w", ws.ListenError)
+	}
+	return errors.New("websocket closed by the server")
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(d)
+}
+
+// catchUp delivers posts created while the connection was down, in every
+// channel the bot belongs to, so commands sent during a drop still run.
+func (a *Adapter) catchUp(ctx context.Context, me *model.User, deliver func(bot.Message)) {
+	since := a.lastSeen.Load()
+	if floor := time.Now().Add(-a.cfg.MaxCatchUp).UnixMilli(); since < floor {
+		since = floor
+	}
+	teams, _, err := a.client.GetTeamsForUser(ctx, me.Id, "")
+	if err != nil {
+		a.log.Warn("catch-up: cannot list teams", "err", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, t := range teams {
+		chans, _, err := a.client.GetChannelsForTeamForUser(ctx, t.Id, me.Id, false, "")
+		if err != nil {
+			a.log.Warn("catch-up: cannot list channels", "team", t.Id, "err", err)
+			continue
+		}
+		for _, c := range chans {
+			if seen[c.Id] {
+				continue // DMs are listed once per team
+			}
+			seen[c.Id] = true
+			list, _, err := a.client.GetPostsSince(ctx, c.Id, since, false)
+			if err != nil {
+				a.log.Warn("catch-up: cannot fetch posts", "channel", c.Id, "err", err)
+				continue
+			}
+			posts := list.ToSlice()
+			sort.Slice(posts, func(i, j int) bool { return posts[i].CreateAt < posts[j].CreateAt })
+			for _, p := range posts {
+				if p.CreateAt <= since || p.DeleteAt != 0 {
+					continue // edits of older posts also come back
+				}
+				if m, ok := a.fromPost(p, string(c.Type), me); ok {
+					a.log.Info("catch-up: delivering a post missed while disconnected", "post", p.Id)
+					deliver(m)
+				}
+			}
+		}
+	}
+}

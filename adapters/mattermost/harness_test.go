@@ -1,0 +1,117 @@
+package mattermost
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/adapters/mattermost/mattermosttest"
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/commands"
+)
+
+// harness runs the real bot with the adapter against the fake server.
+type harness struct {
+	t      testing.TB
+	fake   *mattermosttest.Server
+	ad     *Adapter
+	userID string
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func testRouter() *commands.Router {
+	rt := commands.NewRouter("chatops")
+	rt.MustHandle(commands.Command{Name: "echo", Summary: "Echo", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			_, err := w.Reply(ctx, bot.Reply{Title: "echo", Text: r.RawArgs})
+			return err
+		})})
+	rt.MustHandle(commands.Command{Name: "progress", Summary: "Post then update", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			sent, err := w.Reply(ctx, bot.Reply{Status: bot.StatusWorking, Title: "working"})
+			if err != nil {
+				return err
+			}
+			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "done"})
+			return err
+		})})
+	rt.MustHandle(commands.Command{Name: "big", Summary: "Long output", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			var b strings.Builder
+			for i := range 3000 {
+				b.WriteString("log line number ")
+				b.WriteString(strings.Repeat("x", i%10))
+				b.WriteString("\n")
+			}
+			b.WriteString("THE LAST LINE")
+			_, err := w.Reply(ctx, bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: b.String()})
+			return err
+		})})
+	return rt
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newHarness(t testing.TB, tweak func(*Config)) *harness {
+	t.Helper()
+	fake := mattermosttest.New()
+	t.Cleanup(fake.Close)
+	cfg := Config{URL: fake.URL(), Token: fake.BotToken, Logger: quietLog(),
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, Watchdog: 2 * time.Second}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	ad, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fake: fake, ad: ad, userID: fake.AddUser("alice", false), done: make(chan error, 1)}
+	b := bot.New(testRouter(), bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.done:
+		case <-time.After(10 * time.Second):
+			t.Error("bot did not stop")
+		}
+	})
+	return h
+}
+
+func (h *harness) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	h.t.Cleanup(cancel)
+	return ctx
+}
+
+func (h *harness) waitConnected(n int) {
+	h.t.Helper()
+	if err := h.fake.WaitConnected(h.ctx(), n); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) next() mattermosttest.Record {
+	h.t.Helper()
+	r, err := h.fake.NextBotPost(h.ctx())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func (h *harness) none(d time.Duration) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if r, err := h.fake.NextBotPost(ctx); err == nil {
+		h.t.Fatalf("unexpected bot post %q", r.Post.Message)
+	}
+}

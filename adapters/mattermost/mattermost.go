@@ -1,0 +1,119 @@
+// Package mattermost connects chatops to Mattermost as a bot account,
+// through the server's own Go client (model.Client4 for the REST API and
+// model.WebSocketClient for events). Mentions, DMs and thread replies are
+// supported; posts missed while disconnected are fetched after a reconnect.
+package mattermost
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// MaxPostRunes is Mattermost's limit on one post's message.
+const MaxPostRunes = 16383
+
+// Config configures the adapter.
+type Config struct {
+	// URL is the server's base URL, e.g. https://mattermost.example.com.
+	URL string
+	// Token is the bot account's access token.
+	Token string
+	// Logger receives the adapter's logs (default slog.Default()). The
+	// token is never logged.
+	Logger *slog.Logger
+
+	// BackoffMin and BackoffMax bound the jittered exponential backoff
+	// between reconnection attempts (defaults 1s and 2m).
+	BackoffMin, BackoffMax time.Duration
+	// Watchdog is how long a websocket may stay silent (no event, no
+	// response, no ping) before it is torn down and redialled (default
+	// 90s). The adapter probes the server at a third of it.
+	Watchdog time.Duration
+	// MaxCatchUp bounds how far back posts are fetched after a reconnect
+	// (default 1h): older commands are stale.
+	MaxCatchUp time.Duration
+}
+
+// Adapter is the Mattermost adapter. It implements bot.Adapter,
+// bot.Editor and bot.StateReporter.
+type Adapter struct {
+	cfg    Config
+	client *model.Client4
+	wsURL  string
+	log    *slog.Logger
+
+	state atomic.Int32
+	me    atomic.Pointer[model.User]
+
+	// lastSeen is the create_at (ms) of the newest post seen, where a
+	// catch-up after a reconnect starts.
+	lastSeen atomic.Int64
+
+	chanMu sync.Mutex
+	chans  map[string]*sync.Mutex // per channel: replies stay in order
+}
+
+// New validates cfg and returns an adapter; it connects in Run.
+func New(cfg Config) (*Adapter, error) {
+	if strings.TrimSpace(cfg.URL) == "" {
+		return nil, errors.New("mattermost: url is required")
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("mattermost: url %q must be an http(s) URL such as https://mattermost.example.com", cfg.URL)
+	}
+	if strings.TrimSpace(cfg.Token) == "" {
+		return nil, errors.New("mattermost: token is required (the bot account's access token)")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BackoffMin <= 0 {
+		cfg.BackoffMin = time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 2 * time.Minute
+	}
+	if cfg.Watchdog <= 0 {
+		cfg.Watchdog = 90 * time.Second
+	}
+	if cfg.MaxCatchUp <= 0 {
+		cfg.MaxCatchUp = time.Hour
+	}
+	base := u.String()
+	client := model.NewAPIv4Client(base)
+	client.SetToken(cfg.Token)
+	ws := *u
+	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	return &Adapter{cfg: cfg, client: client, wsURL: ws.String(), log: cfg.Logger, chans: map[string]*sync.Mutex{}}, nil
+}
+
+// Name implements bot.Adapter.
+func (a *Adapter) Name() string { return "mattermost" }
+
+// State implements bot.StateReporter.
+func (a *Adapter) State() bot.ConnState { return bot.ConnState(a.state.Load()) }
+
+func (a *Adapter) setState(s bot.ConnState) { a.state.Store(int32(s)) }
+
+// channelLock returns the mutex that serialises replies to one channel.
+func (a *Adapter) channelLock(channel string) *sync.Mutex {
+	a.chanMu.Lock()
+	defer a.chanMu.Unlock()
+	m, ok := a.chans[channel]
+	if !ok {
+		m = &sync.Mutex{}
+		a.chans[channel] = m
+	}
+	return m
+}

@@ -1,0 +1,262 @@
+// Package mattermosttest is an in-process fake Mattermost server for
+// testing clients built on model.Client4 and model.WebSocketClient: the
+// REST endpoints a bot uses, and the websocket with the real
+// authentication handshake, hello and posted events (built with the
+// server's own model types so the wire format is exact), pings, and fault
+// injection (429s, dropped and silent connections).
+package mattermosttest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+
+	"github.com/gorilla/websocket"
+	"github.com/mattermost/mattermost/server/public/model"
+)
+
+// Record is a post the bot created or patched.
+type Record struct {
+	// Patch is true for an edit (PUT /posts/{id}/patch).
+	Patch bool
+	// Post is the post after the operation.
+	Post *model.Post
+}
+
+// Server is the fake. Its fields describe the seeded workspace.
+type Server struct {
+	// BotToken is the bot account's access token.
+	BotToken string
+	// BotID and BotName identify the bot user.
+	BotID, BotName string
+	// TeamID is the one team; ChannelID a public channel ("ops") the
+	// bot is in.
+	TeamID, ChannelID string
+
+	srv      *httptest.Server
+	upgrader websocket.Upgrader
+
+	mu        sync.Mutex
+	users     map[string]*model.User
+	channels  map[string]*model.Channel
+	posts     []*model.Post
+	sockets   map[*socket]bool
+	silent    bool
+	refuse    bool
+	failPosts []failure
+	conns     int // successful authentications, ever
+	connected chan struct{}
+
+	botPosts chan Record
+	requests []string
+}
+
+type failure struct {
+	status     int
+	retryAfter string
+}
+
+// New starts a fake with a team, an "ops" channel and a bot user "chatops".
+func New() *Server {
+	s := &Server{
+		BotToken:  "mm-bot-token-" + model.NewId(),
+		BotID:     model.NewId(),
+		BotName:   "chatops",
+		TeamID:    model.NewId(),
+		ChannelID: model.NewId(),
+		users:     map[string]*model.User{},
+		channels:  map[string]*model.Channel{},
+		sockets:   map[*socket]bool{},
+		connected: make(chan struct{}, 64),
+		botPosts:  make(chan Record, 256),
+		upgrader:  websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+	}
+	s.users[s.BotID] = &model.User{Id: s.BotID, Username: s.BotName, IsBot: true, Roles: "system_user"}
+	s.channels[s.ChannelID] = &model.Channel{Id: s.ChannelID, TeamId: s.TeamID, Type: model.ChannelTypeOpen, Name: "ops", DisplayName: "Ops"}
+	s.srv = httptest.NewServer(s.routes())
+	return s
+}
+
+// URL is the server's base URL (for Config.URL).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server and drops every connection.
+func (s *Server) Close() {
+	s.DropConnections()
+	s.srv.Close()
+}
+
+// AddUser creates a user (a bot when isBot) and returns its id.
+func (s *Server) AddUser(username string, isBot bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := model.NewId()
+	s.users[id] = &model.User{Id: id, Username: username, IsBot: isBot}
+	return id
+}
+
+// DirectChannel returns the id of the DM channel between the bot and user,
+// creating it.
+func (s *Server) DirectChannel(userID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := model.GetDMNameFromIds(s.BotID, userID)
+	for id, c := range s.channels {
+		if c.Name == name {
+			return id
+		}
+	}
+	id := model.NewId()
+	s.channels[id] = &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: name}
+	return id
+}
+
+// Post stores a post by userID in channelID (in the thread rootID when
+// set) and broadcasts it as a "posted" event to connected clients, as the
+// server does. With no client connected it is only stored, so a client
+// that reconnects finds it through GetPostsSince.
+func (s *Server) Post(channelID, userID, message, rootID string) *model.Post {
+	s.mu.Lock()
+	p := s.store(channelID, userID, message, rootID, nil)
+	s.mu.Unlock()
+	s.broadcastPosted(p)
+	return p
+}
+
+// PostAsBot posts like Post with the from_bot prop integrations set.
+func (s *Server) PostAsBot(channelID, userID, message string) *model.Post {
+	s.mu.Lock()
+	p := s.store(channelID, userID, message, "", map[string]any{model.PostPropsFromBot: "true"})
+	s.mu.Unlock()
+	s.broadcastPosted(p)
+	return p
+}
+
+// Redeliver broadcasts an existing post's "posted" event again.
+func (s *Server) Redeliver(p *model.Post) { s.broadcastPosted(p) }
+
+func (s *Server) store(channelID, userID, message, rootID string, props map[string]any) *model.Post {
+	now := model.GetMillis()
+	if n := len(s.posts); n > 0 && s.posts[n-1].CreateAt >= now {
+		now = s.posts[n-1].CreateAt + 1 // keep create_at strictly increasing
+	}
+	p := &model.Post{Id: model.NewId(), ChannelId: channelID, UserId: userID, Message: message, RootId: rootID, CreateAt: now, UpdateAt: now}
+	for k, v := range props {
+		p.AddProp(k, v)
+	}
+	s.posts = append(s.posts, p)
+	return p
+}
+
+// NextBotPost waits for the bot's next created or patched post.
+func (s *Server) NextBotPost(ctx context.Context) (Record, error) {
+	select {
+	case r := <-s.botPosts:
+		return r, nil
+	case <-ctx.Done():
+		return Record{}, fmt.Errorf("waiting for the bot's post: %w", ctx.Err())
+	}
+}
+
+// FailPosts makes the next n post creations or patches fail with status
+// (and a Retry-After header when retryAfter is set).
+func (s *Server) FailPosts(n, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failPosts = append(s.failPosts, failure{status, retryAfter})
+	}
+}
+
+// WaitConnected waits until n websocket clients have ever authenticated.
+func (s *Server) WaitConnected(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		c := s.conns
+		s.mu.Unlock()
+		if c >= n {
+			return nil
+		}
+		select {
+		case <-s.connected:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for connection %d (have %d): %w", n, c, ctx.Err())
+		}
+	}
+}
+
+// Connected reports how many websocket clients are connected now.
+func (s *Server) Connected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sockets)
+}
+
+// DropConnections closes every websocket abruptly.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	socks := make([]*socket, 0, len(s.sockets))
+	for c := range s.sockets {
+		socks = append(socks, c)
+	}
+	s.mu.Unlock()
+	for _, c := range socks {
+		c.conn.Close()
+	}
+}
+
+// SetRefuseConnections makes new websocket connections fail (503), as
+// while the server restarts; REST keeps working.
+func (s *Server) SetRefuseConnections(refuse bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuse = refuse
+}
+
+// SetSilent makes open websockets go quiet without closing: no events, no
+// pings, no replies, as a half-dead NAT mapping would.
+func (s *Server) SetSilent(silent bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.silent = silent
+}
+
+func (s *Server) isSilent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.silent
+}
+
+// Requests returns "METHOD path" of every REST request so far.
+func (s *Server) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.requests...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// appError answers like the server: an AppError JSON body.
+func appError(w http.ResponseWriter, status int, id, msg string) {
+	e := model.NewAppError("fake", id, nil, "", status)
+	e.Message = msg
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(e.ToJSON()))
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	// Client4 sends "BEARER <token>"; the server accepts any case.
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	return ok && strings.EqualFold(scheme, "bearer") && tok == s.BotToken
+}
+

@@ -1,0 +1,107 @@
+package mattermost
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestRenderGolden(t *testing.T) {
+	long := strings.Repeat("0123456789 abcdefghij\n", 1000) + "final line"
+	tests := []struct {
+		name  string
+		reply bot.Reply
+	}{
+		{"success", bot.Reply{Status: bot.StatusSuccess, Title: "hello-world succeeded",
+			Fields: []bot.Field{{Name: "Job", Value: "hello-world"}, {Name: "Duration", Value: "3s"}},
+			Code:   "Hello World", Links: []bot.Link{{Label: "Pipeline #12", URL: "https://gitlab.example.com/p/-/pipelines/12"}, {Label: "Job log", URL: "https://gitlab.example.com/p/-/jobs/34"}}}},
+		{"refusal", bot.Reply{Status: bot.StatusError, Title: "Unknown job deploi", Text: "Did you mean deploy? *stars* and _underscores_ stay literal."}},
+		{"code with fences", bot.Reply{Status: bot.StatusFailure, Title: "docs failed", Code: "```go\nx := 1\n```", CodeNote: "last 2 lines"}},
+		{"long output", bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: long}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Render(tt.reply)
+			if n := utf8.RuneCountInString(got); n > MaxPostRunes {
+				t.Fatalf("%d runes over the limit", n)
+			}
+			path := filepath.Join("testdata", "golden", strings.ReplaceAll(tt.name, " ", "_")+".md")
+			if *update {
+				_ = os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test -update creates it)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("differs from %s:\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestStripMention(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"@chatops run x", "run x", true},
+		{"  @ChatOps: run x", "run x", true},
+		{"@chatops, help", "help", true},
+		{"@chatops", "", true},
+		{"@chatopsbot run", "@chatopsbot run", false},
+		{"hey @chatops run", "hey @chatops run", false},
+		{"@chatops\nrun deploy\nline 2", "run deploy\nline 2", true},
+		{"@chat", "@chat", false},
+	}
+	for _, tt := range tests {
+		got, ok := stripMention(tt.in, "chatops")
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("stripMention(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzParsePost checks that any post text is parsed without panicking and
+// that a stripped command is a suffix of the original text.
+func FuzzParsePost(f *testing.F) {
+	for _, s := range []string{"@chatops run deploy", "@chatops: x", "@chatops", "", "@ché", "hi @chatops", "@CHATOPS\t#1"} {
+		f.Add(s, "O")
+		f.Add(s, "D")
+	}
+	f.Fuzz(func(t *testing.T, text, channelType string) {
+		p := &model.Post{Id: "p1", ChannelId: "c1", UserId: "u1", Message: text}
+		m, ok := ParsePost(p, channelType, "bot", "chatops")
+		if !ok {
+			t.Fatal("a default post was skipped")
+		}
+		if !strings.HasSuffix(text, m.Text) {
+			t.Fatalf("text %q is not a suffix of %q", m.Text, text)
+		}
+		if channelType == "D" && !m.Addressed {
+			t.Fatal("a DM must be addressed")
+		}
+	})
+}
+
+func FuzzRender(f *testing.F) {
+	f.Add("title", "text", "code ```", 3)
+	f.Fuzz(func(t *testing.T, title, text, code string, status int) {
+		got := Render(bot.Reply{Status: bot.Status(status % 7), Title: title, Text: text, Code: code})
+		if n := utf8.RuneCountInString(got); n > MaxPostRunes {
+			t.Fatalf("%d runes", n)
+		}
+	})
+}

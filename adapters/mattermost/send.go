@@ -1,0 +1,88 @@
+package mattermost
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// maxRateLimitWaits bounds how often one reply waits out a 429.
+const maxRateLimitWaits = 5
+
+// Send implements bot.Adapter: it posts the reply in the conversation's
+// thread (root_id).
+func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
+	lock := a.channelLock(to.ChannelID)
+	lock.Lock()
+	defer lock.Unlock()
+	post := &model.Post{ChannelId: to.ChannelID, RootId: to.ThreadID, Message: Render(r)}
+	created, err := a.call(ctx, "create post", func() (*model.Post, *model.Response, error) {
+		return a.client.CreatePost(ctx, post)
+	})
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	return bot.Sent{Conversation: to, ID: created.Id}, nil
+}
+
+// Edit implements bot.Editor by patching the post's message.
+func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
+	lock := a.channelLock(ref.Conversation.ChannelID)
+	lock.Lock()
+	defer lock.Unlock()
+	msg := Render(r)
+	_, err := a.call(ctx, "patch post", func() (*model.Post, *model.Response, error) {
+		return a.client.PatchPost(ctx, ref.ID, &model.PostPatch{Message: &msg})
+	})
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	return ref, nil
+}
+
+// call runs one REST call, waiting out rate limits. Client errors other
+// than 429 are permanent (retrying sends the same invalid request); server
+// errors and network failures are left to the bot's retry.
+func (a *Adapter) call(ctx context.Context, what string, f func() (*model.Post, *model.Response, error)) (*model.Post, error) {
+	for attempt := 0; ; attempt++ {
+		p, resp, err := f()
+		if err == nil {
+			return p, nil
+		}
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		switch {
+		case status == http.StatusTooManyRequests && attempt < maxRateLimitWaits:
+			wait := retryAfter(resp)
+			a.log.Warn("mattermost rate limit, waiting", "what", what, "wait", wait)
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%s: %w", what, ctx.Err())
+			case <-time.After(wait):
+			}
+			continue
+		case status >= 400 && status < 500 && status != http.StatusTooManyRequests:
+			return nil, bot.Permanent(fmt.Errorf("%s: mattermost answered %d: %w", what, status, err))
+		}
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// retryAfter reads how long to wait from a 429: Retry-After, else
+// X-Ratelimit-Reset (seconds until the window resets), else one second.
+func retryAfter(resp *model.Response) time.Duration {
+	for _, h := range []string{"Retry-After", "X-Ratelimit-Reset"} {
+		if v, err := strconv.ParseFloat(resp.Header.Get(h), 64); err == nil && v >= 0 {
+			return min(time.Duration(v*float64(time.Second)), time.Minute)
+		}
+	}
+	return time.Second
+}
