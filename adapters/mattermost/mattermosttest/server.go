@@ -259,4 +259,3 @@ func (s *Server) authorized(r *http.Request) bool {
 	scheme, tok, ok := strings.Cut(h, " ")
 	return ok && strings.EqualFold(scheme, "bearer") && tok == s.BotToken
 }
-
