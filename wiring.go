@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/chatops-dev/chatops/adapters/mattermost"
 	"github.com/chatops-dev/chatops/adapters/shell"
 	"github.com/chatops-dev/chatops/adapters/slack"
 	"github.com/chatops-dev/chatops/bot"
@@ -99,6 +100,13 @@ func buildAdapters(cfg *config.Config, stdin io.Reader, stdout io.Writer, log *s
 		a, err := slack.New(slack.Config{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log.With("adapter", "slack")})
 		if err != nil {
 			return nil, fmt.Errorf("[slack]: %w", err)
+		}
+		out = append(out, a)
+	}
+	if cfg.Mattermost != nil {
+		a, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: cfg.Mattermost.Token, Logger: log.With("adapter", "mattermost")})
+		if err != nil {
+			return nil, fmt.Errorf("[mattermost]: %w", err)
 		}
 		out = append(out, a)
 	}
