@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/mattermost"
@@ -16,7 +17,10 @@ import (
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/config"
 	"github.com/chatops-dev/chatops/commands"
+	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/ping"
+	runplugin "github.com/chatops-dev/chatops/plugins/run"
 )
 
 // app is the wired process: the bot and what must be closed after it.
@@ -47,6 +51,20 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 	router.Use(commands.Audit(log))
 	if err := router.Add(ping.New(version())); err != nil {
 		return nil, err
+	}
+	if cfg.GitLab != nil {
+		svc, err := gitlab.New(gitlab.Config{
+			URL: cfg.GitLab.URL, Token: cfg.GitLab.Token, Project: cfg.GitLab.Project,
+			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
+			MinRole: cfg.GitLab.MinRole, PlayManual: *cfg.GitLab.PlayManual, Identities: cfg.Identities,
+			Logger: log.With("component", "gitlab"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := router.Add(runplugin.New(svc)); err != nil {
+			return nil, err
+		}
 	}
 	adapters, err := buildAdapters(cfg, stdin, stdout, log)
 	if err != nil {
@@ -116,17 +134,49 @@ func buildAdapters(cfg *config.Config, stdin io.Reader, stdout io.Writer, log *s
 	return out, nil
 }
 
-// setupDemo is `go run .` with no configuration: the terminal adapter.
-func setupDemo(_ context.Context, stdin io.Reader, stdout, stderr io.Writer) (*app, error) {
+// setupDemo is `go run .` with no configuration: the terminal adapter
+// against the simulated GitLab, whose demo jobs really run.
+func setupDemo(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) (*app, error) {
 	log := newLogger(stderr, "warn", "text")
+	demo, err := gitlabtest.NewDemo(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start the simulated GitLab: %w", err)
+	}
 	sh := shell.New(shell.Config{In: stdin, Out: stdout})
-	router := commands.NewRouter("chatops")
-	router.Use(commands.Audit(log))
-	if err := router.Add(ping.New(version())); err != nil {
+	svc, err := gitlab.New(gitlab.Config{
+		URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true,
+		PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, ExtractWait: 5 * time.Second,
+		Identities: map[string]string{"shell:" + sh.User(): demo.User}, Logger: log,
+	})
+	if err != nil {
+		demo.Close()
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "chatops demo: no configuration given, so this is the terminal adapter.\nType help, or ping. Ctrl-D quits. Run with -config FILE to connect to real services.\n")
-	return &app{log: log, bot: bot.New(router, bot.Options{Logger: log, DrainTimeout: 5 * time.Minute}, sh)}, nil
+	router := commands.NewRouter("chatops")
+	router.Use(commands.Audit(log))
+	for _, p := range []commands.Plugin{ping.New(version()), runplugin.New(svc)} {
+		if err := router.Add(p); err != nil {
+			demo.Close()
+			return nil, err
+		}
+	}
+	fmt.Fprint(stdout, demoBanner(demo))
+	a := &app{log: log, closers: []func(){demo.Close}}
+	a.bot = bot.New(router, bot.Options{Logger: log, DrainTimeout: 6 * time.Minute}, sh)
+	return a, nil
+}
+
+func demoBanner(demo *gitlabtest.Demo) string {
+	var b strings.Builder
+	b.WriteString("chatops demo: no configuration given, so this is the terminal adapter talking to a\n")
+	b.WriteString("SIMULATED GitLab (project " + demo.Project + "): its jobs really run on this machine with bash\n")
+	b.WriteString("in a temporary directory and write GitLab Runner logs. Jobs you can run:\n")
+	for _, j := range demo.Jobs {
+		fmt.Fprintf(&b, "  run %-12s %s\n", j.Name, j.Description)
+	}
+	b.WriteString("Try: run hello-world, run ls, run greet Ada, help. Ctrl-D quits.\n")
+	b.WriteString("With -config FILE (see config.example.toml) chatops connects to real services.\n\n")
+	return b.String()
 }
 
 func version() string {

@@ -171,7 +171,15 @@ func (rt *Router) Lookup(name string) (Command, bool) {
 // HandleMessage implements bot.Handler: it parses the message, finds the
 // command and serves it, turning errors into replies.
 func (rt *Router) HandleMessage(ctx context.Context, w bot.Responder, m bot.Message) {
-	if err := rt.Dispatch(ctx, w, m); err != nil {
+	err := rt.Dispatch(ctx, w, m)
+	var ue *UserError
+	var te *TokenError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue), errors.As(err, &te):
+		// Refusals and bad input were answered; they are not faults.
+		bot.Logger(ctx).Debug("command refused", "err", err)
+	default:
 		bot.Logger(ctx).Warn("command failed", "err", err)
 	}
 }

@@ -1,0 +1,67 @@
+package gitlabtest
+
+import (
+	"context"
+	_ "embed"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed demo-gitlab-ci.yml
+var demoCI string
+
+// DemoCIConfig is the demo project's .gitlab-ci.yml.
+func DemoCIConfig() string { return demoCI }
+
+// JobInfo names a chat job and what it does.
+type JobInfo struct {
+	Name        string
+	Description string
+}
+
+// Demo is a fake GitLab serving the demo project, whose jobs really run
+// (bash in a temporary directory) and write GitLab Runner logs.
+type Demo struct {
+	*Server
+	// URL, Token and Project are what a gitlab.Config needs.
+	URL, Token, Project string
+	// User is the demo GitLab user (a Maintainer) chat users map to.
+	User string
+	// Jobs are the jobs runnable from chat.
+	Jobs []JobInfo
+}
+
+// NewDemo starts the demo GitLab. It runs until Close.
+func NewDemo(_ context.Context) (*Demo, error) {
+	s := New(Options{CIConfig: demoCI, Token: "glpat-demo", ProjectPath: "demo/chatops"})
+	s.AddUser("demo", Maintainer)
+	jobs, err := DemoJobs()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &Demo{Server: s, URL: s.URL(), Token: s.Token, Project: s.ProjectPath, User: "demo", Jobs: jobs}, nil
+}
+
+// DemoJobs lists the demo's chat jobs with their CHATOPS_HELP text.
+func DemoJobs() ([]JobInfo, error) {
+	var raw map[string]yaml.Node
+	if err := yaml.Unmarshal([]byte(demoCI), &raw); err != nil {
+		return nil, err
+	}
+	var out []JobInfo
+	for name, node := range raw {
+		var job struct {
+			Variables map[string]string `yaml:"variables"`
+		}
+		if reserved[name] || name[0] == '.' || node.Decode(&job) != nil {
+			continue
+		}
+		if help, ok := job.Variables["CHATOPS_HELP"]; ok {
+			out = append(out, JobInfo{Name: name, Description: help})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

@@ -1,0 +1,407 @@
+package gitlabtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type variable struct {
+	Key          string `json:"key"`
+	Value        string `json:"value"`
+	VariableType string `json:"variable_type"`
+}
+
+type pipeline struct {
+	ID        int64
+	SHA       string
+	Variables []variable
+	Created   time.Time
+	jobs      []*job
+}
+
+func (p *pipeline) status() string {
+	st := "success"
+	for _, j := range p.jobs {
+		switch j.Status {
+		case "running", "pending", "created":
+			return "running"
+		case "manual":
+			st = "manual"
+		case "failed":
+			return "failed"
+		case "canceled":
+			st = "canceled"
+		}
+	}
+	return st
+}
+
+type job struct {
+	ID       int64
+	Name     string
+	Stage    string
+	Status   string
+	Pipeline *pipeline
+	Created  time.Time
+	Started  time.Time
+	Finished time.Time
+	spec     *ciJob
+	vars     map[string]string
+	trace    strings.Builder
+	source   func() io.Reader // overrides trace when set
+	cancel   chan struct{}
+	once     sync.Once
+}
+
+func (s *Server) pipelineJSON(p *pipeline) map[string]any {
+	return map[string]any{
+		"id": p.ID, "iid": p.ID - 100, "project_id": s.ProjectID, "sha": p.SHA, "ref": "main", "status": p.status(),
+		"source": "api", "created_at": timeRFC(p.Created), "updated_at": timeRFC(time.Now()),
+		"web_url": fmt.Sprintf("%s/-/pipelines/%d", s.webURL(), p.ID),
+	}
+}
+
+func (s *Server) jobJSON(j *job) map[string]any {
+	m := map[string]any{
+		"id": j.ID, "name": j.Name, "stage": j.Stage, "status": j.Status, "ref": "main", "tag": false,
+		"allow_failure": false, "created_at": timeRFC(j.Created), "started_at": timeRFC(j.Started),
+		"finished_at": timeRFC(j.Finished), "duration": nil, "queued_duration": 0.1,
+		"web_url":  fmt.Sprintf("%s/-/jobs/%d", s.webURL(), j.ID),
+		"pipeline": map[string]any{"id": j.Pipeline.ID, "project_id": s.ProjectID, "ref": "main", "sha": j.Pipeline.SHA, "status": j.Pipeline.status()},
+	}
+	if !j.Started.IsZero() {
+		end := j.Finished
+		if end.IsZero() {
+			end = time.Now()
+		}
+		m["duration"] = end.Sub(j.Started).Seconds()
+	}
+	return m
+}
+
+func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Ref       string     `json:"ref"`
+		Variables []variable `json:"variables"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Ref == "" {
+		apiError(w, 400, "ref is missing")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	refuse := func(msg string) { apiError(w, 400, map[string][]string{"base": {msg}}) }
+	if body.Ref != "main" {
+		refuse("Reference not found")
+		return
+	}
+	if s.protected {
+		refuse("You do not have sufficient permission to run a pipeline on 'main'. Please select a different branch or contact your administrator for assistance.")
+		return
+	}
+	if s.varsForbidden && len(body.Variables) > 0 {
+		refuse("Insufficient permissions to set pipeline variables")
+		return
+	}
+	specs, err := parseCI(s.ciConfig)
+	if err != nil {
+		refuse(err.Error())
+		return
+	}
+	vars := map[string]string{"CI_PIPELINE_SOURCE": "api", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_REF_NAME": "main", "CI_DEFAULT_BRANCH": "main"}
+	for _, v := range body.Variables {
+		vars[v.Key] = v.Value
+	}
+	names := make([]string, 0, len(specs))
+	for n := range specs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	s.nextID++
+	p := &pipeline{ID: s.nextID, SHA: s.sha, Variables: body.Variables, Created: time.Now()}
+	for _, n := range names {
+		when := specs[n].decide(vars)
+		if when == "" {
+			continue
+		}
+		s.nextID++
+		j := &job{ID: s.nextID, Name: n, Stage: specs[n].Stage, Status: "created", Pipeline: p, Created: time.Now(), spec: specs[n], vars: vars, cancel: make(chan struct{})}
+		if when == "manual" {
+			j.Status = "manual"
+		}
+		p.jobs = append(p.jobs, j)
+	}
+	if len(p.jobs) == 0 {
+		refuse("Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline.")
+		return
+	}
+	s.pipelines[p.ID] = p
+	for _, j := range p.jobs {
+		s.jobs[j.ID] = j
+		if j.Status != "manual" {
+			j.Status = "pending"
+			go s.runJob(j)
+		}
+	}
+	writeJSON(w, 201, s.pipelineJSON(p))
+}
+
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []map[string]any{}
+	ids := make([]int64, 0, len(s.pipelines))
+	for id := range s.pipelines {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a] > ids[b] }) // newest first, as GitLab's default order
+	for _, id := range ids {
+		out = append(out, s.pipelineJSON(s.pipelines[id]))
+	}
+	writeJSON(w, 200, out)
+}
+
+func (s *Server) lookupPipeline(w http.ResponseWriter, r *http.Request) *pipeline {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	p, ok := s.pipelines[id]
+	if !ok {
+		apiError(w, 404, "404 Not found")
+	}
+	return p
+}
+
+func (s *Server) pipelineVariables(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.lookupPipeline(w, r); p != nil {
+		writeJSON(w, 200, p.Variables)
+	}
+}
+
+func (s *Server) pipelineJobs(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.lookupPipeline(w, r); p != nil {
+		out := []map[string]any{}
+		for _, j := range p.jobs {
+			out = append(out, s.jobJSON(j))
+		}
+		writeJSON(w, 200, out)
+	}
+}
+
+func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.lookupPipeline(w, r); p != nil {
+		for _, j := range p.jobs {
+			s.cancelLocked(j)
+		}
+		writeJSON(w, 200, s.pipelineJSON(p))
+	}
+}
+
+func (s *Server) lookupJob(w http.ResponseWriter, r *http.Request) *job {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	j, ok := s.jobs[id]
+	if !ok {
+		apiError(w, 404, "404 Job Not Found")
+	}
+	return j
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j := s.lookupJob(w, r); j != nil {
+		writeJSON(w, 200, s.jobJSON(j))
+	}
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	j := s.lookupJob(w, r)
+	if j == nil {
+		s.mu.Unlock()
+		return
+	}
+	src, text := j.source, j.trace.String()
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain")
+	if src != nil {
+		_, _ = io.Copy(w, src())
+		return
+	}
+	_, _ = io.WriteString(w, text)
+}
+
+func (s *Server) playJob(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.lookupJob(w, r)
+	if j == nil {
+		return
+	}
+	if j.Status != "manual" {
+		apiError(w, 400, "400 Bad request - Unplayable Job")
+		return
+	}
+	j.Status = "pending"
+	go s.runJob(j)
+	writeJSON(w, 200, s.jobJSON(j))
+}
+
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j := s.lookupJob(w, r); j != nil {
+		s.cancelLocked(j)
+		writeJSON(w, 200, s.jobJSON(j))
+	}
+}
+
+func (s *Server) cancelLocked(j *job) {
+	switch j.Status {
+	case "success", "failed", "canceled":
+		return
+	}
+	j.Status = "canceled"
+	j.Finished = time.Now()
+	j.once.Do(func() { close(j.cancel) })
+	s.notify()
+}
+
+// CancelJob cancels the newest job with this name, as a user clicking
+// Cancel in GitLab would.
+func (s *Server) CancelJob(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var newest *job
+	for _, j := range s.jobs {
+		if j.Name == name && (newest == nil || j.ID > newest.ID) {
+			newest = j
+		}
+	}
+	if newest != nil {
+		s.cancelLocked(newest)
+	}
+}
+
+// SetTraceSource makes the log of jobs named name come from src (called
+// per request) instead of the script's output: for huge logs.
+func (s *Server) SetTraceSource(name string, src func() io.Reader) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.traceSources = append(s.traceSources, traceSource{name, src})
+}
+
+type traceSource struct {
+	name string
+	src  func() io.Reader
+}
+
+// WaitJobStatus waits until the newest job named name has the status.
+func (s *Server) WaitJobStatus(ctx context.Context, name, status string) error {
+	for {
+		s.mu.Lock()
+		var newest *job
+		for _, j := range s.jobs {
+			if j.Name == name && (newest == nil || j.ID > newest.ID) {
+				newest = j
+			}
+		}
+		ch := s.jobChanged
+		ok := newest != nil && newest.Status == status
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("job %s never reached %s: %w", name, status, ctx.Err())
+		}
+	}
+}
+
+func (s *Server) notify() {
+	close(s.jobChanged)
+	s.jobChanged = make(chan struct{})
+}
+
+// runJob plays a job's timeline: pending, running (script lines run one by
+// one, the log growing), then success or failed; a blocked job stays
+// running until canceled.
+func (s *Server) runJob(j *job) {
+	s.mu.Lock()
+	if s.closed || j.Status != "pending" {
+		s.mu.Unlock()
+		return
+	}
+	j.Status, j.Started = "running", time.Now()
+	j.trace.WriteString(logHeader(j.ID))
+	blocked := s.blocked[j.Name]
+	for _, ts := range s.traceSources {
+		if ts.name == j.Name {
+			j.source = ts.src
+		}
+	}
+	env := append(os.Environ(), "CI=true", "GITLAB_CI=true", fmt.Sprintf("CI_JOB_ID=%d", j.ID), "CI_JOB_NAME="+j.Name)
+	for k, v := range j.vars {
+		env = append(env, k+"="+v)
+	}
+	s.notify()
+	s.mu.Unlock()
+
+	dir, err := os.MkdirTemp("", "gitlabtest-job-")
+	if err == nil {
+		defer os.RemoveAll(dir)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-j.cancel:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	exit := 0
+	for _, line := range j.spec.Script {
+		out, code := s.exec(ctx, dir, env, line)
+		s.mu.Lock()
+		j.trace.WriteString(commandEcho(line) + out)
+		s.mu.Unlock()
+		if code != 0 {
+			exit = code
+			break
+		}
+	}
+	if blocked {
+		<-j.cancel
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j.Status == "canceled" {
+		return
+	}
+	j.trace.WriteString(sectionEnd("step_script"))
+	j.Finished = time.Now()
+	if exit != 0 {
+		j.Status = "failed"
+		j.trace.WriteString(fmt.Sprintf("\x1b[31;1mERROR: Job failed: exit code %d%s\n", exit, ansiReset))
+	} else {
+		j.Status = "success"
+		j.trace.WriteString("\x1b[32;1mJob succeeded" + ansiReset + "\n")
+	}
+	s.notify()
+}

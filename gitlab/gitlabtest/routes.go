@@ -1,0 +1,132 @@
+package gitlabtest
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+func (s *Server) routes() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v4/projects/{pid}", s.project(s.getProject))
+	api.HandleFunc("GET /api/v4/projects/{pid}/repository/branches/{branch}", s.project(s.getBranch))
+	api.HandleFunc("GET /api/v4/projects/{pid}/ci/lint", s.project(s.lint))
+	api.HandleFunc("GET /api/v4/users", s.listUsers)
+	api.HandleFunc("GET /api/v4/projects/{pid}/members/all/{uid}", s.project(s.getMember))
+	api.HandleFunc("POST /api/v4/projects/{pid}/pipeline", s.project(s.createPipeline))
+	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines", s.project(s.listPipelines))
+	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}/variables", s.project(s.pipelineVariables))
+	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}/jobs", s.project(s.pipelineJobs))
+	api.HandleFunc("POST /api/v4/projects/{pid}/pipelines/{id}/cancel", s.project(s.cancelPipeline))
+	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}", s.project(s.getJob))
+	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}/trace", s.project(s.trace))
+	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/play", s.project(s.playJob))
+	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/cancel", s.project(s.cancelJob))
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		path := strings.TrimPrefix(r.URL.Path, "/api/v4")
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Body: string(body)})
+		s.mu.Unlock()
+		if r.Header.Get("Private-Token") != s.Token {
+			apiError(w, http.StatusUnauthorized, "401 Unauthorized")
+			return
+		}
+		if f, ok := s.takeFault(r, path); ok {
+			if f.afterWork {
+				api.ServeHTTP(resetWriter{w}, r)
+				reset(w)
+				return
+			}
+			if f.retryAfter != "" {
+				w.Header().Set("Retry-After", f.retryAfter)
+			}
+			apiError(w, f.status, http.StatusText(f.status))
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+// project wraps handlers of /projects/{pid}: the id or the URL-encoded
+// path both name the project; anything else is GitLab's 404.
+func (s *Server) project(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		pid, _ := url.PathUnescape(r.PathValue("pid"))
+		if pid != strconv.FormatInt(s.ProjectID, 10) && pid != s.ProjectPath {
+			apiError(w, http.StatusNotFound, "404 Project Not Found")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) webURL() string { return s.srv.URL + "/" + s.ProjectPath }
+
+func (s *Server) getProject(w http.ResponseWriter, _ *http.Request) {
+	name := s.ProjectPath[strings.LastIndex(s.ProjectPath, "/")+1:]
+	writeJSON(w, 200, map[string]any{
+		"id": s.ProjectID, "name": name, "path": name, "path_with_namespace": s.ProjectPath,
+		"default_branch": "main", "web_url": s.webURL(), "visibility": "private",
+	})
+}
+
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("branch") != "main" {
+		apiError(w, 404, "404 Branch Not Found")
+		return
+	}
+	s.mu.Lock()
+	sha := s.sha
+	protected := s.protected
+	s.mu.Unlock()
+	writeJSON(w, 200, map[string]any{
+		"name": "main", "default": true, "protected": protected, "merged": false,
+		"commit":  map[string]any{"id": sha, "short_id": sha[:8], "title": "Update .gitlab-ci.yml"},
+		"web_url": s.webURL() + "/-/tree/main",
+	})
+}
+
+func (s *Server) lint(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	yaml := s.ciConfig
+	s.mu.Unlock()
+	if _, err := parseCI(yaml); err != nil {
+		writeJSON(w, 200, map[string]any{"valid": false, "errors": []string{err.Error()}, "warnings": []string{}, "merged_yaml": nil, "includes": []any{}})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"valid": true, "errors": []string{}, "warnings": []string{}, "merged_yaml": yaml, "includes": []any{}})
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []*user{}
+	if u, ok := s.users[r.URL.Query().Get("username")]; ok {
+		out = append(out, u)
+	}
+	writeJSON(w, 200, out)
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
+	uid, _ := strconv.ParseInt(r.PathValue("uid"), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	level, ok := s.members[uid]
+	if !ok {
+		apiError(w, 404, "404 Not found")
+		return
+	}
+	for _, u := range s.users {
+		if u.ID == uid {
+			writeJSON(w, 200, map[string]any{"id": u.ID, "username": u.Username, "name": u.Name, "state": u.State, "access_level": level})
+			return
+		}
+	}
+	apiError(w, 404, "404 Not found")
+}

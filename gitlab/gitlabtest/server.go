@@ -1,0 +1,241 @@
+// Package gitlabtest is an in-process fake GitLab for tests and the demo:
+// the REST endpoints chatops uses, with the real API's JSON shapes, a
+// pipeline creator that evaluates the CI configuration's rules the way
+// GitLab does for an API-triggered pipeline, jobs that run on a timeline
+// the test controls and write logs in GitLab Runner's format, fault
+// injection and recorded requests.
+package gitlabtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Access levels of the members API.
+const (
+	Guest      = 10
+	Reporter   = 20
+	Developer  = 30
+	Maintainer = 40
+	Owner      = 50
+)
+
+// Request is one recorded API request.
+type Request struct {
+	Method string
+	Path   string // without /api/v4, unescaped
+	Query  string
+	Body   string
+}
+
+// Options configure a fake.
+type Options struct {
+	// Token is the accepted Private-Token (default "glpat-test").
+	Token string
+	// ProjectPath is the project's path (default "demo/chatops").
+	ProjectPath string
+	// CIConfig is the merged .gitlab-ci.yml the lint API returns.
+	CIConfig string
+	// Exec runs one script line of a job; default: ShellExec.
+	Exec Exec
+}
+
+// Server is the fake GitLab.
+type Server struct {
+	Token       string
+	ProjectID   int64
+	ProjectPath string
+
+	srv  *httptest.Server
+	exec Exec
+
+	mu        sync.Mutex
+	ciConfig  string
+	sha       string
+	users     map[string]*user // by username
+	members   map[int64]int    // user id -> access level
+	pipelines map[int64]*pipeline
+	jobs      map[int64]*job
+	nextID    int64
+	requests  []Request
+	faults    []fault
+	blocked   map[string]bool // job names that stay running until canceled
+	// jobChanged is closed and replaced whenever a job changes state.
+	jobChanged chan struct{}
+	// The protected default branch refuses pipelines (403).
+	protected bool
+	// varsForbidden makes pipeline variables refused (GitLab.com default).
+	varsForbidden bool
+	closed        bool
+	traceSources  []traceSource
+}
+
+type user struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	WebURL   string `json:"web_url"`
+}
+
+// New starts a fake GitLab.
+func New(opts Options) *Server {
+	if opts.Token == "" {
+		opts.Token = "glpat-test"
+	}
+	if opts.ProjectPath == "" {
+		opts.ProjectPath = "demo/chatops"
+	}
+	if opts.Exec == nil {
+		opts.Exec = ShellExec
+	}
+	s := &Server{
+		Token: opts.Token, ProjectID: 42, ProjectPath: opts.ProjectPath,
+		exec: opts.Exec, ciConfig: opts.CIConfig, sha: newSHA(1),
+		users: map[string]*user{}, members: map[int64]int{}, pipelines: map[int64]*pipeline{},
+		jobs: map[int64]*job{}, nextID: 100, blocked: map[string]bool{}, jobChanged: make(chan struct{}),
+	}
+	s.srv = httptest.NewServer(s.routes())
+	return s
+}
+
+// URL is the base URL (for the client's WithBaseURL).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server; running jobs are abandoned.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// AddUser adds an active user who is a project member with the access
+// level (0 for a non-member) and returns the user id.
+func (s *Server) AddUser(username string, access int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	id := s.nextID
+	s.users[username] = &user{ID: id, Username: username, Name: username, State: "active", WebURL: s.srv.URL + "/" + username}
+	if access > 0 {
+		s.members[id] = access
+	}
+	return id
+}
+
+// BlockUser marks a user blocked.
+func (s *Server) BlockUser(username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[username]; u != nil {
+		u.State = "blocked"
+	}
+}
+
+// SetCIConfig replaces the CI configuration as a new commit on the default
+// branch (a new HEAD sha).
+func (s *Server) SetCIConfig(yaml string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ciConfig = yaml
+	s.nextID++
+	s.sha = newSHA(s.nextID)
+}
+
+// Block makes jobs with this name stay running until canceled.
+func (s *Server) Block(jobName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocked[jobName] = true
+}
+
+// SetProtectedBranch makes pipeline creation on the default branch
+// refused as for a user who may not push to a protected branch.
+func (s *Server) SetProtectedBranch(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.protected = on
+}
+
+// SetVariablesForbidden makes pipeline variables refused, as on projects
+// whose "minimum role to use pipeline variables" is "no one allowed".
+func (s *Server) SetVariablesForbidden(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.varsForbidden = on
+}
+
+// Requests returns the recorded requests.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Count returns how many recorded requests had the method and a path
+// starting with prefix.
+func (s *Server) Count(method, prefix string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Method == method && strings.HasPrefix(r.Path, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// Pipelines returns the created pipelines, oldest first.
+func (s *Server) Pipelines() []PipelineInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []PipelineInfo
+	for id := int64(0); id <= s.nextID; id++ {
+		if p, ok := s.pipelines[id]; ok {
+			info := PipelineInfo{ID: p.ID, Status: p.status(), Variables: map[string]string{}}
+			for _, v := range p.Variables {
+				info.Variables[v.Key] = v.Value
+			}
+			for _, j := range p.jobs {
+				info.Jobs = append(info.Jobs, j.Name+":"+j.Status)
+			}
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+// PipelineInfo describes a created pipeline for assertions.
+type PipelineInfo struct {
+	ID        int64
+	Status    string
+	Variables map[string]string
+	Jobs      []string // "name:status"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// apiError answers like GitLab: {"message": ...}.
+func apiError(w http.ResponseWriter, status int, message any) {
+	writeJSON(w, status, map[string]any{"message": message})
+}
+
+func newSHA(n int64) string { return fmt.Sprintf("%040x", uint64(n)*0x9e3779b97f4a7c15) }
+
+func timeRFC(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format("2006-01-02T15:04:05.000Z")
+	return &s
+}

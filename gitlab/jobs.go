@@ -1,0 +1,166 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+	"gopkg.in/yaml.v3"
+
+	"github.com/chatops-dev/chatops/commands"
+)
+
+// ciJob is what chatops reads of a job definition.
+type ciJob struct {
+	Name        string
+	Hidden      bool
+	ExceptChat  bool
+	Description string // from the job's CHATOPS_HELP variable
+}
+
+type ciConfig struct {
+	jobs map[string]*ciJob
+}
+
+// Top-level keys of .gitlab-ci.yml that are not jobs.
+var ciKeywords = map[string]bool{"default": true, "include": true, "stages": true, "variables": true, "workflow": true,
+	"image": true, "services": true, "cache": true, "before_script": true, "after_script": true, "types": true}
+
+func parseCIConfig(src string) (*ciConfig, error) {
+	var raw map[string]yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &raw); err != nil {
+		return nil, fmt.Errorf("read merged .gitlab-ci.yml: %w", err)
+	}
+	cfg := &ciConfig{jobs: map[string]*ciJob{}}
+	for name, node := range raw {
+		if ciKeywords[name] || node.Kind != yaml.MappingNode {
+			continue
+		}
+		var def struct {
+			Except    any            `yaml:"except"`
+			Variables map[string]any `yaml:"variables"`
+			Extra     map[string]any `yaml:",inline"`
+		}
+		if err := node.Decode(&def); err != nil {
+			continue
+		}
+		j := &ciJob{Name: name, Hidden: strings.HasPrefix(name, "."), ExceptChat: mentionsChat(def.Except)}
+		if d, ok := def.Variables["CHATOPS_HELP"].(string); ok {
+			j.Description = d
+		} else if m, ok := def.Variables["CHATOPS_HELP"].(map[string]any); ok {
+			j.Description, _ = m["value"].(string)
+		}
+		cfg.jobs[name] = j
+	}
+	return cfg, nil
+}
+
+// mentionsChat reports except: [chat] or except: {refs: [chat]}.
+func mentionsChat(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return t == "chat"
+	case []any:
+		for _, x := range t {
+			if mentionsChat(x) {
+				return true
+			}
+		}
+	case map[string]any:
+		return mentionsChat(t["refs"])
+	}
+	return false
+}
+
+// ciAt returns the CI configuration at sha, from the lint API's
+// merged_yaml (includes resolved), cached by sha.
+func (s *Service) ciAt(ctx context.Context, p *project) (*ciConfig, error) {
+	s.mu.Lock()
+	c, ok := s.ciByID[p.SHA]
+	s.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	res, _, err := s.client.Validate.ProjectLint(p.ID, &gl.ProjectLintOptions{
+		ContentRef: gl.Ptr(p.SHA), IncludeJobs: gl.Ptr(true),
+	}, gl.WithContext(ctx))
+	if err != nil {
+		return nil, s.apiRefusal("read the CI configuration", err)
+	}
+	if !res.Valid {
+		return nil, &Refusal{Title: "The project's .gitlab-ci.yml is invalid",
+			Text: fmt.Sprintf("GitLab's lint says: %s\nFix it on %s, then try again.", strings.Join(res.Errors, "; "), p.DefaultBranch)}
+	}
+	c, err = parseCIConfig(res.MergedYaml)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.ciByID) > 64 { // bounded: old commits are not asked for again
+		clear(s.ciByID)
+	}
+	s.ciByID[p.SHA] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+// findJob returns the job or a refusal saying why it cannot run from chat.
+func (s *Service) findJob(c *ciConfig, p *project, name string) (*ciJob, error) {
+	j, ok := c.jobs[name]
+	if !ok {
+		text := fmt.Sprintf("There is no job %q in .gitlab-ci.yml on %s.", name, p.DefaultBranch)
+		if near := commands.Closest(name, c.runnable()); near != "" {
+			text += fmt.Sprintf(" Did you mean %s?", near)
+		}
+		text += " Type run to list the jobs you can run."
+		return nil, &Refusal{Title: "Unknown job " + name, Text: text}
+	}
+	if j.Hidden {
+		return nil, &Refusal{Title: "Job " + name + " is hidden",
+			Text: "Jobs whose name starts with a dot are templates and never run. Run a job that extends it instead."}
+	}
+	if j.ExceptChat {
+		return nil, &Refusal{Title: "Job " + name + " may not run from chat",
+			Text: "Its definition has except: [chat]. Remove that from .gitlab-ci.yml to allow it."}
+	}
+	return j, nil
+}
+
+func (c *ciConfig) runnable() []string {
+	var out []string
+	for n, j := range c.jobs {
+		if !j.Hidden && !j.ExceptChat {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// JobInfo describes a job that can be run from chat.
+type JobInfo struct {
+	Name        string
+	Description string
+}
+
+// ChatJobs lists the default branch's jobs that can be run from chat.
+// Jobs with a CHATOPS_HELP variable are listed first, as they were meant
+// for chat.
+func (s *Service) ChatJobs(ctx context.Context) ([]JobInfo, error) {
+	p, err := s.lookupProject(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.ciAt(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	var out []JobInfo
+	for _, n := range c.runnable() {
+		out = append(out, JobInfo{Name: n, Description: c.jobs[n].Description})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Description != "" && out[j].Description == "" })
+	return out, nil
+}

@@ -1,0 +1,140 @@
+// Package gitlab is the one GitLab client every chat adapter shares (through
+// the run plugin): it finds a job in the default branch's CI configuration,
+// checks the chat user's access, creates a pipeline that runs only that job
+// with GitLab ChatOps' CHAT_* variables, follows the job, extracts its
+// reply from the log and renders the outcome as a bot.Reply.
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	gl "gitlab.com/gitlab-org/api/client-go"
+)
+
+// Config configures the service. Zero durations pick the defaults.
+type Config struct {
+	// URL is the GitLab base URL, e.g. https://gitlab.example.com.
+	URL string
+	// Token is a token with the api scope for a user who may create
+	// pipelines on the default branch.
+	Token string
+	// Project is the numeric id or "group/project" path.
+	Project string
+	// PollInterval is how often a running job is polled (default 2s,
+	// jittered by ±20%).
+	PollInterval time.Duration
+	// ReplyTimeout is how long a job is followed (default 1h).
+	ReplyTimeout time.Duration
+	// MinRole is the least project role a chat user needs: "developer"
+	// (default, GitLab's rule), "maintainer" or "owner".
+	MinRole string
+	// PlayManual plays a manual job after creating its pipeline.
+	PlayManual bool
+	// Identities maps "platform:userID" to a GitLab username.
+	Identities map[string]string
+	// Logger receives the service's logs (default slog.Default()).
+	Logger *slog.Logger
+	// HTTPClient is used for every request (optional).
+	HTTPClient *http.Client
+
+	// ExtractWait bounds how long a finished job's log is re-read while
+	// its sections are incomplete (default 5m, as GitLab).
+	ExtractWait time.Duration
+	// RetryBackoff is the first wait between retries of idempotent
+	// requests after 5xx, 429 or network errors (default 1s).
+	RetryBackoff time.Duration
+	// MaxReplyBytes bounds the output kept for a reply (default 64 KiB).
+	MaxReplyBytes int
+}
+
+// Service talks to one GitLab project.
+type Service struct {
+	cfg    Config
+	client *gl.Client
+	log    *slog.Logger
+	minLvl gl.AccessLevelValue
+
+	mu     sync.Mutex
+	ciByID map[string]*ciConfig // by commit sha: an unchanged branch costs no lint call
+}
+
+// New validates cfg and returns a service; it makes no request.
+func New(cfg Config) (*Service, error) {
+	if cfg.URL == "" || cfg.Token == "" || cfg.Project == "" {
+		return nil, errors.New("gitlab: url, token and project are required")
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 2 * time.Second
+	}
+	if cfg.ReplyTimeout <= 0 {
+		cfg.ReplyTimeout = time.Hour
+	}
+	if cfg.ExtractWait <= 0 {
+		cfg.ExtractWait = 5 * time.Minute
+	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = time.Second
+	}
+	if cfg.MaxReplyBytes <= 0 {
+		cfg.MaxReplyBytes = 64 << 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	levels := map[string]gl.AccessLevelValue{"": gl.DeveloperPermissions, "developer": gl.DeveloperPermissions,
+		"maintainer": gl.MaintainerPermissions, "owner": gl.OwnerPermissions}
+	lvl, ok := levels[strings.ToLower(cfg.MinRole)]
+	if !ok {
+		return nil, fmt.Errorf("gitlab: min_role must be developer, maintainer or owner, not %q", cfg.MinRole)
+	}
+	backoff := cfg.RetryBackoff
+	opts := []gl.ClientOptionFunc{
+		gl.WithBaseURL(cfg.URL),
+		gl.WithCustomRetryMax(4),
+		// Jittered exponential backoff that honours Retry-After on 429/503.
+		gl.WithCustomBackoff(func(_, _ time.Duration, attempt int, resp *http.Response) time.Duration {
+			return retryablehttp.DefaultBackoff(backoff, 30*time.Second, attempt, resp)
+		}),
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, gl.WithHTTPClient(cfg.HTTPClient))
+	}
+	client, err := gl.NewClient(cfg.Token, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: %w", err)
+	}
+	return &Service{cfg: cfg, client: client, log: cfg.Logger, minLvl: lvl, ciByID: map[string]*ciConfig{}}, nil
+}
+
+// project is what a run needs to know about the project.
+type project struct {
+	ID            int64
+	WebURL        string
+	DefaultBranch string
+	SHA           string
+}
+
+// lookupProject reads the project, its default branch and that branch's
+// HEAD: every run works on the default branch as it is now.
+func (s *Service) lookupProject(ctx context.Context) (*project, error) {
+	p, _, err := s.client.Projects.GetProject(s.cfg.Project, nil, gl.WithContext(ctx))
+	if err != nil {
+		return nil, s.apiRefusal("read the project "+s.cfg.Project, err)
+	}
+	if p.DefaultBranch == "" {
+		return nil, &Refusal{Title: "The project has no default branch", Text: "Push a commit with a .gitlab-ci.yml to " + p.WebURL + " first."}
+	}
+	b, _, err := s.client.Branches.GetBranch(p.ID, p.DefaultBranch, gl.WithContext(ctx))
+	if err != nil {
+		return nil, s.apiRefusal("read the default branch "+p.DefaultBranch, err)
+	}
+	return &project{ID: p.ID, WebURL: p.WebURL, DefaultBranch: p.DefaultBranch, SHA: b.Commit.ID}, nil
+}
