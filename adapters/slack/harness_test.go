@@ -36,6 +36,7 @@ type harnessOpts struct {
 	watchdog time.Duration
 	fake     []slacktest.Option
 	quiet    bool // discard logs (benchmarks)
+	plugins  []commands.Plugin
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -61,7 +62,13 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	h.adapter = a
-	b := bot.New(testRouter(h), bot.Options{Workers: o.workers, Logger: log, ShutdownGrace: 2 * time.Second, SendRetryFor: 5 * time.Second}, a)
+	rt := testRouter(h)
+	for _, p := range o.plugins {
+		if err := rt.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := bot.New(rt, bot.Options{Workers: o.workers, Logger: log, ShutdownGrace: 2 * time.Second, SendRetryFor: 5 * time.Second}, a)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { h.done <- b.Run(ctx) }()
 	t.Cleanup(func() {
