@@ -215,6 +215,7 @@ type gatedClient struct {
 	c *http.Client
 }
 
+// Do implements slack-go's HTTP client interface.
 func (g gatedClient) Do(req *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(req.URL.Path, "/apps.connections.open") {
 		if err := g.a.beforeConnect(req.Context()); err != nil {
@@ -282,6 +283,7 @@ type activityConn struct {
 	closed atomic.Bool
 }
 
+// Close marks the connection closed and closes it.
 func (c *activityConn) Close() error {
 	c.closed.Store(true)
 	return c.Conn.Close()
@@ -291,6 +293,7 @@ func (c *activityConn) touch() { c.last.Store(time.Now().UnixNano()) }
 
 func (c *activityConn) idle() time.Duration { return time.Since(time.Unix(0, c.last.Load())) }
 
+// Read reads and records activity.
 func (c *activityConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {

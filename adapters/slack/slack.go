@@ -159,6 +159,7 @@ func (a *Adapter) setState(s bot.ConnState) {
 // libLogger forwards slack-go's own (debug) logging to slog.
 type libLogger struct{ log *slog.Logger }
 
+// Output implements slack-go's logger interface.
 func (l libLogger) Output(_ int, s string) error {
 	l.log.Debug(strings.TrimSpace(s), "source", "slack-go")
 	return nil
