@@ -82,6 +82,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 		if errors.As(err, &rl) {
 			d = max(d, rl.RetryAfter)
 		}
+		a.setState(bot.StateDegraded)
 		a.log.Warn("auth.test failed, retrying", "err", err, "in", d)
 		select {
 		case <-ctx.Done():

@@ -31,6 +31,7 @@ func TestEndToEndRunHelloWorld(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, harnessOpts{plugins: []commands.Plugin{run.New(svc)}})
+	start := time.Now()
 	d := h.fake.Mention("C1", "U1", "run hello-world")
 
 	var first string // ts of the bot's first reply, which progress edits
@@ -56,6 +57,7 @@ func TestEndToEndRunHelloWorld(t *testing.T) {
 			break
 		}
 	}
+	t.Logf("mention to result in the thread: %s", time.Since(start).Round(time.Millisecond))
 	pipes := demo.Pipelines()
 	if len(pipes) != 1 {
 		t.Fatalf("pipelines created: %d, want 1", len(pipes))
