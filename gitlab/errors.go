@@ -37,6 +37,10 @@ func (r *Refusal) Reply() bot.Reply {
 // statusOf returns the HTTP status of a client-go error, 0 when GitLab
 // never answered.
 func statusOf(err error) int {
+	// client-go answers 404 with a bare sentinel, without the response.
+	if errors.Is(err, gl.ErrNotFound) {
+		return http.StatusNotFound
+	}
 	var er *gl.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		return er.Response.StatusCode

@@ -179,6 +179,14 @@ func (s *Server) lookupPipeline(w http.ResponseWriter, r *http.Request) *pipelin
 	return p
 }
 
+func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.lookupPipeline(w, r); p != nil {
+		writeJSON(w, 200, s.pipelineJSON(p))
+	}
+}
+
 func (s *Server) pipelineVariables(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/projects/{pid}/members/all/{uid}", s.project(s.getMember))
 	api.HandleFunc("POST /api/v4/projects/{pid}/pipeline", s.project(s.createPipeline))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines", s.project(s.listPipelines))
+	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}", s.project(s.getPipeline))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}/variables", s.project(s.pipelineVariables))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}/jobs", s.project(s.pipelineJobs))
 	api.HandleFunc("POST /api/v4/projects/{pid}/pipelines/{id}/cancel", s.project(s.cancelPipeline))
