@@ -1,0 +1,65 @@
+package gitlab
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/gitlab/joblog"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestRenderGolden(t *testing.T) {
+	base := outcome{Job: "deploy", User: "alice", PipelineID: 12, PipelineURL: "https://gitlab.example.com/ops/app/-/pipelines/12",
+		JobURL: "https://gitlab.example.com/ops/app/-/jobs/34", Duration: 83 * time.Second, Timeout: time.Hour}
+	with := func(f func(*outcome)) outcome { o := base; f(&o); return o }
+	tests := map[string]outcome{
+		"created": with(func(o *outcome) { o.Status, o.JobURL, o.Duration = "created", "", 0 }),
+		"running": with(func(o *outcome) {
+			o.Status = "running"
+			o.Notes = []string{"The pipeline also runs lint: their rules do not exclude chatops pipelines."}
+		}),
+		"success":   with(func(o *outcome) { o.Status, o.Log = "success", joblog.Extract(successLog) }),
+		"empty":     with(func(o *outcome) { o.Status, o.Log = "success", joblog.Result{Section: "chat_reply"} }),
+		"nosection": with(func(o *outcome) { o.Status = "success" }),
+		"cut": with(func(o *outcome) {
+			o.Status, o.Log = "success", joblog.Result{Section: "step_script", Output: "last line", CutBytes: 3 << 20}
+		}),
+		"failed":   with(func(o *outcome) { o.Status, o.Log = "failed", joblog.Extract(failedLog) }),
+		"canceled": with(func(o *outcome) { o.Status = "canceled" }),
+		"timeout":  with(func(o *outcome) { o.Status = "timeout" }),
+	}
+	for name, o := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := renderResult(o)
+			if o.Status == "created" || o.Status == "running" {
+				r = renderProgress(o)
+			}
+			got := "status: " + r.Status.String() + "\n" + r.Plain() + "\n"
+			path := filepath.Join("testdata", "golden", name+".txt")
+			if *update {
+				_ = os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test -update creates it)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("%s:\n%s", path, got)
+			}
+		})
+	}
+}
+
+const successLog = "section_start:1:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting \"step_script\" stage of the job script\x1b[0;m\n" +
+	"\x1b[32;1m$ ./deploy.sh production\x1b[0;m\n2024-11-22T09:00:00.100000Z 01O rolling out 10%\r100%\nDeployed \x1b[1mv1.4.2\x1b[0m to production\n" +
+	"section_end:1:step_script\r\x1b[0K\x1b[32;1mJob succeeded\x1b[0;m\n"
+
+const failedLog = "section_start:1:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting \"step_script\" stage of the job script\x1b[0;m\n" +
+	"\x1b[32;1m$ ./deploy.sh production\x1b[0;m\nerror: database migration 42 failed\nsection_end:1:step_script\r\x1b[0K\x1b[31;1mERROR: Job failed: exit code 1\x1b[0;m\n"
