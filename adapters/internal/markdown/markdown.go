@@ -1,0 +1,117 @@
+// Package markdown renders a bot.Reply as chat markdown (the dialect
+// Mattermost and Discord share: headings, bold, fenced code, masked links)
+// that fits one message of a platform's size, so that progress edits can
+// replace it whole.
+package markdown
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`)
+
+// Render formats a reply as markdown of at most limit runes: when it would
+// not fit, the code block keeps its tail (the end of a log matters most)
+// and says how many lines were cut; prose that alone is too long keeps its
+// start.
+func Render(r bot.Reply, limit int) string {
+	head, tail := renderFrame(r)
+	if r.Code == "" {
+		return cutHead(join(head, tail), limit)
+	}
+	fence := fenceFor(r.Code)
+	note := r.CodeNote
+	frame := utf8.RuneCountInString(join(head, tail)) + 2*len(fence) + 8
+	budget := limit - frame - 80 // room for the cut note
+	code := strings.TrimRight(r.Code, "\n")
+	if floor := min(200, limit/4); budget < floor {
+		// The prose alone nearly fills the message: shorten it first.
+		head = cutHead(head, utf8.RuneCountInString(head)-(floor-budget))
+		budget = floor
+	}
+	if kept, dropped := bot.TailCut(code, budget); dropped > 0 || kept != code {
+		code = kept
+		cut := fmt.Sprintf("%d earlier lines cut", dropped)
+		if dropped == 0 {
+			cut = "start of the output cut"
+		}
+		if note != "" {
+			note += "; " + cut
+		} else {
+			note = cut
+		}
+	}
+	block := fence + "\n" + code + "\n" + fence
+	if note != "" {
+		block = "_" + mdEscaper.Replace(note) + "_\n" + block
+	}
+	body := join(head, block)
+	return cutHead(join(body, tail), limit)
+}
+
+// renderFrame renders everything but the code: title, text and fields
+// before it, links after it.
+func renderFrame(r bot.Reply) (head, tail string) {
+	var h []string
+	if r.Title != "" {
+		h = append(h, "#### "+r.Status.Emoji()+" "+mdEscaper.Replace(r.Title))
+	}
+	if r.Text != "" {
+		h = append(h, mdEscaper.Replace(r.Text))
+	}
+	if len(r.Fields) > 0 {
+		fs := make([]string, len(r.Fields))
+		for i, f := range r.Fields {
+			fs[i] = "**" + mdEscaper.Replace(f.Name) + ":** " + mdEscaper.Replace(f.Value)
+		}
+		h = append(h, strings.Join(fs, " · "))
+	}
+	var ls []string
+	for _, l := range r.Links {
+		label := l.Label
+		if label == "" {
+			label = l.URL
+		}
+		ls = append(ls, "["+mdEscaper.Replace(label)+"]("+l.URL+")")
+	}
+	return strings.Join(h, "\n"), strings.Join(ls, " · ")
+}
+
+func join(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "\n" + b
+}
+
+// fenceFor returns a backtick fence longer than any backtick run in code,
+// so output containing ``` cannot end the block early.
+func fenceFor(code string) string {
+	longest, run := 0, 0
+	for _, c := range code {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+// cutHead keeps the start of s within limit runes, marking the cut.
+func cutHead(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	const mark = "\n… (cut: too long for one message)"
+	r := []rune(s)
+	return string(r[:max(0, limit-utf8.RuneCountInString(mark))]) + mark
+}

@@ -1,0 +1,48 @@
+package markdown
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+func TestRenderFitsAndKeepsTheTail(t *testing.T) {
+	code := strings.Repeat("a line of output\n", 500) + "LAST"
+	for _, limit := range []int{300, 2000, 16383} {
+		got := Render(bot.Reply{Status: bot.StatusSuccess, Title: "job", Text: strings.Repeat("prose ", 100), Code: code}, limit)
+		if n := utf8.RuneCountInString(got); n > limit {
+			t.Fatalf("limit %d: %d runes", limit, n)
+		}
+		if !strings.Contains(got, "LAST") {
+			t.Fatalf("limit %d: tail lost:\n%s", limit, got)
+		}
+	}
+}
+
+func TestFenceLongerThanBackticksInCode(t *testing.T) {
+	got := Render(bot.Reply{Code: "x ```` y"}, 2000)
+	if !strings.HasPrefix(got, "`````\n") {
+		t.Fatalf("fence: %q", got)
+	}
+}
+
+func FuzzRender(f *testing.F) {
+	f.Add("title", "text", "code ```", 2000)
+	f.Add(strings.Repeat("t", 3000), "", "", 300)
+	f.Fuzz(func(t *testing.T, title, text, code string, limit int) {
+		limit = 300 + abs(limit)%20000
+		got := Render(bot.Reply{Title: title, Text: text, Code: code, Links: []bot.Link{{Label: "Job", URL: "https://x/y"}}}, limit)
+		if n := utf8.RuneCountInString(got); n > limit {
+			t.Fatalf("%d runes over %d", n, limit)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
