@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chatops-dev/chatops/adapters/discord"
 	"github.com/chatops-dev/chatops/adapters/mattermost"
 	"github.com/chatops-dev/chatops/adapters/shell"
 	"github.com/chatops-dev/chatops/adapters/slack"
@@ -125,6 +126,13 @@ func buildAdapters(cfg *config.Config, stdin io.Reader, stdout io.Writer, log *s
 		a, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: cfg.Mattermost.Token, Logger: log.With("adapter", "mattermost")})
 		if err != nil {
 			return nil, fmt.Errorf("[mattermost]: %w", err)
+		}
+		out = append(out, a)
+	}
+	if cfg.Discord != nil {
+		a, err := discord.New(discord.Config{Token: cfg.Discord.Token, APIURL: cfg.Discord.APIURL, Logger: log.With("adapter", "discord")})
+		if err != nil {
+			return nil, fmt.Errorf("[discord]: %w", err)
 		}
 		out = append(out, a)
 	}

@@ -1,0 +1,113 @@
+package discord
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/commands"
+)
+
+type harness struct {
+	t    testing.TB
+	fake *discordtest.Server
+	ad   *Adapter
+	done chan error
+}
+
+func testRouter() *commands.Router {
+	rt := commands.NewRouter("chatops")
+	rt.MustHandle(commands.Command{Name: "echo", Summary: "Echo", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			_, err := w.Reply(ctx, bot.Reply{Title: "echo", Text: r.RawArgs})
+			return err
+		})})
+	rt.MustHandle(commands.Command{Name: "progress", Summary: "Post then update", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			sent, err := w.Reply(ctx, bot.Reply{Status: bot.StatusWorking, Title: "working"})
+			if err != nil {
+				return err
+			}
+			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "done"})
+			return err
+		})})
+	rt.MustHandle(commands.Command{Name: "big", Summary: "Long output", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			_, err := w.Reply(ctx, bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: strings.Repeat("output line\n", 1000) + "THE LAST LINE"})
+			return err
+		})})
+	return rt
+}
+
+func newHarness(t testing.TB, tweak func(*Config)) *harness {
+	t.Helper()
+	fake := discordtest.New()
+	t.Cleanup(fake.Close)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := Config{Token: fake.Token, APIURL: fake.URL(), Logger: quiet, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, Watchdog: 2 * time.Second}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	ad, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fake: fake, ad: ad, done: make(chan error, 1)}
+	b := bot.New(testRouter(), bot.Options{Logger: quiet, SendRetryFor: 5 * time.Second}, ad)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { h.done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.done:
+		case <-time.After(15 * time.Second):
+			t.Error("bot did not stop")
+		}
+	})
+	return h
+}
+
+func (h *harness) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	h.t.Cleanup(cancel)
+	return ctx
+}
+
+// ready waits for n gateway sessions and the adapter being connected.
+func (h *harness) ready(n int) {
+	h.t.Helper()
+	if err := h.fake.WaitSessions(h.ctx(), n); err != nil {
+		h.t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (h.ad.State() != bot.StateConnected || h.fake.Connected() == 0) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (h *harness) next() discordtest.Post {
+	h.t.Helper()
+	p, err := h.fake.NextPost(h.ctx())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func (h *harness) none(d time.Duration) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if p, err := h.fake.NextPost(ctx); err == nil {
+		h.t.Fatalf("unexpected post %+v", p)
+	}
+}
+
+func (h *harness) mention(channel, user, text string) string {
+	return h.fake.Send(discordtest.Message{ChannelID: channel, GuildID: "g1", AuthorID: user, Content: "<@" + h.fake.BotID + "> " + text})
+}
