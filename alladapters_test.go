@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
+	"github.com/chatops-dev/chatops/adapters/mattermost/mattermosttest"
+	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
+	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+)
+
+// TestAllAdaptersInOneProcess wires the real process from a config file
+// with all three chat platforms (each a fake speaking its wire protocol,
+// driven through the real client library) and a GitLab, then runs
+// `run hello-world` from each platform at once: every answer must arrive
+// in the thread of its command.
+func TestAllAdaptersInOneProcess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	demo, err := gitlabtest.NewDemo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer demo.Close()
+	sl := slacktest.New()
+	defer sl.Close()
+	mm := mattermosttest.New()
+	defer mm.Close()
+	mmUser := mm.AddUser("alice", false)
+	dc := discordtest.New()
+	defer dc.Close()
+
+	cfg := fmt.Sprintf(`
+[bot]
+name = "chatops"
+[log]
+level = "error"
+[gitlab]
+url = %q
+token = "${TEST_GITLAB_TOKEN}"
+project = %q
+poll_interval = "30ms"
+[identities]
+"slack:U1" = "demo"
+"mattermost:%s" = "demo"
+"discord:u1" = "demo"
+[slack]
+app_token = %q
+bot_token = %q
+api_url = %q
+[mattermost]
+url = %q
+token = %q
+[discord]
+token = %q
+api_url = %q
+`, demo.URL, demo.Project, mmUser, sl.AppToken, sl.BotToken, sl.APIURL(), mm.URL(), mm.BotToken, dc.Token, dc.URL())
+	path := filepath.Join(t.TempDir(), "chatops.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_GITLAB_TOKEN", demo.Token)
+	var stdout, stderr bytes.Buffer
+	a, err := setup(ctx, path, strings.NewReader(""), &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.bot.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	if err := sl.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := mm.WaitConnected(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := dc.WaitSessions(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return dc.Connected() == 1 && len(dc.Commands()) == 1 })
+
+	// All three at once.
+	slackCmd := sl.Mention("C1", "U1", "run hello-world")
+	mmCmd := mm.Post(mm.ChannelID, mmUser, "@chatops run hello-world", "")
+	dcCmd := dc.Send(discordtest.Message{ChannelID: "c1", GuildID: "g1", AuthorID: "u1", Content: "<@" + dc.BotID + "> run hello-world"})
+
+	results := make(chan string, 3)
+	go func() {
+		for {
+			p, err := sl.NextPost(ctx)
+			if err != nil {
+				results <- "slack: " + err.Error()
+				return
+			}
+			if p.Method == "chat.postMessage" && p.ThreadTS != slackCmd.TS {
+				results <- "slack: reply outside the command's thread"
+				return
+			}
+			if strings.Contains(string(p.Blocks), "Hello World") {
+				results <- "slack ok"
+				return
+			}
+		}
+	}()
+	go func() {
+		for {
+			r, err := mm.NextBotPost(ctx)
+			if err != nil {
+				results <- "mattermost: " + err.Error()
+				return
+			}
+			if r.Post.RootId != mmCmd.Id {
+				results <- "mattermost: reply outside the command's thread"
+				return
+			}
+			if strings.Contains(r.Post.Message, "Hello World") {
+				results <- "mattermost ok"
+				return
+			}
+		}
+	}()
+	go func() {
+		for {
+			p, err := dc.NextPost(ctx)
+			if err != nil {
+				results <- "discord: " + err.Error()
+				return
+			}
+			if p.Kind == "create" && p.ReplyTo != dcCmd {
+				results <- "discord: reply does not reference the command"
+				return
+			}
+			if strings.Contains(p.Content, "Hello World") {
+				results <- "discord ok"
+				return
+			}
+		}
+	}()
+	for range 3 {
+		if r := <-results; !strings.HasSuffix(r, " ok") {
+			t.Error(r)
+		}
+	}
+	if n := len(demo.Pipelines()); n != 3 {
+		t.Errorf("%d pipelines, want one per platform", n)
+	}
+	platforms := map[string]bool{}
+	for _, p := range demo.Pipelines() {
+		platforms[p.Variables["CHAT_USER_ID"]] = true
+	}
+	if !platforms["U1"] || !platforms[mmUser] || !platforms["u1"] {
+		t.Errorf("CHAT_USER_ID per pipeline: %v", platforms)
+	}
+	if t.Failed() {
+		t.Logf("stderr:\n%s", stderr.String())
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
