@@ -41,6 +41,10 @@ func TestDirectMessage(t *testing.T) {
 func TestApplicationCommandIsDeferredThenAnswered(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ready(1)
+	// Registration follows READY asynchronously.
+	for deadline := time.Now().Add(5 * time.Second); len(h.fake.Commands()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if len(h.fake.Commands()) != 1 || !strings.Contains(string(h.fake.Commands()[0]), `"chatops"`) {
 		t.Fatalf("registered commands %s", h.fake.Commands())
 	}
