@@ -6,6 +6,7 @@ package discord
 
 import (
 	"errors"
+	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -53,7 +54,7 @@ type Adapter struct {
 	sess    *discordgo.Session
 	botID   string
 	appID   string
-	chans   map[string]*sync.Mutex
+	chans   keyedlock.Map   // per channel: replies stay in order
 	answers map[string]bool // interaction tokens whose deferred answer was replaced
 }
 
@@ -80,7 +81,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Watchdog <= 0 {
 		cfg.Watchdog = 2 * time.Minute
 	}
-	return &Adapter{cfg: cfg, log: cfg.Logger, chans: map[string]*sync.Mutex{}, answers: map[string]bool{}}, nil
+	return &Adapter{cfg: cfg, log: cfg.Logger, answers: map[string]bool{}}, nil
 }
 
 // Name implements bot.Adapter.
@@ -95,17 +96,6 @@ func (a *Adapter) session() *discordgo.Session {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.sess
-}
-
-func (a *Adapter) channelLock(id string) *sync.Mutex {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	m, ok := a.chans[id]
-	if !ok {
-		m = &sync.Mutex{}
-		a.chans[id] = m
-	}
-	return m
 }
 
 // newSession builds a discordgo session; with APIURL set, every REST call

@@ -26,9 +26,11 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 	if s == nil {
 		return bot.Sent{}, errors.New("discord: not connected yet")
 	}
-	lock := a.channelLock(to.ChannelID)
-	lock.Lock()
-	defer lock.Unlock()
+	unlock, err := a.chans.Lock(ctx, to.ChannelID)
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	defer unlock()
 	content := Render(r)
 	opt := discordgo.WithContext(ctx)
 	if to.Handle != "" {
@@ -64,11 +66,12 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 	if s == nil {
 		return bot.Sent{}, errors.New("discord: not connected yet")
 	}
-	lock := a.channelLock(ref.Conversation.ChannelID)
-	lock.Lock()
+	unlock, err := a.chans.Lock(ctx, ref.Conversation.ChannelID)
+	if err != nil {
+		return bot.Sent{}, err
+	}
 	content := Render(r)
 	opt := discordgo.WithContext(ctx)
-	var err error
 	if ref.Conversation.Handle != "" {
 		a.mu.Lock()
 		appID := a.appID
@@ -77,7 +80,7 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 	} else {
 		_, err = s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref.ID, Channel: ref.Conversation.ChannelID, Content: &content, AllowedMentions: noPings}, opt)
 	}
-	lock.Unlock()
+	unlock()
 	if err != nil && ref.Conversation.Handle != "" {
 		// An expired interaction token cannot edit; the update still goes out.
 		to := ref.Conversation

@@ -7,10 +7,10 @@ package mattermost
 import (
 	"errors"
 	"fmt"
+	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,8 +59,7 @@ type Adapter struct {
 	// catch-up after a reconnect starts.
 	lastSeen atomic.Int64
 
-	chanMu sync.Mutex
-	chans  map[string]*sync.Mutex // per channel: replies stay in order
+	chans keyedlock.Map // per channel: replies stay in order
 }
 
 // New validates cfg and returns an adapter; it connects in Run.
@@ -95,7 +94,7 @@ func New(cfg Config) (*Adapter, error) {
 	client.SetToken(cfg.Token)
 	ws := *u
 	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	return &Adapter{cfg: cfg, client: client, wsURL: ws.String(), log: cfg.Logger, chans: map[string]*sync.Mutex{}}, nil
+	return &Adapter{cfg: cfg, client: client, wsURL: ws.String(), log: cfg.Logger}, nil
 }
 
 // Name implements bot.Adapter.
@@ -105,15 +104,3 @@ func (a *Adapter) Name() string { return "mattermost" }
 func (a *Adapter) State() bot.ConnState { return bot.ConnState(a.state.Load()) }
 
 func (a *Adapter) setState(s bot.ConnState) { a.state.Store(int32(s)) }
-
-// channelLock returns the mutex that serialises replies to one channel.
-func (a *Adapter) channelLock(channel string) *sync.Mutex {
-	a.chanMu.Lock()
-	defer a.chanMu.Unlock()
-	m, ok := a.chans[channel]
-	if !ok {
-		m = &sync.Mutex{}
-		a.chans[channel] = m
-	}
-	return m
-}

@@ -18,9 +18,11 @@ const maxRateLimitWaits = 5
 // Send implements bot.Adapter: it posts the reply in the conversation's
 // thread (root_id).
 func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
-	lock := a.channelLock(to.ChannelID)
-	lock.Lock()
-	defer lock.Unlock()
+	unlock, err := a.chans.Lock(ctx, to.ChannelID)
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	defer unlock()
 	post := &model.Post{ChannelId: to.ChannelID, RootId: to.ThreadID, Message: Render(r)}
 	created, err := a.call(ctx, "create post", func() (*model.Post, *model.Response, error) {
 		return a.client.CreatePost(ctx, post)
@@ -33,11 +35,13 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 
 // Edit implements bot.Editor by patching the post's message.
 func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
-	lock := a.channelLock(ref.Conversation.ChannelID)
-	lock.Lock()
-	defer lock.Unlock()
+	unlock, err := a.chans.Lock(ctx, ref.Conversation.ChannelID)
+	if err != nil {
+		return bot.Sent{}, err
+	}
+	defer unlock()
 	msg := Render(r)
-	_, err := a.call(ctx, "patch post", func() (*model.Post, *model.Response, error) {
+	_, err = a.call(ctx, "patch post", func() (*model.Post, *model.Response, error) {
 		return a.client.PatchPost(ctx, ref.ID, &model.PostPatch{Message: &msg})
 	})
 	if err != nil {

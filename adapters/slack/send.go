@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -81,7 +80,7 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 // call runs one Web API write for a channel, one at a time per channel so
 // replies stay in order, waiting out 429s for as long as Slack asks.
 func (a *Adapter) call(ctx context.Context, channel, method string, op func() error) error {
-	unlock, err := a.conv.lock(ctx, channel)
+	unlock, err := a.conv.Lock(ctx, channel)
 	if err != nil {
 		return fmt.Errorf("slack: %s to %s: %w", method, channel, err)
 	}
@@ -113,45 +112,4 @@ func classify(method, channel string, err error) error {
 		return bot.Permanent(err)
 	}
 	return err
-}
-
-// keyedLock is a set of per-key mutexes that can be waited on with a
-// context; entries are dropped when nobody holds or waits for them.
-type keyedLock struct {
-	mu sync.Mutex
-	m  map[string]*keyEntry
-}
-
-type keyEntry struct {
-	ch    chan struct{} // holds a token while locked
-	users int
-}
-
-func (k *keyedLock) lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyEntry{}
-	}
-	e := k.m[key]
-	if e == nil {
-		e = &keyEntry{ch: make(chan struct{}, 1)}
-		k.m[key] = e
-	}
-	e.users++
-	k.mu.Unlock()
-	release := func() {
-		k.mu.Lock()
-		e.users--
-		if e.users == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
-	select {
-	case e.ch <- struct{}{}:
-		return func() { <-e.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
 }

@@ -8,6 +8,7 @@ package slack
 import (
 	"errors"
 	"fmt"
+	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -69,7 +70,7 @@ type Adapter struct {
 
 	state atomic.Int32          // bot.ConnState
 	self  atomic.Pointer[ident] // who the bot is, from auth.test
-	conv  keyedLock             // one send at a time per channel keeps order
+	conv  keyedlock.Map         // one send at a time per channel keeps order
 
 	mu          sync.Mutex // guards the connection bookkeeping below
 	dialed      bool       // a connection has been attempted before
