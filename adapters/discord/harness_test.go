@@ -2,15 +2,14 @@ package discord
 
 import (
 	"context"
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"io"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
 	"github.com/chatops-dev/chatops/bot"
-	"github.com/chatops-dev/chatops/commands"
 )
 
 type harness struct {
@@ -18,30 +17,6 @@ type harness struct {
 	fake *discordtest.Server
 	ad   *Adapter
 	done chan error
-}
-
-func testRouter() *commands.Router {
-	rt := commands.NewRouter("chatops")
-	rt.MustHandle(commands.Command{Name: "echo", Summary: "Echo", Handler: commands.HandlerFunc(
-		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
-			_, err := w.Reply(ctx, bot.Reply{Title: "echo", Text: r.RawArgs})
-			return err
-		})})
-	rt.MustHandle(commands.Command{Name: "progress", Summary: "Post then update", Handler: commands.HandlerFunc(
-		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
-			sent, err := w.Reply(ctx, bot.Reply{Status: bot.StatusWorking, Title: "working"})
-			if err != nil {
-				return err
-			}
-			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "done"})
-			return err
-		})})
-	rt.MustHandle(commands.Command{Name: "big", Summary: "Long output", Handler: commands.HandlerFunc(
-		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
-			_, err := w.Reply(ctx, bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: strings.Repeat("output line\n", 1000) + "THE LAST LINE"})
-			return err
-		})})
-	return rt
 }
 
 func newHarness(t testing.TB, tweak func(*Config)) *harness {
@@ -58,7 +33,7 @@ func newHarness(t testing.TB, tweak func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: fake, ad: ad, done: make(chan error, 1)}
-	b := bot.New(testRouter(), bot.Options{Logger: quiet, SendRetryFor: 5 * time.Second}, ad)
+	b := bot.New(adaptertest.Router(), bot.Options{Logger: quiet, SendRetryFor: 5 * time.Second}, ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { h.done <- b.Run(ctx) }()
 	t.Cleanup(func() {

@@ -2,15 +2,14 @@ package mattermost
 
 import (
 	"context"
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"io"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/mattermost/mattermosttest"
 	"github.com/chatops-dev/chatops/bot"
-	"github.com/chatops-dev/chatops/commands"
 )
 
 // harness runs the real bot with the adapter against the fake server.
@@ -21,37 +20,6 @@ type harness struct {
 	userID string
 	done   chan error
 	cancel context.CancelFunc
-}
-
-func testRouter() *commands.Router {
-	rt := commands.NewRouter("chatops")
-	rt.MustHandle(commands.Command{Name: "echo", Summary: "Echo", Handler: commands.HandlerFunc(
-		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
-			_, err := w.Reply(ctx, bot.Reply{Title: "echo", Text: r.RawArgs})
-			return err
-		})})
-	rt.MustHandle(commands.Command{Name: "progress", Summary: "Post then update", Handler: commands.HandlerFunc(
-		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
-			sent, err := w.Reply(ctx, bot.Reply{Status: bot.StatusWorking, Title: "working"})
-			if err != nil {
-				return err
-			}
-			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "done"})
-			return err
-		})})
-	rt.MustHandle(commands.Command{Name: "big", Summary: "Long output", Handler: commands.HandlerFunc(
-		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
-			var b strings.Builder
-			for i := range 3000 {
-				b.WriteString("log line number ")
-				b.WriteString(strings.Repeat("x", i%10))
-				b.WriteString("\n")
-			}
-			b.WriteString("THE LAST LINE")
-			_, err := w.Reply(ctx, bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: b.String()})
-			return err
-		})})
-	return rt
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -70,7 +38,7 @@ func newHarness(t testing.TB, tweak func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: fake, ad: ad, userID: fake.AddUser("alice", false), done: make(chan error, 1)}
-	b := bot.New(testRouter(), bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
+	b := bot.New(adaptertest.Router(), bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- b.Run(ctx) }()
