@@ -28,7 +28,12 @@ type outcome struct {
 func (o outcome) fields() []bot.Field {
 	f := []bot.Field{{Name: "Job", Value: o.Job}, {Name: "Pipeline", Value: fmt.Sprintf("#%d", o.PipelineID)}}
 	if o.Duration > 0 {
-		f = append(f, bot.Field{Name: "Duration", Value: o.Duration.Round(time.Second).String()})
+		// Chat jobs are often quick: "0s" would say nothing.
+		d := o.Duration.Round(time.Second)
+		if o.Duration < 10*time.Second {
+			d = o.Duration.Round(100 * time.Millisecond)
+		}
+		f = append(f, bot.Field{Name: "Duration", Value: d.String()})
 	}
 	if o.User != "" {
 		f = append(f, bot.Field{Name: "As", Value: o.User})
