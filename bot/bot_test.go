@@ -322,3 +322,25 @@ func TestTailCut(t *testing.T) {
 		}
 	}
 }
+
+// editAdapter can edit, but every edit fails for good.
+type editAdapter struct{ *chanAdapter }
+
+func (editAdapter) Edit(context.Context, Sent, Reply) (Sent, error) {
+	return Sent{}, Permanent(errors.New("message_not_found"))
+}
+
+func TestUpdateFallsBackToANewReplyWhenEditFails(t *testing.T) {
+	a := editAdapter{newChanAdapter()}
+	w := &responder{adapter: a, retryFor: time.Second, log: quiet()}
+	sent, err := w.Reply(context.Background(), Reply{Title: "working"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Update(context.Background(), sent, Reply{Title: "result"}); err != nil {
+		t.Fatal(err)
+	}
+	if a.next(t).Title != "working" || a.next(t).Title != "result" {
+		t.Fatal("the update was not posted")
+	}
+}

@@ -38,10 +38,17 @@ func (r *responder) Update(ctx context.Context, ref Sent, reply Reply) (Sent, er
 		return r.Reply(ctx, reply)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.retry(ctx, "edit reply", func(ctx context.Context) (Sent, error) {
+	sent, err := r.retry(ctx, "edit reply", func(ctx context.Context) (Sent, error) {
 		return ed.Edit(ctx, ref, reply)
 	})
+	r.mu.Unlock()
+	if err != nil && ctx.Err() == nil {
+		// The message cannot be edited (deleted, too old): the update is
+		// still owed, so it goes out as a new message.
+		r.log.Warn("edit failed, posting the update as a new reply", "err", err)
+		return r.Reply(ctx, reply)
+	}
+	return sent, err
 }
 
 func (r *responder) retry(ctx context.Context, what string, op func(context.Context) (Sent, error)) (Sent, error) {
