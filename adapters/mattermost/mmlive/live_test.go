@@ -1,0 +1,172 @@
+// Package mmlive tests the Mattermost adapter against a real Mattermost
+// server. Run it with `bash scripts/mattermost-e2e.sh`, which builds and
+// starts the server and sets the CHATOPS_MM_* variables; without them the
+// tests skip.
+package mmlive
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
+	"github.com/chatops-dev/chatops/adapters/mattermost"
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	runplugin "github.com/chatops-dev/chatops/plugins/run"
+)
+
+type live struct {
+	url, botToken, botID, userID, channelID, ctl string
+	user                                         *model.Client4
+	ad                                           *mattermost.Adapter
+}
+
+func setup(t *testing.T) *live {
+	t.Helper()
+	l := &live{url: os.Getenv("CHATOPS_MM_URL"), botToken: os.Getenv("CHATOPS_MM_BOT_TOKEN"), botID: os.Getenv("CHATOPS_MM_BOT_ID"),
+		userID: os.Getenv("CHATOPS_MM_USER_ID"), channelID: os.Getenv("CHATOPS_MM_CHANNEL_ID"), ctl: os.Getenv("CHATOPS_MM_CTL")}
+	if l.url == "" {
+		t.Skip("needs a real Mattermost server: run bash scripts/mattermost-e2e.sh")
+	}
+	l.user = model.NewAPIv4Client(l.url)
+	l.user.SetToken(os.Getenv("CHATOPS_MM_USER_TOKEN"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	demo, err := gitlabtest.NewDemo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := gitlab.New(gitlab.Config{URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true,
+		PollInterval: 50 * time.Millisecond, ExtractWait: time.Second, Logger: quiet,
+		Identities: map[string]string{"mattermost:" + l.userID: demo.User}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := adaptertest.Router()
+	if err := rt.Add(runplugin.New(svc)); err != nil {
+		t.Fatal(err)
+	}
+	l.ad, err = mattermost.New(mattermost.Config{URL: l.url, Token: l.botToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second, Watchdog: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bot.New(rt, bot.Options{Logger: quiet}, l.ad)
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; demo.Close() })
+	l.waitState(t, bot.StateConnected, 30*time.Second)
+	return l
+}
+
+func (l *live) waitState(t *testing.T, want bot.ConnState, d time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(d); l.ad.State() != want; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("adapter state %v, want %v", l.ad.State(), want)
+		}
+	}
+}
+
+// post writes as the user and returns the post.
+func (l *live) post(t *testing.T, channel, text string) *model.Post {
+	t.Helper()
+	p, _, err := l.user.CreatePost(context.Background(), &model.Post{ChannelId: channel, Message: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// botReply waits until a post of the bot in the channel (in the thread
+// rootID, when set) satisfies ok, and returns it.
+func (l *live) botReply(t *testing.T, channel, rootID string, since int64, ok func(*model.Post) bool) *model.Post {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		list, _, err := l.user.GetPostsSince(context.Background(), channel, since, false)
+		if err == nil {
+			for _, p := range list.ToSlice() {
+				if p.UserId == l.botID && p.RootId == rootID && ok(p) {
+					return p
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no matching reply from the bot in %s (thread %q)", channel, rootID)
+	return nil
+}
+
+func TestRunHelloWorldInThreadEditedInPlace(t *testing.T) {
+	l := setup(t)
+	cmd := l.post(t, l.channelID, "@chatops run hello-world")
+	p := l.botReply(t, l.channelID, cmd.Id, cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "Hello World") })
+	if p.EditAt == 0 {
+		t.Fatalf("the result was posted anew; the progress post should have been edited: %+v", p)
+	}
+	list, _, err := l.user.GetPostThread(context.Background(), cmd.Id, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bots := 0
+	for _, q := range list.Posts {
+		if q.UserId == l.botID {
+			bots++
+		}
+	}
+	if bots != 1 {
+		t.Fatalf("%d bot posts in the thread, want one edited in place", bots)
+	}
+}
+
+func TestDirectMessage(t *testing.T) {
+	l := setup(t)
+	dm, _, err := l.user.CreateDirectChannel(context.Background(), l.userID, l.botID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := l.post(t, dm.Id, "echo hello from a DM")
+	l.botReply(t, dm.Id, "", cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "hello from a DM") })
+}
+
+func TestLongReplyAccepted(t *testing.T) {
+	l := setup(t)
+	cmd := l.post(t, l.channelID, "@chatops big")
+	p := l.botReply(t, l.channelID, cmd.Id, cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, adaptertest.LastLine) })
+	if n := utf8.RuneCountInString(p.Message); n > mattermost.MaxPostRunes {
+		t.Fatalf("post of %d runes", n)
+	}
+}
+
+func TestServerRestartMidConversation(t *testing.T) {
+	l := setup(t)
+	if l.ctl == "" {
+		t.Skip("CHATOPS_MM_CTL not set")
+	}
+	first := l.post(t, l.channelID, "@chatops echo before the restart")
+	l.botReply(t, l.channelID, first.Id, first.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "before the restart") })
+	if out, err := exec.Command(l.ctl, "stop").CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v %s", err, out)
+	}
+	l.waitState(t, bot.StateDegraded, 30*time.Second)
+	if out, err := exec.Command(l.ctl, "start").CombinedOutput(); err != nil {
+		t.Fatalf("start: %v %s", err, out)
+	}
+	// Posted as soon as the server answers, likely before the adapter has
+	// reconnected: answered live or by the adapter's catch-up.
+	cmd := l.post(t, l.channelID, "@chatops run hello-world")
+	l.botReply(t, l.channelID, cmd.Id, cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "Hello World") })
+	l.waitState(t, bot.StateConnected, 30*time.Second)
+}
