@@ -85,12 +85,18 @@ func (p *Plugin) list(ctx context.Context, w bot.Responder) error {
 	if len(jobs) == 0 {
 		b.WriteString("\nThe default branch's .gitlab-ci.yml has no jobs that can run from chat.")
 	}
+	// Jobs without a CHATOPS_HELP description are listed apart: they are
+	// often ordinary CI jobs whose rules never select a chatops pipeline.
+	var bare []string
 	for _, j := range jobs {
 		if j.Description != "" {
 			fmt.Fprintf(&b, "\n%s — %s", j.Name, j.Description)
 		} else {
-			fmt.Fprintf(&b, "\n%s", j.Name)
+			bare = append(bare, j.Name)
 		}
+	}
+	if len(bare) > 0 {
+		fmt.Fprintf(&b, "\n\nOther jobs (no CHATOPS_HELP description; they run only if their rules select $CHATOPS_JOB): %s", strings.Join(bare, ", "))
 	}
 	_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "Jobs you can run", Text: b.String()})
 	return err
