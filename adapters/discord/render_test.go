@@ -1,0 +1,49 @@
+package discord
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// update rewrites the golden files from the current renderer.
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func TestRenderGolden(t *testing.T) {
+	long := strings.Repeat("log line with some text\n", 200) + "LAST LINE"
+	cases := map[string]bot.Reply{
+		"info": {Status: bot.StatusInfo, Title: "Commands", Text: "`run <job>` starts a job"},
+		"success": {Status: bot.StatusSuccess, Title: "hello-world passed",
+			Fields: []bot.Field{{Name: "Pipeline", Value: "#42"}, {Name: "Duration", Value: "3.2s"}},
+			Code:   "Hello, world!\n", CodeNote: "last 1 line",
+			Links: []bot.Link{{Label: "job", URL: "http://gitlab.example/job/7"}}},
+		"failure_long_log": {Status: bot.StatusFailure, Title: "build failed", Code: long},
+		"error":            {Status: bot.StatusError, Text: "unknown job `helo`; did you mean `hello`?"},
+	}
+	for name, r := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := Render(r)
+			if n := utf8.RuneCountInString(got); n > MaxMessageRunes {
+				t.Fatalf("rendered %d runes, limit %d", n, MaxMessageRunes)
+			}
+			path := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if got != string(want) {
+				t.Errorf("render mismatch for %s:\n--- got\n%s\n--- want\n%s", name, got, want)
+			}
+		})
+	}
+}
