@@ -84,7 +84,7 @@ cat > "$work/ctl.sh" <<CTL
 set -euo pipefail
 case "\${1:-}" in
 stop) kill "\$(cat $work/mm.pid)"; while kill -0 "\$(cat $work/mm.pid)" 2>/dev/null; do sleep 0.1; done ;;
-start) cd $work/mm && "$cache/bin/mattermost" server >>"$work/mm/stdout.log" 2>&1 & echo \$! > $work/mm.pid
+start) (cd $work/mm && exec "$cache/bin/mattermost" server >>"$work/mm/stdout.log" 2>&1) & echo \$! > $work/mm.pid
        for i in \$(seq 1 300); do curl -fsS "$url/api/v4/system/ping" >/dev/null 2>&1 && exit 0; sleep 0.2; done; echo "no ping" >&2; exit 1 ;;
 *) echo "usage: ctl.sh stop|start" >&2; exit 2 ;;
 esac
