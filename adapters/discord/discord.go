@@ -6,7 +6,6 @@ package discord
 
 import (
 	"errors"
-	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
 	"github.com/chatops-dev/chatops/bot"
 )
 
