@@ -1,138 +1,221 @@
 #!/usr/bin/env bash
-# Runs the Mattermost adapter's integration tests against a real
-# Mattermost server on loopback: builds the server from the Go module proxy
-# (cached outside the repo), starts a throwaway PostgreSQL and the server,
-# bootstraps a team, a channel, a user and a bot, runs the tests, and
-# always stops both processes and removes their data.
+# Runs the Mattermost adapter's integration tests (adapters/mattermost/mmlive)
+# against a real Mattermost server on loopback:
+#
+#   1. builds Mattermost 9.9.0 from the Go module proxy with the wrapper
+#      module in scripts/mattermost-server, cached outside the repo in
+#      ${XDG_CACHE_HOME:-$HOME/.cache}/chatops-mattermost/<version> (cold:
+#      a few minutes; warm: nothing to do);
+#   2. starts a throwaway PostgreSQL (installed with apt-get when missing)
+#      and the server, each on a free loopback port with its data in a
+#      temporary directory;
+#   3. bootstraps an admin, a team, a channel, a user "alice" and a bot
+#      "chatops" with an access token through the REST API;
+#   4. runs `go test -race -count=1 ./adapters/mattermost/mmlive/...` with
+#      the CHATOPS_MM_* variables set (extra arguments go to go test, e.g.
+#      `bash scripts/mattermost-e2e.sh -run TestDirectMessage`);
+#   5. always stops both processes and removes their data.
+#
+# Runs as root (CI: PostgreSQL then runs as the postgres user and missing
+# packages are installed) or as a user with PostgreSQL, curl and jq installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-MM_VERSION=v8.0.0-20240520151130-4bdd8bb18e47 # Mattermost 9.9.0
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/chatops-mattermost/$MM_VERSION
+MM_VERSION=v8.0.0-20240520151130-4bdd8bb18e47 # Mattermost 9.9.0, see scripts/mattermost-server/go.mod
+cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/chatops-mattermost
+cache=$cache_root/$MM_VERSION
+
 say() { printf '[mattermost-e2e] %s\n' "$*"; }
-now() { date +%s; }
-t0=$(now)
+die() { printf '[mattermost-e2e] FAILED: %s\n' "$*" >&2; exit 1; }
+clock() { echo "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
-# 1. The server binary and its assets, built once per version.
-if [ ! -x "$cache/bin/mattermost" ]; then
-	say "building Mattermost $MM_VERSION (cold: a few minutes)"
-	mkdir -p "$cache/bin"
-	(cd scripts/mattermost-server && GOFLAGS=-mod=mod go build -o "$cache/bin/mattermost" github.com/mattermost/mattermost/server/v8/cmd/mattermost)
-	moddir=$(cd scripts/mattermost-server && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/mattermost/mattermost/server/v8)
-	for d in i18n templates fonts; do cp -r "$moddir/$d" "$cache/"; done
-	chmod -R u+w "$cache"
+# --- Tools -------------------------------------------------------------
+apt_updated=""
+install_pkgs() { # install_pkgs PKG...: Debian packages, as root only
+	[ "$(id -u)" = 0 ] || die "missing $*: install them (apt-get install $*) or run as root"
+	command -v apt-get >/dev/null || die "missing $* and no apt-get to install them"
+	say "installing $* with apt-get"
+	if [ -z "$apt_updated" ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+		die "apt-get install $* failed"
+}
+command -v go >/dev/null || die "go is not on PATH"
+missing=()
+command -v curl >/dev/null || missing+=(curl ca-certificates)
+command -v jq >/dev/null || missing+=(jq)
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+[ -n "$(pg_bin)" ] || missing+=(postgresql)
+[ "${#missing[@]}" = 0 ] || install_pkgs "${missing[@]}"
+pgbin=$(pg_bin)
+[ -x "$pgbin/initdb" ] || die "no initdb under /usr/lib/postgresql/*/bin"
+
+# --- 1. The server binary and its assets, built once per version --------
+t=$(clock)
+if [ -x "$cache/bin/mattermost" ] && [ -d "$cache/i18n" ] && [ -d "$cache/templates" ] && [ -d "$cache/fonts" ]; then
+	say "Mattermost $MM_VERSION cached in $cache"
+else
+	say "building Mattermost $MM_VERSION into $cache (cold: about 3 minutes on 2 cores, ~700 MB of modules)"
+	mkdir -p "$cache_root"
+	tmp=$(mktemp -d "$cache_root/.build.XXXXXX")
+	# Built in a temporary directory and renamed, so an interrupted build
+	# never leaves a half-written binary in the cache.
+	(
+		cd scripts/mattermost-server
+		export GOWORK=off GOFLAGS=-mod=readonly
+		go build -buildvcs=false -trimpath -o "$tmp/bin/mattermost" github.com/mattermost/mattermost/server/v8/cmd/mattermost
+		moddir=$(go list -m -f '{{.Dir}}' github.com/mattermost/mattermost/server/v8)
+		for d in i18n templates fonts; do cp -r "$moddir/$d" "$tmp/"; done
+	) || { rm -rf "$tmp"; die "building the Mattermost server failed (output above)"; }
+	chmod -R u+w,go+rX "$tmp"
+	rm -rf "$cache"
+	mv "$tmp" "$cache"
+	say "built in $(since "$t")s"
 fi
-t_build=$(( $(now) - t0 ))
-say "server binary ready after ${t_build}s"
+t_build=$(since "$t")
 
-# 2. PostgreSQL.
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-if [ -z "$pgbin" ]; then
-	say "installing PostgreSQL"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+# --- 2. PostgreSQL ------------------------------------------------------
+if [ "$(id -u)" = 0 ]; then
+	id postgres >/dev/null 2>&1 || die "no postgres user (the postgresql package creates it)"
+	as_pg() { runuser -u postgres -- "$@"; }
+else
+	as_pg() { "$@"; } # PostgreSQL refuses root, not other users
 fi
-id postgres >/dev/null 2>&1 || { say "no postgres user"; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { # a loopback port nobody listens on, other than $1
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 40000))
+		[ "$p" != "${1:-}" ] || continue
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+	done
+	die "no free loopback port found"
+}
 
-work=$(mktemp -d /tmp/chatops-mm.XXXXXX)
-chmod 755 "$work"
-pgport=$(free_port)
-mmport=$(free_port)
-mmpid=""
+work=$(mktemp -d "${TMPDIR:-/tmp}/chatops-mm.XXXXXX")
+chmod 755 "$work" # the postgres user must reach its data directory
+export CHATOPS_MM_STATE=$work
+ctl=$repo/scripts/mattermost-ctl.sh
+pg_started=""
 cleanup() {
+	local status=$?
 	set +e
-	[ -n "$mmpid" ] && kill "$mmpid" 2>/dev/null && wait "$mmpid" 2>/dev/null
-	[ -f "$work/mm.pid" ] && kill "$(cat "$work/mm.pid")" 2>/dev/null
-	[ -d "$work/pg" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1
+	trap - EXIT INT TERM
+	if [ -f "$work/mm.env" ]; then
+		if [ "$status" != 0 ] && [ -f "$work/mm/logs/mattermost.log" ]; then
+			say "last server errors:"
+			grep -E '"level":"(error|fatal)"' "$work/mm/logs/mattermost.log" | tail -n 10
+		fi
+		bash "$ctl" stop "$work"
+	fi
+	[ -n "$pg_started" ] && as_pg "$pgbin/pg_ctl" -D "$work/pg" -m immediate -w stop >/dev/null 2>&1
 	rm -rf "$work"
+	say "stopped Mattermost and PostgreSQL, removed $work"
+	exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
+t=$(clock)
+pgport=$(free_port)
 mkdir -p "$work/pg" "$work/pgsock"
-chown postgres "$work/pg" "$work/pgsock"
-runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust >/dev/null
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w \
-	-o "-p $pgport -k $work/pgsock -c listen_addresses=127.0.0.1" start >/dev/null
-runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" mattermost
-say "PostgreSQL on 127.0.0.1:$pgport"
+[ "$(id -u)" = 0 ] && chown postgres "$work/pg" "$work/pgsock"
+as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C >"$work/initdb.log" 2>&1 ||
+	{ cat "$work/initdb.log" >&2; die "initdb failed"; }
+# fsync off: the data is thrown away anyway.
+as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w -t 60 \
+	-o "-p $pgport -k $work/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+	start >/dev/null || { cat "$work/pg/server.log" >&2; die "PostgreSQL did not start"; }
+pg_started=1
+as_pg "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres mattermost || die "createdb failed"
+say "PostgreSQL $("$pgbin/postgres" -V | awk '{print $3}') on 127.0.0.1:$pgport after $(since "$t")s"
 
-# 3. The Mattermost server.
+# --- 3. The Mattermost server -------------------------------------------
+mmport=$(free_port "$pgport")
+url=http://127.0.0.1:$mmport
 mkdir -p "$work/mm/config" "$work/mm/logs" "$work/mm/data"
 for d in i18n templates fonts; do ln -s "$cache/$d" "$work/mm/$d"; done
+cat >"$work/mm.env" <<EOF
+export MM_BIN='$cache/bin/mattermost'
+export MM_URL='$url'
 export MM_SQLSETTINGS_DRIVERNAME=postgres
-export MM_SQLSETTINGS_DATASOURCE="postgres://postgres@127.0.0.1:$pgport/mattermost?sslmode=disable&connect_timeout=10"
-export MM_SERVICESETTINGS_SITEURL="http://127.0.0.1:$mmport"
-export MM_SERVICESETTINGS_LISTENADDRESS="127.0.0.1:$mmport"
+export MM_SQLSETTINGS_DATASOURCE='postgres://postgres@127.0.0.1:$pgport/mattermost?sslmode=disable&connect_timeout=10'
+export MM_SERVICESETTINGS_SITEURL='$url'
+export MM_SERVICESETTINGS_LISTENADDRESS='127.0.0.1:$mmport'
 export MM_SERVICESETTINGS_ENABLEBOTACCOUNTCREATION=true
 export MM_SERVICESETTINGS_ENABLEUSERACCESSTOKENS=true
 export MM_SERVICESETTINGS_ENABLELOCALMODE=true
-export MM_SERVICESETTINGS_LOCALMODESOCKETLOCATION="$work/mm/local.sock"
+export MM_SERVICESETTINGS_LOCALMODESOCKETLOCATION='$work/mm/local.sock'
+export MM_SERVICESETTINGS_ENABLEDEVELOPER=false
+export MM_SERVICESETTINGS_ENABLESECURITYFIXALERT=false
 export MM_TEAMSETTINGS_ENABLEOPENSERVER=true
 export MM_PLUGINSETTINGS_ENABLE=false
+export MM_PLUGINSETTINGS_ENABLEUPLOADS=false
 export MM_RATELIMITSETTINGS_ENABLE=false
 export MM_LOGSETTINGS_ENABLECONSOLE=false
-export MM_LOGSETTINGS_FILELOCATION="$work/mm/logs"
-export MM_FILESETTINGS_DIRECTORY="$work/mm/data"
+export MM_LOGSETTINGS_FILELOCATION='$work/mm/logs'
+export MM_NOTIFICATIONLOGSETTINGS_FILELOCATION='$work/mm/logs'
+export MM_FILESETTINGS_DIRECTORY='$work/mm/data'
 export MM_EMAILSETTINGS_SENDEMAILNOTIFICATIONS=false
-url="http://127.0.0.1:$mmport"
+export MM_LOGSETTINGS_ENABLEDIAGNOSTICS=false
+export MM_SERVICESETTINGS_ENABLEONBOARDINGFLOW=false
+EOF
+t=$(clock)
+bash "$ctl" start "$work" || die "the Mattermost server did not start"
+t_start=$(since "$t")
+say "Mattermost on $url answered ping after ${t_start}s"
 
-# The restart helper the tests call: stop, wait, start, wait for ping.
-cat > "$work/ctl.sh" <<CTL
-#!/usr/bin/env bash
-set -euo pipefail
-case "\${1:-}" in
-stop) kill "\$(cat $work/mm.pid)"; while kill -0 "\$(cat $work/mm.pid)" 2>/dev/null; do sleep 0.1; done ;;
-start) (cd $work/mm && exec "$cache/bin/mattermost" server >>"$work/mm/stdout.log" 2>&1) & echo \$! > $work/mm.pid
-       for i in \$(seq 1 300); do curl -fsS "$url/api/v4/system/ping" >/dev/null 2>&1 && exit 0; sleep 0.2; done; echo "no ping" >&2; exit 1 ;;
-*) echo "usage: ctl.sh stop|start" >&2; exit 2 ;;
-esac
-CTL
-chmod +x "$work/ctl.sh"
-t1=$(now)
-"$work/ctl.sh" start || { say "server did not answer ping"; tail -50 "$work/mm/stdout.log" "$work/mm/logs/mattermost.log" 2>/dev/null; exit 1; }
-t_start=$(( $(now) - t1 ))
-say "Mattermost on $url after ${t_start}s"
-
-# 4. Bootstrap through the REST API.
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-api() { # api METHOD PATH TOKEN [BODY]
-	curl -fsS -X "$1" "$url/api/v4$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' ${4:+-d "$4"}
+# --- 4. Bootstrap through the REST API ----------------------------------
+api() { # api METHOD PATH TOKEN [BODY]: prints the response body
+	local out
+	if ! out=$(curl -sS --fail-with-body -X "$1" "$url/api/v4$2" ${3:+-H "Authorization: Bearer $3"} \
+		-H 'Content-Type: application/json' ${4:+-d "$4"} 2>&1); then
+		die "$1 /api/v4$2 answered: $out"
+	fi
+	printf '%s' "$out"
 }
-curl -fsS -X POST "$url/api/v4/users" -H 'Content-Type: application/json' \
-	-d '{"email":"admin@example.com","username":"admin","password":"Admin-pass-123!"}' >/dev/null
-admin=$(curl -fsS -i -X POST "$url/api/v4/users/login" -H 'Content-Type: application/json' \
-	-d '{"login_id":"admin","password":"Admin-pass-123!"}' | tr -d '\r' | awk 'tolower($1)=="token:"{print $2}')
-team=$(api POST /teams "$admin" '{"name":"eng","display_name":"Engineering","type":"O"}' | json "['id']")
-channel=$(api POST /channels "$admin" "{\"team_id\":\"$team\",\"name\":\"ops\",\"display_name\":\"Ops\",\"type\":\"O\"}" | json "['id']")
-user=$(api POST /users "$admin" '{"email":"alice@example.com","username":"alice","password":"Alice-pass-123!"}' | json "['id']")
-usertoken=$(curl -fsS -i -X POST "$url/api/v4/users/login" -H 'Content-Type: application/json' \
-	-d '{"login_id":"alice","password":"Alice-pass-123!"}' | tr -d '\r' | awk 'tolower($1)=="token:"{print $2}')
-bot=$(api POST /bots "$admin" '{"username":"chatops","display_name":"chatops"}' | json "['user_id']")
-bottoken=$(api POST "/users/$bot/tokens" "$admin" '{"description":"chatops e2e"}' | json "['token']")
+login() { # login USER PASSWORD: prints a session token
+	local headers
+	headers=$(curl -sS --fail-with-body -D - -o /dev/null -X POST "$url/api/v4/users/login" \
+		-H 'Content-Type: application/json' -d "{\"login_id\":\"$1\",\"password\":\"$2\"}") ||
+		die "login as $1 failed: $headers"
+	printf '%s' "$headers" | tr -d '\r' | awk 'tolower($1)=="token:" { print $2 }'
+}
+id_of() { jq -er "$1" || die "unexpected response, no $1"; }
+pw=Chatops-e2e-pass-1
+# The first user on a fresh server is its system admin.
+api POST /users "" "{\"email\":\"admin@example.com\",\"username\":\"admin\",\"password\":\"$pw\"}" >/dev/null
+admin=$(login admin "$pw")
+[ -n "$admin" ] || die "no session token for admin"
+team=$(api POST /teams "$admin" '{"name":"eng","display_name":"Engineering","type":"O"}' | id_of .id)
+channel=$(api POST /channels "$admin" "{\"team_id\":\"$team\",\"name\":\"ops\",\"display_name\":\"Ops\",\"type\":\"O\"}" | id_of .id)
+user=$(api POST /users "$admin" "{\"email\":\"alice@example.com\",\"username\":\"alice\",\"password\":\"$pw\"}" | id_of .id)
+usertoken=$(login alice "$pw")
+[ -n "$usertoken" ] || die "no session token for alice"
+bot=$(api POST /bots "$admin" '{"username":"chatops","display_name":"chatops","description":"chatops e2e"}' | id_of .user_id)
+bottoken=$(api POST "/users/$bot/tokens" "$admin" '{"description":"chatops e2e"}' | id_of .token)
 for u in "$user" "$bot"; do
 	api POST "/teams/$team/members" "$admin" "{\"team_id\":\"$team\",\"user_id\":\"$u\"}" >/dev/null
 	api POST "/channels/$channel/members" "$admin" "{\"user_id\":\"$u\"}" >/dev/null
 done
-say "bootstrapped team $team, channel $channel, user alice, bot chatops"
+say "bootstrapped: team eng ($team), channel ops ($channel), user alice ($user), bot chatops ($bot)"
 
-# 5. The tests.
-export CHATOPS_MM_URL="$url" CHATOPS_MM_BOT_TOKEN="$bottoken" CHATOPS_MM_BOT_ID="$bot"
-export CHATOPS_MM_USER_TOKEN="$usertoken" CHATOPS_MM_USER_ID="$user" CHATOPS_MM_TEAM_ID="$team"
-export CHATOPS_MM_CHANNEL_ID="$channel" CHATOPS_MM_CTL="$work/ctl.sh"
-t2=$(now)
-cd "$repo"
+# --- 5. The tests -------------------------------------------------------
+export CHATOPS_MM_URL=$url CHATOPS_MM_CTL=$ctl
+export CHATOPS_MM_ADMIN_TOKEN=$admin
+export CHATOPS_MM_BOT_TOKEN=$bottoken CHATOPS_MM_BOT_ID=$bot CHATOPS_MM_BOT_NAME=chatops
+export CHATOPS_MM_USER_TOKEN=$usertoken CHATOPS_MM_USER_ID=$user
+export CHATOPS_MM_TEAM_ID=$team CHATOPS_MM_CHANNEL_ID=$channel
+t=$(clock)
 set +e
-go test -race -count=1 -v ./adapters/mattermost/mmlive/ >"$work/test.log" 2>&1
-status=$?
+go test -race -count=1 -timeout 15m -v "$@" ./adapters/mattermost/mmlive/... 2>&1 | tee "$work/test.log"
+status=${PIPESTATUS[0]}
 set -e
-grep -E '^(--- |PASS|FAIL|ok)|_test.go:' "$work/test.log" || true
-t_test=$(( $(now) - t2 ))
-say "timings: build or cache ${t_build}s, server start ${t_start}s, tests ${t_test}s"
-if [ "$status" -ne 0 ]; then
-	tail -40 "$work/test.log"
-	say "FAILED"
-	exit "$status"
-fi
+t_test=$(since "$t")
+say "timings: server binary ${t_build}s (build or cache), server start ${t_start}s, tests ${t_test}s"
+[ "$status" = 0 ] || die "the integration tests failed (go test exit $status, output above)"
 say "passed"
