@@ -6,31 +6,24 @@ package joblog
 
 import (
 	"bytes"
-	"regexp"
-	"strings"
 )
 
-// markerRe is GitLab's section marker (lib/gitlab/ci/trace/section_parser.rb).
-var markerRe = regexp.MustCompile(`section_((?:start)|(?:end)):(\d+):([a-zA-Z0-9_.-]+)(\[(?:\w+=\w+)(?:, ?(?:\w+=\w+))*\])?\r\x1b\[0K`)
-
-// Sections in the order GitLab prefers them.
-var preferred = []string{"chat_reply", "step_script", "build_script"}
-
-// maxMarker bounds a marker's length; a marker split across writes is
-// recognised when it is shorter than this.
-const maxMarker = 1024
+// Sections in the order GitLab prefers them (lib/gitlab/chat/output.rb).
+var preferred = [...]string{"chat_reply", "step_script", "build_script"}
 
 // Result is what a log yields.
 type Result struct {
 	// Section is the section the output came from, or "" when the log has
-	// no complete chat_reply, step_script or build_script section (yet).
+	// no complete chat_reply, step_script or build_script section (yet):
+	// GitLab then retries, as the log may not be complete.
 	Section string
 	// Output is the section's text per GitLab's rules (first line dropped,
-	// trailing empty lines dropped), raw (ANSI codes kept); when the section
-	// exceeded the limit, only its tail.
+	// trailing empty lines dropped), raw (ANSI codes and markers of other
+	// sections kept); when the section exceeded the limit, only its tail.
 	Output string
-	// CutBytes is how many bytes of the section were dropped from its
-	// start to respect the limit.
+	// CutBytes is how many bytes of the output were dropped from its start
+	// to respect the limit: Output is the exact output minus its first
+	// CutBytes bytes.
 	CutBytes int64
 	// Tail is the last lines of the whole log, raw, for failed jobs.
 	Tail string
@@ -40,205 +33,195 @@ type Result struct {
 
 // capture follows one section name through the log.
 type capture struct {
-	markers   []string // "start"/"end" in order; valid iff exactly [start end]
-	open      bool     // between its start and end marker
-	firstLine bool     // still inside the first line, which GitLab drops
-	content   tailBuffer
+	name      string
+	markers   int  // markers seen for this name
+	valid     bool // the markers so far are [start] or [start end]
+	open      bool // between its start and end marker
+	firstLine bool // still inside the first line, which GitLab drops
+	content   replyBuffer
 }
 
-// Extractor is an io.Writer that consumes a job log in chunks of any size.
+// Extractor is an io.Writer that consumes a job log in chunks of any size,
+// as io.Copy from an HTTP body does. Memory is bounded by the limits given
+// to NewExtractor, not by the log.
 type Extractor struct {
-	maxReply  int
-	tailLines int
-	pending   []byte // bytes not yet scanned for markers
-	caps      map[string]*capture
-	tail      tailBuffer
-	total     int64
+	pending []byte // bytes held back: they may begin a marker split across writes
+	caps    [len(preferred)]capture
+	tail    tailBuffer
+	lines   int
+	total   int64
+	done    bool
+	result  Result
 }
 
 // NewExtractor returns an Extractor keeping at most maxReply bytes of the
-// chosen section (its tail) and the last tailLines lines of the log.
+// chosen section (its tail) and the last tailLines lines of the log (at
+// most tailLineBytes bytes per line on average).
 func NewExtractor(maxReply, tailLines int) *Extractor {
-	e := &Extractor{maxReply: maxReply, tailLines: tailLines, caps: map[string]*capture{}}
-	for _, n := range preferred {
-		e.caps[n] = &capture{content: tailBuffer{max: maxReply}}
+	e := &Extractor{lines: tailLines}
+	for i, n := range preferred {
+		e.caps[i] = capture{name: n, content: replyBuffer{max: max(maxReply, 0)}}
 	}
-	// Lines are rarely longer than 512 bytes; this bounds Tail's memory.
-	e.tail.max = max(tailLines*512, 4096)
+	if tailLines > 0 {
+		e.tail.max = tailLines * tailLineBytes
+	}
 	return e
 }
 
-// Write implements io.Writer; it never fails.
+// tailLineBytes bounds Tail's memory: tailLines lines of this many bytes
+// on average are kept.
+const tailLineBytes = 1024
+
+// Write implements io.Writer; it never fails. Writing after Result has no
+// effect on the result already returned.
 func (e *Extractor) Write(p []byte) (int, error) {
 	e.total += int64(len(p))
 	e.tail.write(p)
-	e.pending = append(e.pending, p...)
-	e.scan(false)
+	if len(e.pending) > 0 {
+		// Only a possible marker is pending: join it with the new bytes
+		// (at most maxMarker bytes are copied again).
+		e.pending = append(e.pending, p...)
+		buf := e.pending
+		rest := e.scan(buf, false)
+		e.pending = append(e.pending[:0], rest...)
+		if cap(e.pending) > 4*maxMarker {
+			// One large write must not pin a large array.
+			e.pending = append([]byte(nil), e.pending...)
+		}
+		return len(p), nil
+	}
+	if rest := e.scan(p, false); len(rest) > 0 {
+		e.pending = append(e.pending, rest...)
+	}
 	return len(p), nil
 }
 
-// scan processes pending bytes. Unless final, it keeps back the last
-// maxMarker bytes when they may hold the start of a split marker.
-func (e *Extractor) scan(final bool) {
-	buf := e.pending
-	limit := len(buf)
-	if !final {
-		// Only bytes that cannot begin an incomplete marker are safe.
-		if i := bytes.LastIndex(buf, []byte("section_")); i >= 0 && len(buf)-i < maxMarker {
-			limit = i
-		} else if i := partialPrefix(buf); i >= 0 {
-			limit = i
-		}
-	}
-	pos := 0
-	for _, m := range markerRe.FindAllSubmatchIndex(buf[:limit], -1) {
-		e.feed(buf[pos:m[0]])
-		kind, name := string(buf[m[2]:m[3]]), string(buf[m[6]:m[7]])
-		e.marker(kind, name)
-		pos = m[1]
-	}
-	// Bytes from pos to limit hold no complete marker.
-	e.feed(buf[pos:limit])
-	rest := copy(e.pending, buf[limit:])
-	e.pending = e.pending[:rest]
-	// Keep the pending buffer from pinning a huge array after one unusually
-	// large write; ordinary reads (32 KiB) reuse it.
-	if cap(e.pending) > 1<<20 && rest < maxMarker {
-		e.pending = append([]byte(nil), e.pending...)
-	}
-}
-
-// partialPrefix returns where a suffix of buf that is a proper prefix of
-// "section_" begins, or -1.
-func partialPrefix(buf []byte) int {
+// scan feeds buf to the captures, handling every marker in it. Unless
+// final, it stops before a possible marker that buf ends inside of, and
+// returns those bytes to be held back until the next write.
+func (e *Extractor) scan(buf []byte, final bool) []byte {
 	const word = "section_"
-	for n := min(len(word)-1, len(buf)); n > 0; n-- {
-		if bytes.Equal(buf[len(buf)-n:], []byte(word[:n])) {
-			return len(buf) - n
+	pos := 0  // bytes before pos are fed
+	from := 0 // where to look for the next marker
+	for {
+		j := bytes.Index(buf[from:], []byte(word))
+		if j < 0 {
+			break
+		}
+		s := from + j
+		out, n, start, lo, hi := matchMarker(buf[s:])
+		switch out {
+		case isMarker:
+			e.feed(buf[pos:s])
+			e.marker(buf[s:s+n], start, buf[s+lo:s+hi])
+			pos, from = s+n, s+n
+			continue
+		case needMore:
+			if !final {
+				e.feed(buf[pos:s])
+				return buf[s:]
+			}
+		}
+		// Not a marker: GitLab's parser moves past "section_".
+		from = s + len(word)
+	}
+	end := len(buf)
+	if !final {
+		end -= partialWord(buf[max(from, len(buf)-len(word)+1):], word)
+	}
+	e.feed(buf[pos:end])
+	return buf[end:]
+}
+
+// partialWord returns the length of the longest suffix of b that is a
+// proper prefix of word.
+func partialWord(b []byte, word string) int {
+	for n := min(len(word)-1, len(b)); n > 0; n-- {
+		if string(b[len(b)-n:]) == word[:n] {
+			return n
 		}
 	}
-	return -1
+	return 0
 }
 
-func (e *Extractor) marker(kind, name string) {
-	c, ok := e.caps[name]
-	if !ok {
-		return
+// marker applies one marker. Its bytes belong to every other open section
+// (GitLab takes all bytes between a section's two offsets, other sections'
+// markers included).
+func (e *Extractor) marker(raw []byte, start bool, name []byte) {
+	var own *capture
+	for i := range e.caps {
+		if string(name) == e.caps[i].name {
+			own = &e.caps[i]
+		}
 	}
-	c.markers = append(c.markers, kind)
-	switch {
-	case len(c.markers) == 1 && kind == "start":
-		c.open, c.firstLine = true, true
-	default:
-		// An end, or any marker after the first: the section ends here,
-		// and a third marker makes the name invalid anyway.
-		c.open = false
+	if own != nil {
+		// Close first, so the section's own end marker is not its content.
+		own.markers++
+		switch own.markers {
+		case 1:
+			own.valid, own.firstLine = start, start
+		case 2:
+			own.valid = own.valid && !start
+			own.open = false
+		default:
+			own.valid, own.open = false, false
+		}
+	}
+	e.feed(raw)
+	if own != nil && own.markers == 1 && start {
+		own.open = true
 	}
 }
 
-// feed sends section bytes to every open capture.
+// feed appends section bytes to every open capture.
 func (e *Extractor) feed(p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	for _, c := range e.caps {
+	for i := range e.caps {
+		c := &e.caps[i]
 		if !c.open {
 			continue
 		}
 		q := p
 		if c.firstLine {
-			i := bytes.IndexByte(q, '\n')
-			if i < 0 {
+			k := bytes.IndexByte(q, '\n')
+			if k < 0 {
 				continue
 			}
 			c.firstLine = false
-			q = q[i+1:]
+			q = q[k+1:]
 		}
 		c.content.write(q)
 	}
 }
 
-// Result finishes the log and returns what it yields.
+// Result finishes the log and returns what it yields. Later calls return
+// the same result.
 func (e *Extractor) Result() Result {
-	e.scan(true)
-	r := Result{LogBytes: e.total, Tail: lastLines(string(e.tail.bytes()), e.tailLines)}
-	for _, n := range preferred {
-		c := e.caps[n]
-		if len(c.markers) != 2 || c.markers[0] != "start" || c.markers[1] != "end" {
+	if e.done {
+		return e.result
+	}
+	e.done = true
+	e.scan(e.pending, true)
+	e.pending = nil
+	r := Result{LogBytes: e.total, Tail: e.tail.lastLines(e.lines)}
+	for i := range e.caps {
+		c := &e.caps[i]
+		if c.markers != 2 || !c.valid {
 			continue
 		}
-		r.Section = n
-		r.Output = trimTrailingEmptyLines(string(c.content.bytes()))
-		r.CutBytes = c.content.cut()
+		r.Section = c.name
+		r.Output, r.CutBytes = c.content.result()
 		break
 	}
+	e.result = r
 	return r
 }
 
-// Extract is Extractor over a whole log.
+// Extract is the Extractor over a whole log, with no limit on the reply.
 func Extract(log string) Result {
-	e := NewExtractor(len(log)+1, 20)
+	e := NewExtractor(len(log), 20)
 	_, _ = e.Write([]byte(log))
 	return e.Result()
-}
-
-func trimTrailingEmptyLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func lastLines(s string, n int) string {
-	s = strings.TrimRight(s, "\n")
-	if n <= 0 || s == "" {
-		return ""
-	}
-	idx := len(s)
-	for range n {
-		i := strings.LastIndexByte(s[:idx], '\n')
-		if i < 0 {
-			return s
-		}
-		idx = i
-	}
-	return s[idx+1:]
-}
-
-// tailBuffer keeps the last max bytes written.
-type tailBuffer struct {
-	max     int
-	buf     []byte
-	dropped int64
-}
-
-func (t *tailBuffer) write(p []byte) {
-	if t.max <= 0 {
-		t.dropped += int64(len(p))
-		return
-	}
-	if len(p) >= t.max {
-		t.dropped += int64(len(t.buf) + len(p) - t.max)
-		t.buf = append(t.buf[:0], p[len(p)-t.max:]...)
-		return
-	}
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 2*t.max {
-		cut := len(t.buf) - t.max
-		t.dropped += int64(cut)
-		t.buf = append(t.buf[:0], t.buf[cut:]...)
-	}
-}
-
-// cut is how many bytes written are not in bytes().
-func (t *tailBuffer) cut() int64 {
-	return t.dropped + int64(max(0, len(t.buf)-t.max))
-}
-
-func (t *tailBuffer) bytes() []byte {
-	if len(t.buf) > t.max {
-		return t.buf[len(t.buf)-t.max:]
-	}
-	return t.buf
 }

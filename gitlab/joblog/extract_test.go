@@ -93,7 +93,7 @@ func TestMaxReplyKeepsTheTail(t *testing.T) {
 	if !strings.HasSuffix(r.Output, "line 0999") || len(r.Output) > 100 {
 		t.Fatalf("output %q", r.Output)
 	}
-	if r.CutBytes != int64(10*1000-100) {
+	if full := Extract(b.String()).Output; r.CutBytes != int64(len(full)-len(r.Output)) || full[r.CutBytes:] != r.Output {
 		t.Fatalf("CutBytes = %d", r.CutBytes)
 	}
 	if r.Tail != "line 0998\nline 0999\nsection_end:1:chat_reply\r\x1b[0K" {

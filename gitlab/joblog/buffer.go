@@ -1,0 +1,131 @@
+package joblog
+
+import "bytes"
+
+// ring keeps the last max bytes written to it in a fixed array.
+type ring struct {
+	max   int
+	buf   []byte // allocated on first write, len max
+	next  int    // where the next byte goes
+	total int64  // bytes ever written
+}
+
+func (r *ring) write(p []byte) {
+	if r.max <= 0 || len(p) == 0 {
+		r.total += int64(len(p))
+		return
+	}
+	if r.buf == nil {
+		r.buf = make([]byte, r.max)
+	}
+	r.total += int64(len(p))
+	if len(p) >= r.max {
+		copy(r.buf, p[len(p)-r.max:])
+		r.next = 0
+		return
+	}
+	n := copy(r.buf[r.next:], p)
+	if n < len(p) {
+		copy(r.buf, p[n:])
+	}
+	r.next = (r.next + len(p)) % r.max
+}
+
+// bytes returns the kept bytes in order (a new slice).
+func (r *ring) bytes() []byte {
+	if r.total < int64(r.max) {
+		return append([]byte(nil), r.buf[:r.total]...)
+	}
+	out := make([]byte, 0, r.max)
+	out = append(out, r.buf[r.next:]...)
+	return append(out, r.buf[:r.next]...)
+}
+
+// replyBuffer keeps the tail of a section's output. Trailing newlines are
+// held as a count and only written once more text follows, because GitLab
+// drops trailing empty lines: a run of newlines at the end must not push
+// the real output out of the limit.
+type replyBuffer struct {
+	max      int
+	ring     ring
+	newlines int64 // newlines seen but not yet written
+}
+
+var newlineBlock = bytes.Repeat([]byte{'\n'}, 256)
+
+func (b *replyBuffer) write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	b.ring.max = b.max
+	k := len(bytes.TrimRight(p, "\n"))
+	if k == 0 {
+		b.newlines += int64(len(p))
+		return
+	}
+	b.flushNewlines()
+	b.ring.write(p[:k])
+	b.newlines = int64(len(p) - k)
+}
+
+func (b *replyBuffer) flushNewlines() {
+	if b.newlines == 0 {
+		return
+	}
+	// Only the last max newlines can stay in the ring.
+	n := b.newlines
+	if skip := n - int64(b.max); skip > 0 {
+		b.ring.total += skip
+		n -= skip
+	}
+	for n > 0 {
+		m := min(n, int64(len(newlineBlock)))
+		b.ring.write(newlineBlock[:m])
+		n -= m
+	}
+	b.newlines = 0
+}
+
+// result returns the output (trailing newlines dropped) and how many of its
+// bytes were cut from the front. A cut never splits a UTF-8 sequence.
+func (b *replyBuffer) result() (string, int64) {
+	out := b.ring.bytes()
+	cut := b.ring.total - int64(len(out))
+	if cut > 0 {
+		// Skip continuation bytes of a character that was cut in two.
+		i := 0
+		for i < len(out) && i < 3 && out[i]&0xC0 == 0x80 {
+			i++
+		}
+		out, cut = out[i:], cut+int64(i)
+	}
+	return string(out), cut
+}
+
+// tailBuffer keeps the end of the whole log for Tail.
+type tailBuffer struct {
+	ring
+}
+
+// lastLines returns the last n lines of what was kept, without the final
+// newline. When the buffer was cut mid-line, that partial line is dropped
+// unless it is all there is.
+func (t *tailBuffer) lastLines(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	s := bytes.TrimRight(t.ring.bytes(), "\n")
+	idx := len(s)
+	for range n {
+		i := bytes.LastIndexByte(s[:idx], '\n')
+		if i < 0 {
+			if t.total > int64(t.max) && idx < len(s) {
+				// s[:idx] may be the end of a longer line: drop it.
+				return string(s[idx+1:])
+			}
+			return string(s)
+		}
+		idx = i
+	}
+	return string(s[idx+1:])
+}
