@@ -2,13 +2,13 @@ package discord
 
 import (
 	"context"
-	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -20,6 +20,12 @@ type harness struct {
 }
 
 func newHarness(t testing.TB, tweak func(*Config)) *harness {
+	t.Helper()
+	return newHarnessWith(t, adaptertest.Router(), tweak)
+}
+
+// newHarnessWith runs handler behind the adapter against a fresh fake.
+func newHarnessWith(t testing.TB, handler bot.Handler, tweak func(*Config)) *harness {
 	t.Helper()
 	fake := discordtest.New()
 	t.Cleanup(fake.Close)
@@ -33,7 +39,7 @@ func newHarness(t testing.TB, tweak func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: fake, ad: ad, done: make(chan error, 1)}
-	b := bot.New(adaptertest.Router(), bot.Options{Logger: quiet, SendRetryFor: 5 * time.Second}, ad)
+	b := bot.New(handler, bot.Options{Logger: quiet, SendRetryFor: 5 * time.Second}, ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { h.done <- b.Run(ctx) }()
 	t.Cleanup(func() {
