@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/adapters/mattermost"
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	runplugin "github.com/chatops-dev/chatops/plugins/run"
@@ -29,6 +31,10 @@ type live struct {
 	url, botToken, botID, userID, channelID, ctl string
 	user                                         *model.Client4
 	ad                                           *mattermost.Adapter
+	// gate sits between the adapter and the server (see proxy_test.go).
+	gate *gate
+	// release lets a pending "hold" command finish.
+	release chan struct{}
 }
 
 func setup(t *testing.T) *live {
@@ -54,10 +60,32 @@ func setup(t *testing.T) *live {
 		t.Fatal(err)
 	}
 	rt := adaptertest.Router()
+	l.release = make(chan struct{})
+	// hold replies, waits for the test, then edits its reply: an edit
+	// that spans a server restart.
+	rt.MustHandle(commands.Command{Name: "hold", Summary: "Reply, wait for the test, edit", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			sent, err := w.Reply(ctx, bot.Reply{Status: bot.StatusWorking, Title: "holding"})
+			if err != nil {
+				return err
+			}
+			select {
+			case <-l.release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "released"})
+			return err
+		})})
 	if err := rt.Add(runplugin.New(svc)); err != nil {
 		t.Fatal(err)
 	}
-	l.ad, err = mattermost.New(mattermost.Config{URL: l.url, Token: l.botToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	u, err := url.Parse(l.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.gate = newGate(t, u.Host)
+	l.ad, err = mattermost.New(mattermost.Config{URL: "http://" + l.gate.addr(), Token: l.botToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second, Watchdog: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -150,23 +178,51 @@ func TestLongReplyAccepted(t *testing.T) {
 	}
 }
 
+func (l *live) ctlRun(t *testing.T, cmd string) {
+	t.Helper()
+	if l.ctl == "" {
+		t.Skip("CHATOPS_MM_CTL not set: run bash scripts/mattermost-e2e.sh")
+	}
+	if out, err := exec.Command(l.ctl, cmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", l.ctl, cmd, err, out)
+	}
+}
+
+// TestServerRestartMidConversation restarts the real server between two
+// commands, and posts the second while the adapter is cut off (the gate
+// stays closed until the post exists), so only the adapter's catch-up
+// after the reconnect can answer it.
 func TestServerRestartMidConversation(t *testing.T) {
 	l := setup(t)
-	if l.ctl == "" {
-		t.Skip("CHATOPS_MM_CTL not set")
-	}
 	first := l.post(t, l.channelID, "@chatops echo before the restart")
 	l.botReply(t, l.channelID, first.Id, first.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "before the restart") })
-	if out, err := exec.Command(l.ctl, "stop").CombinedOutput(); err != nil {
-		t.Fatalf("stop: %v %s", err, out)
-	}
+
+	l.gate.setOpen(false)
+	l.ctlRun(t, "stop")
 	l.waitState(t, bot.StateDegraded, 30*time.Second)
-	if out, err := exec.Command(l.ctl, "start").CombinedOutput(); err != nil {
-		t.Fatalf("start: %v %s", err, out)
-	}
-	// Posted as soon as the server answers, likely before the adapter has
-	// reconnected: answered live or by the adapter's catch-up.
+	l.ctlRun(t, "start")
 	cmd := l.post(t, l.channelID, "@chatops run hello-world")
+	if s := l.ad.State(); s == bot.StateConnected {
+		t.Fatalf("adapter %v while cut off", s)
+	}
+	l.gate.setOpen(true)
 	l.botReply(t, l.channelID, cmd.Id, cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "Hello World") })
 	l.waitState(t, bot.StateConnected, 30*time.Second)
+
+	after := l.post(t, l.channelID, "@chatops echo after the restart")
+	l.botReply(t, l.channelID, after.Id, after.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "after the restart") })
+}
+
+// TestEditAcrossRestart edits a reply posted before a server restart: the
+// REST client must work on fresh connections after the restart.
+func TestEditAcrossRestart(t *testing.T) {
+	l := setup(t)
+	cmd := l.post(t, l.channelID, "@chatops hold")
+	l.botReply(t, l.channelID, cmd.Id, cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "holding") })
+	l.ctlRun(t, "restart")
+	close(l.release)
+	p := l.botReply(t, l.channelID, cmd.Id, cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "released") })
+	if p.EditAt == 0 {
+		t.Fatalf("the update was posted anew instead of editing the reply: %+v", p)
+	}
 }
