@@ -41,10 +41,7 @@ func TestDirectMessage(t *testing.T) {
 func TestApplicationCommandIsDeferredThenAnswered(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ready(1)
-	// Registration follows READY asynchronously.
-	for deadline := time.Now().Add(5 * time.Second); len(h.fake.Commands()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
+	h.registered()
 	if len(h.fake.Commands()) != 1 || !strings.Contains(string(h.fake.Commands()[0]), `"chatops"`) {
 		t.Fatalf("registered commands %s", h.fake.Commands())
 	}
@@ -87,10 +84,13 @@ func TestReconnectsAfterDrop(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ready(1)
 	h.fake.DropConnections()
-	h.ready(2) // discordgo resumes (or re-identifies) by itself
+	h.ready(2) // discordgo resumes by itself
 	h.mention("c1", "u1", "echo back")
 	if p := h.next(); !strings.Contains(p.Content, "back") {
 		t.Fatalf("post %+v", p)
+	}
+	if ids, resumes := h.fake.Counts(); ids != 1 || resumes != 1 {
+		t.Fatalf("%d identifies, %d resumes: the dropped session was not resumed", ids, resumes)
 	}
 }
 
@@ -112,10 +112,14 @@ func TestSilentGatewayIsRedialled(t *testing.T) {
 func TestRateLimitedReplyIsRetried(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ready(1)
+	h.registered() // so the 429s hit the reply, not the command registration
 	h.fake.RateLimitNext(2)
 	h.mention("c1", "u1", "echo limited")
 	if p := h.next(); !strings.Contains(p.Content, "limited") {
 		t.Fatalf("post %+v", p)
+	}
+	if n := h.fake.RateLimited(); n != 2 {
+		t.Fatalf("the fake served %d 429s, want 2 before the reply went through", n)
 	}
 }
 

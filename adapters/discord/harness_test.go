@@ -92,3 +92,15 @@ func (h *harness) none(d time.Duration) {
 func (h *harness) mention(channel, user, text string) string {
 	return h.fake.Send(discordtest.Message{ChannelID: channel, GuildID: "g1", AuthorID: user, Content: "<@" + h.fake.BotID + "> " + text})
 }
+
+// registered waits for the /chatops command registration, which follows
+// READY asynchronously.
+func (h *harness) registered() {
+	h.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); len(h.fake.Commands()) == 0; {
+		if time.Now().After(deadline) {
+			h.t.Fatal("the /chatops command was never registered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

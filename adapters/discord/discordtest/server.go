@@ -51,6 +51,7 @@ type Server struct {
 	resumes    int
 	silent     bool
 	fail       []int // statuses for the next REST writes (429 with retry_after)
+	limited    int   // 429 answers served
 	commands   []json.RawMessage
 	posts      chan Post
 	changed    chan struct{}
@@ -136,6 +137,13 @@ func (s *Server) RateLimitNext(n int) {
 	}
 }
 
+// RateLimited returns how many 429 answers the fake has served.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
 // SetSilent stops the gateway from acknowledging heartbeats and sending
 // events, without closing connections.
 func (s *Server) SetSilent(on bool) {
@@ -199,6 +207,7 @@ func (s *Server) takeFailure(w http.ResponseWriter) bool {
 		return false
 	}
 	s.fail = s.fail[1:]
+	s.limited++
 	s.mu.Unlock()
 	w.Header().Set("Retry-After", "1")
 	w.Header().Set("X-RateLimit-Limit", "5")
