@@ -212,7 +212,7 @@ export CHATOPS_MM_USER_TOKEN=$usertoken CHATOPS_MM_USER_ID=$user
 export CHATOPS_MM_TEAM_ID=$team CHATOPS_MM_CHANNEL_ID=$channel
 t=$(clock)
 set +e
-go test -race -count=1 -timeout 15m -v "$@" ./adapters/mattermost/mmlive/... 2>&1 | tee "$work/test.log"
+go test -race -count=1 -timeout 15m -v ./adapters/mattermost/mmlive/... "$@" 2>&1 | tee "$work/test.log"
 status=${PIPESTATUS[0]}
 set -e
 t_test=$(since "$t")
