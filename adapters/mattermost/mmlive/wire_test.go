@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -70,6 +71,7 @@ func TestWireShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames := map[string][]byte{}
+	var order []string // which frame came first matters to a client
 	cmd := l.post(t, l.channelID, "@chatops wire probe")
 	_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for frames["posted"] == nil {
@@ -83,6 +85,9 @@ func TestWireShapes(t *testing.T) {
 			Data     map[string]any
 		}
 		_ = json.Unmarshal(raw, &f)
+		if len(order) < 2 {
+			order = append(order, f.Event+fmt.Sprintf("/seq_reply=%d", f.SeqReply))
+		}
 		switch {
 		case f.SeqReply == 1:
 			frames["auth_reply"] = raw
@@ -90,6 +95,8 @@ func TestWireShapes(t *testing.T) {
 			frames[f.Event] = raw
 		}
 	}
+	oj, _ := json.Marshal(order)
+	keep(t, "ws_first_frames", oj)
 	for name, raw := range frames {
 		keep(t, "ws_"+name, raw)
 	}
