@@ -2,41 +2,40 @@ package joblog
 
 import "bytes"
 
-// ring keeps the last max bytes written to it in a fixed array.
+// ring keeps the last max bytes written to it. Its array grows with what
+// is written, up to max, so a short output costs little whatever the limit.
 type ring struct {
 	max   int
-	buf   []byte // allocated on first write, len max
-	next  int    // where the next byte goes
+	buf   []byte // grows to len max, then wraps
+	next  int    // where the next byte goes once full
 	total int64  // bytes ever written
 }
 
 func (r *ring) write(p []byte) {
+	r.total += int64(len(p))
 	if r.max <= 0 || len(p) == 0 {
-		r.total += int64(len(p))
 		return
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, r.max)
-	}
-	r.total += int64(len(p))
 	if len(p) >= r.max {
-		copy(r.buf, p[len(p)-r.max:])
+		r.buf = append(r.buf[:0], p[len(p)-r.max:]...)
 		r.next = 0
 		return
 	}
-	n := copy(r.buf[r.next:], p)
-	if n < len(p) {
-		copy(r.buf, p[n:])
+	if room := r.max - len(r.buf); room > 0 {
+		n := min(room, len(p))
+		r.buf = append(r.buf, p[:n]...)
+		p = p[n:]
 	}
-	r.next = (r.next + len(p)) % r.max
+	for len(p) > 0 { // full: overwrite the oldest bytes
+		n := copy(r.buf[r.next:], p)
+		p = p[n:]
+		r.next = (r.next + n) % r.max
+	}
 }
 
 // bytes returns the kept bytes in order (a new slice).
 func (r *ring) bytes() []byte {
-	if r.total < int64(r.max) {
-		return append([]byte(nil), r.buf[:r.total]...)
-	}
-	out := make([]byte, 0, r.max)
+	out := make([]byte, 0, len(r.buf))
 	out = append(out, r.buf[r.next:]...)
 	return append(out, r.buf[:r.next]...)
 }

@@ -1,13 +1,8 @@
 package joblog
 
 import (
-	"flag"
-	"strings"
 	"testing"
-	"unicode/utf8"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestClean(t *testing.T) {
 	tests := []struct{ name, in, want string }{
@@ -41,19 +36,4 @@ func TestClean(t *testing.T) {
 			}
 		})
 	}
-}
-
-func FuzzClean(f *testing.F) {
-	for _, s := range []string{"\x1b[32;1m$ ls\x1b[0;m", "a\rb", "\x1b]8;;http://x\x1b\\link", "\xff\x1b", "2024-05-01T10:00:00.123456Z 01O x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := Clean(s)
-		if !utf8.ValidString(got) {
-			t.Fatalf("invalid UTF-8 out of %q", s)
-		}
-		if strings.ContainsAny(got, "\x1b\r") {
-			t.Fatalf("escape or CR left in %q", got)
-		}
-	})
 }
