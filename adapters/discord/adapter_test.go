@@ -89,7 +89,7 @@ func TestReconnectsAfterDrop(t *testing.T) {
 	if p := h.next(); !strings.Contains(p.Content, "back") {
 		t.Fatalf("post %+v", p)
 	}
-	if ids, resumes := h.fake.Counts(); ids != 1 || resumes != 1 {
+	if ids, resumes := h.fake.Counts(); ids != 1 || resumes == 0 {
 		t.Fatalf("%d identifies, %d resumes: the dropped session was not resumed", ids, resumes)
 	}
 }
