@@ -75,25 +75,30 @@ const tailLineBytes = 1024
 // Write implements io.Writer; it never fails. Writing after Result has no
 // effect on the result already returned.
 func (e *Extractor) Write(p []byte) (int, error) {
-	e.total += int64(len(p))
+	n := len(p)
+	e.total += int64(n)
 	e.tail.write(p)
-	if len(e.pending) > 0 {
-		// Only a possible marker is pending: join it with the new bytes
-		// (at most maxMarker bytes are copied again).
-		e.pending = append(e.pending, p...)
-		buf := e.pending
-		rest := e.scan(buf, false)
-		e.pending = append(e.pending[:0], rest...)
-		if cap(e.pending) > 4*maxMarker {
-			// One large write must not pin a large array.
-			e.pending = append([]byte(nil), e.pending...)
+	// A possible marker is pending from the last write: join it with just
+	// enough of p to decide it, so the large writes themselves are never
+	// copied.
+	for len(p) > 0 && len(e.pending) > 0 {
+		k := min(len(p), 2*maxMarker)
+		e.pending = append(e.pending, p[:k]...)
+		rest := e.scan(e.pending, false)
+		if len(rest) <= k {
+			// Everything pending is decided; rest is p[k-len(rest):k].
+			p = p[k-len(rest):]
+			e.pending = e.pending[:0]
+			break
 		}
-		return len(p), nil
+		e.pending = append(e.pending[:0], rest...)
+		p = p[k:]
 	}
-	if rest := e.scan(p, false); len(rest) > 0 {
-		e.pending = append(e.pending, rest...)
+	if len(p) > 0 {
+		rest := e.scan(p, false)
+		e.pending = append(e.pending[:0], rest...)
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // scan feeds buf to the captures, handling every marker in it. Unless
