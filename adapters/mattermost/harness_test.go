@@ -26,6 +26,12 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 func newHarness(t testing.TB, tweak func(*Config)) *harness {
 	t.Helper()
+	return newHarnessWith(t, adaptertest.Router(), tweak)
+}
+
+// newHarnessWith is newHarness with the bot's handler chosen by the test.
+func newHarnessWith(t testing.TB, handler bot.Handler, tweak func(*Config)) *harness {
+	t.Helper()
 	fake := mattermosttest.New()
 	t.Cleanup(fake.Close)
 	cfg := Config{URL: fake.URL(), Token: fake.BotToken, Logger: quietLog(),
@@ -38,7 +44,7 @@ func newHarness(t testing.TB, tweak func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: fake, ad: ad, userID: fake.AddUser("alice", false), done: make(chan error, 1)}
-	b := bot.New(adaptertest.Router(), bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
+	b := bot.New(handler, bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- b.Run(ctx) }()

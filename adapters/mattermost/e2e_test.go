@@ -1,0 +1,68 @@
+package mattermost
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/commands"
+	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	"github.com/chatops-dev/chatops/plugins/run"
+)
+
+// TestRunHelloWorldEndToEnd drives `@chatops run hello-world` from a
+// Mattermost channel through Client4/WebSocketClient4, the bot, the router,
+// the run plugin and client-go against the demo GitLab fake.
+func TestRunHelloWorldEndToEnd(t *testing.T) {
+	demo, err := gitlabtest.NewDemo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(demo.Close)
+	rt := commands.NewRouter("chatops")
+	h := newHarnessWith(t, rt, nil)
+	svc, err := gitlab.New(gitlab.Config{
+		URL: demo.URL, Token: demo.Token, Project: demo.Project,
+		PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: quietLog(),
+		Identities: map[string]string{"mattermost:" + h.userID: demo.User},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Add(run.New(svc)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitConnected(1)
+	cmd := h.fake.Post(h.fake.ChannelID, h.userID, "@chatops run hello-world", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var first string
+	for {
+		r, err := h.fake.NextBotPost(ctx)
+		if err != nil {
+			t.Fatalf("no final answer: %v", err)
+		}
+		p := r.Post
+		if !r.Patch {
+			if p.RootId != cmd.Id {
+				t.Fatalf("reply root %q, want the command %q", p.RootId, cmd.Id)
+			}
+			if first == "" {
+				first = p.Id
+			}
+		}
+		t.Logf("patch=%v %s: %.300q", r.Patch, p.Id, p.Message)
+		if strings.Contains(p.Message, "⏳") {
+			continue
+		}
+		if !strings.Contains(p.Message, "✅") || !strings.Contains(p.Message, "Hello") {
+			t.Fatalf("final answer is not a success showing the job's output: %q", p.Message)
+		}
+		if !r.Patch || p.Id != first {
+			t.Fatalf("final answer patch=%v of %s, want an edit of the progress post %s", r.Patch, p.Id, first)
+		}
+		return
+	}
+}
