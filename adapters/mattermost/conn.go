@@ -123,6 +123,10 @@ func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error 
 				a.log.Info("mattermost connected", "bot", me.Username)
 				if wasDown {
 					a.catchUp(ctx, me, deliver)
+				} else {
+					// Posts from before the first connection are not
+					// commands for this run: a later catch-up starts here.
+					a.lastSeen.CompareAndSwap(0, time.Now().UnixMilli())
 				}
 			case model.WebsocketEventPosted:
 				if m, ok := a.fromEvent(ev, me); ok {
