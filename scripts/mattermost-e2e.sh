@@ -67,7 +67,7 @@ else
 	(
 		cd scripts/mattermost-server
 		export GOWORK=off GOFLAGS=-mod=readonly
-		go build -buildvcs=false -trimpath -o "$tmp/bin/mattermost" github.com/mattermost/mattermost/server/v8/cmd/mattermost
+		go build -buildvcs=false -o "$tmp/bin/mattermost" github.com/mattermost/mattermost/server/v8/cmd/mattermost
 		moddir=$(go list -m -f '{{.Dir}}' github.com/mattermost/mattermost/server/v8)
 		for d in i18n templates fonts; do cp -r "$moddir/$d" "$tmp/"; done
 	) || { rm -rf "$tmp"; die "building the Mattermost server failed (output above)"; }
