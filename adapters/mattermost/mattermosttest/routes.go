@@ -91,7 +91,7 @@ func (s *Server) createPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if utf8.RuneCountInString(p.Message) > model.PostMessageMaxRunesV2 {
-		appError(w, 400, "model.post.is_valid.msg.app_error", "Invalid Message.")
+		appError(w, 400, "model.post.is_valid.msg.app_error", "Invalid message.")
 		return
 	}
 	s.mu.Lock()
@@ -118,7 +118,7 @@ func (s *Server) patchPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if patch.Message != nil && utf8.RuneCountInString(*patch.Message) > model.PostMessageMaxRunesV2 {
-		appError(w, 400, "model.post.is_valid.msg.app_error", "Invalid Message.")
+		appError(w, 400, "model.post.is_valid.msg.app_error", "Invalid message.")
 		return
 	}
 	s.mu.Lock()

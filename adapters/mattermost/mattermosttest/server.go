@@ -144,7 +144,9 @@ func (s *Server) store(channelID, userID, message, rootID string, props map[stri
 	if n := len(s.posts); n > 0 && s.posts[n-1].CreateAt >= now {
 		now = s.posts[n-1].CreateAt + 1 // keep create_at strictly increasing
 	}
-	p := &model.Post{Id: model.NewId(), ChannelId: channelID, UserId: userID, Message: message, RootId: rootID, CreateAt: now, UpdateAt: now}
+	// As the real server: props and metadata are objects, never null.
+	p := &model.Post{Id: model.NewId(), ChannelId: channelID, UserId: userID, Message: message, RootId: rootID, CreateAt: now, UpdateAt: now,
+		Props: model.StringInterface{}, Metadata: &model.PostMetadata{}}
 	for k, v := range props {
 		p.AddProp(k, v)
 	}
@@ -248,14 +250,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func appError(w http.ResponseWriter, status int, id, msg string) {
 	e := model.NewAppError("fake", id, nil, "", status)
 	e.Message = msg
+	e.RequestId = model.NewId() // the real server names every request
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(e.ToJSON()))
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	// Client4 sends "BEARER <token>"; the server accepts any case.
+	// Client4 sends "BEARER <token>".
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
-	return ok && strings.EqualFold(scheme, "bearer") && tok == s.BotToken
+	// The real server accepts "Bearer" and "Token" in any case.
+	return ok && (strings.EqualFold(scheme, "bearer") || strings.EqualFold(scheme, "token")) && tok == s.BotToken
 }

@@ -71,13 +71,14 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	if c.writeJSON(map[string]any{"status": model.StatusOk, "seq_reply": auth.Seq}) != nil {
-		return
-	}
+	// The real server (9.9) sends hello before the reply to the challenge.
 	hello := model.NewWebSocketEvent(model.WebsocketEventHello, "", "", s.BotID, nil, "")
-	hello.Add("server_version", "9.9.0.9.9.0.fake.false")
+	hello.Add("server_version", "9.9.0..fake.false")
 	hello.Add("connection_id", model.NewId())
 	if c.sendEvent(hello) != nil {
+		return
+	}
+	if c.writeJSON(map[string]any{"status": model.StatusOk, "seq_reply": auth.Seq}) != nil {
 		return
 	}
 	s.mu.Lock()
@@ -144,7 +145,7 @@ func (s *Server) broadcastPosted(p *model.Post) {
 	for c := range s.sockets {
 		socks = append(socks, c)
 	}
-	postJSON, _ := json.Marshal(p)
+	postJSON := serverPostJSON(p)
 	s.mu.Unlock()
 
 	ev := model.NewWebSocketEvent(model.WebsocketEventPosted, "", p.ChannelId, "", nil, "")
@@ -168,4 +169,19 @@ func (s *Server) broadcastPosted(p *model.Post) {
 			c.conn.Close()
 		}
 	}
+}
+
+// serverPostJSON encodes a post as the real server does in events: without
+// the empty file_ids the Go model would add.
+func serverPostJSON(p *model.Post) []byte {
+	b, _ := json.Marshal(p)
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	if ids, _ := m["file_ids"].([]any); len(ids) == 0 {
+		delete(m, "file_ids")
+	}
+	out, _ := json.Marshal(m)
+	return out
 }
