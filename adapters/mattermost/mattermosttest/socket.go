@@ -71,6 +71,16 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
+	// Registered before the handshake frames go out, so an event posted
+	// the moment a client sees hello reaches it.
+	s.mu.Lock()
+	s.sockets[c] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sockets, c)
+		s.mu.Unlock()
+	}()
 	// The real server (9.9) sends hello before the reply to the challenge.
 	hello := model.NewWebSocketEvent(model.WebsocketEventHello, "", "", s.BotID, nil, "")
 	hello.Add("server_version", "9.9.0..fake.false")
@@ -82,18 +92,12 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.sockets[c] = true
 	s.conns++
 	s.mu.Unlock()
 	select {
 	case s.connected <- struct{}{}:
 	default:
 	}
-	defer func() {
-		s.mu.Lock()
-		delete(s.sockets, c)
-		s.mu.Unlock()
-	}()
 
 	done := make(chan struct{})
 	defer close(done)
