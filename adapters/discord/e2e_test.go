@@ -2,38 +2,21 @@ package discord
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/commands"
-	"github.com/chatops-dev/chatops/gitlab"
-	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
-	"github.com/chatops-dev/chatops/plugins/run"
 )
 
 // TestRunHelloWorldEndToEnd drives `@chatops run hello-world` from a
 // Discord channel through discordgo, the bot, the router, the run plugin
 // and client-go against the demo GitLab fake, whose job really runs.
 func TestRunHelloWorldEndToEnd(t *testing.T) {
-	demo, err := gitlabtest.NewDemo(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(demo.Close)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := gitlab.New(gitlab.Config{
-		URL: demo.URL, Token: demo.Token, Project: demo.Project,
-		PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: quiet,
-		Identities: map[string]string{"discord:u1": demo.User},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, plugin := adaptertest.DemoRun(t, "discord:u1")
 	rt := commands.NewRouter("chatops")
-	if err := rt.Add(run.New(svc)); err != nil {
+	if err := rt.Add(plugin); err != nil {
 		t.Fatal(err)
 	}
 	h := newHarnessWith(t, rt, nil)

@@ -6,32 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/commands"
-	"github.com/chatops-dev/chatops/gitlab"
-	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
-	"github.com/chatops-dev/chatops/plugins/run"
 )
 
 // TestRunHelloWorldEndToEnd drives `@chatops run hello-world` from a
 // Mattermost channel through Client4/WebSocketClient4, the bot, the router,
 // the run plugin and client-go against the demo GitLab fake.
 func TestRunHelloWorldEndToEnd(t *testing.T) {
-	demo, err := gitlabtest.NewDemo(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(demo.Close)
 	rt := commands.NewRouter("chatops")
 	h := newHarnessWith(t, rt, nil)
-	svc, err := gitlab.New(gitlab.Config{
-		URL: demo.URL, Token: demo.Token, Project: demo.Project,
-		PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: quietLog(),
-		Identities: map[string]string{"mattermost:" + h.userID: demo.User},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Add(run.New(svc)); err != nil {
+	_, plugin := adaptertest.DemoRun(t, "mattermost:"+h.userID)
+	if err := rt.Add(plugin); err != nil {
 		t.Fatal(err)
 	}
 	h.waitConnected(1)
