@@ -1,0 +1,165 @@
+// Package store keeps what must outlive a chatops process: runs (a GitLab
+// pipeline started from chat, until its outcome has been delivered),
+// claimed chat event ids (so a redelivered event is handled once, also
+// across processes sharing a database), and small named cursors (an
+// adapter's position, such as the last handled Mattermost post).
+//
+// Two implementations pass one shared test suite (store/storetest):
+// store/sqlite, an embedded database file and the default, and
+// store/postgres, for several replicas sharing one database. Open picks
+// one from the configuration.
+//
+// The store knows no chat platform and no GitLab type: a run is a row of
+// plain fields that the run plugin fills in.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns, so callers can test with errors.Is.
+var (
+	// ErrNotFound: no run with that id.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: CreateRun with an id that is already stored.
+	ErrExists = errors.New("store: already exists")
+	// ErrConflict: SaveRun with a Version that is no longer the stored
+	// one; somebody else saved the run since it was read.
+	ErrConflict = errors.New("store: run changed since it was read")
+)
+
+// Phase is where a run is in its life. Each phase is recorded before the
+// side effect that leaves it, so a process that dies at any point resumes
+// without doing the effect twice.
+type Phase string
+
+// Phases of a run, in order.
+const (
+	// PhaseCreating: recorded before the pipeline is created. A run found
+	// in this phase after a restart is looked up in GitLab by its id
+	// before anything is created.
+	PhaseCreating Phase = "creating"
+	// PhaseFollowing: the pipeline exists; the run is followed until its
+	// job finishes or the deadline passes.
+	PhaseFollowing Phase = "following"
+	// PhaseAnswering: the final answer is known (Answer holds it) and is
+	// being delivered, with retries.
+	PhaseAnswering Phase = "answering"
+	// PhaseDone: the final answer was delivered, or delivery was given up.
+	PhaseDone Phase = "done"
+)
+
+// Run is one run as stored. Every field is plain data: the run plugin
+// decides what the strings mean.
+type Run struct {
+	// ID is the run's id, also set as CHATOPS_RUN_ID on the pipeline.
+	ID string
+	// Kind names what started the run ("run"; later "deploy").
+	Kind string
+
+	// Where the command came from and where the answer goes.
+	Platform  string
+	ChannelID string
+	ThreadID  string
+	Direct    bool
+	// Handle is adapter-private reply data (a Discord interaction token).
+	Handle string
+	// ReplyID is the platform id of the progress reply the outcome is
+	// edited into; empty until the reply was posted.
+	ReplyID string
+
+	// Who asked: the identity "platform:userID", the chat user id and the
+	// GitLab username the run acts as.
+	Requester  string
+	UserID     string
+	GitLabUser string
+
+	// What runs: the project as configured, its numeric id, the ref, the
+	// job and the raw arguments (CHAT_INPUT).
+	Project   string
+	ProjectID int64
+	Ref       string
+	Job       string
+	Args      string
+
+	// What GitLab made of it.
+	PipelineID  int64
+	PipelineURL string
+	JobID       int64
+	JobURL      string
+	// Status is the job's last known GitLab status.
+	Status string
+	// Notes are remarks shown with the run's replies.
+	Notes []string
+
+	// Phase is where the run is; see the Phase constants.
+	Phase Phase
+	// Deadline is when the bot stops waiting for the job.
+	Deadline time.Time
+	// Answer is the final reply, encoded by the run plugin, stored once
+	// known so delivery retries need not read the job log again.
+	Answer []byte
+	// Attempts counts failed deliveries of the answer; NextAttempt is when
+	// to try again.
+	Attempts    int
+	NextAttempt time.Time
+
+	// CreatedAt is set by CreateRun, UpdatedAt by every save.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Version is bumped by every save; SaveRun refuses a stale one.
+	Version int64
+}
+
+// Open reports whether the run still needs work from the bot.
+func (r *Run) Open() bool { return r.Phase != PhaseDone }
+
+// RunFilter selects runs for listing.
+type RunFilter struct {
+	// Platform and ChannelID, when set, restrict to one conversation.
+	Platform  string
+	ChannelID string
+	// Requester, when set, restricts to one identity.
+	Requester string
+	// OpenOnly leaves out done runs.
+	OpenOnly bool
+	// Limit bounds the result (default 20, at most 1000).
+	Limit int
+}
+
+// Store is what must outlive a process. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// CreateRun stores a new run. It sets CreatedAt, UpdatedAt and
+	// Version (1). ErrExists when the id is taken.
+	CreateRun(ctx context.Context, r *Run) error
+	// SaveRun stores every field of an existing run, if its Version is
+	// the stored one; it then bumps r.Version and sets r.UpdatedAt.
+	// ErrNotFound when there is no such run, ErrConflict when the stored
+	// version differs.
+	SaveRun(ctx context.Context, r *Run) error
+	// GetRun returns one run, or ErrNotFound.
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// OpenRuns returns every run whose phase is not done, oldest first.
+	OpenRuns(ctx context.Context) ([]*Run, error)
+	// ListRuns returns runs matching f, newest first.
+	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+
+	// ClaimEvent records key (a chat platform and its event id) and
+	// reports whether this call was the first to do so within ttl: true
+	// means handle the event, false means somebody already did. A claim
+	// older than ttl no longer counts and is eventually deleted.
+	ClaimEvent(ctx context.Context, key string, ttl time.Duration) (bool, error)
+
+	// Cursor returns the value stored under key, "" when there is none.
+	Cursor(ctx context.Context, key string) (string, error)
+	// SetCursor stores value under key.
+	SetCursor(ctx context.Context, key, value string) error
+
+	// Ping checks that the store is reachable (for readiness).
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
