@@ -6,8 +6,14 @@
 //
 // Two implementations pass one shared test suite (store/storetest):
 // store/sqlite, an embedded database file and the default, and
-// store/postgres, for several replicas sharing one database. Open picks
-// one from the configuration.
+// store/postgres, for several replicas sharing one database.
+// storeopen.Open picks one from the configuration (it lives in its own
+// package because the implementations import this one).
+//
+// Times are kept to the microsecond, the finest PostgreSQL stores, by both
+// implementations alike: CreateRun and SaveRun truncate the run's times in
+// place, so the struct written equals the one read back, and times are read
+// back in UTC. Empty Notes and Answer are read back as nil.
 //
 // The store knows no chat platform and no GitLab type: a run is a row of
 // plain fields that the run plugin fills in.
@@ -129,16 +135,50 @@ type RunFilter struct {
 	Limit int
 }
 
+// Bounds of RunFilter.Limit.
+const (
+	// DefaultLimit applies when Limit is zero or negative.
+	DefaultLimit = 20
+	// MaxLimit caps Limit, so one listing cannot read the whole table.
+	MaxLimit = 1000
+)
+
+// EffectiveLimit is f.Limit within its bounds: DefaultLimit when unset,
+// at most MaxLimit.
+func (f RunFilter) EffectiveLimit() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultLimit
+	case f.Limit > MaxLimit:
+		return MaxLimit
+	}
+	return f.Limit
+}
+
+// TimePrecision is the resolution both implementations keep times at.
+const TimePrecision = time.Microsecond
+
+// StoredTime is t as a store keeps it: truncated to TimePrecision, in UTC,
+// without a monotonic clock reading. The zero time stays zero.
+func StoredTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.Truncate(TimePrecision).UTC()
+}
+
 // Store is what must outlive a process. Implementations are safe for
 // concurrent use.
 type Store interface {
 	// CreateRun stores a new run. It sets CreatedAt, UpdatedAt and
-	// Version (1). ErrExists when the id is taken.
+	// Version (1), and truncates the other times to TimePrecision.
+	// ErrExists when the id is taken; an empty id is an error.
 	CreateRun(ctx context.Context, r *Run) error
 	// SaveRun stores every field of an existing run, if its Version is
 	// the stored one; it then bumps r.Version and sets r.UpdatedAt.
-	// ErrNotFound when there is no such run, ErrConflict when the stored
-	// version differs.
+	// CreatedAt is the stored one whatever r holds. r is changed only on
+	// success. ErrNotFound when there is no such run, ErrConflict when the
+	// stored version differs.
 	SaveRun(ctx context.Context, r *Run) error
 	// GetRun returns one run, or ErrNotFound.
 	GetRun(ctx context.Context, id string) (*Run, error)
@@ -150,7 +190,9 @@ type Store interface {
 	// ClaimEvent records key (a chat platform and its event id) and
 	// reports whether this call was the first to do so within ttl: true
 	// means handle the event, false means somebody already did. A claim
-	// older than ttl no longer counts and is eventually deleted.
+	// older than ttl no longer counts and is eventually deleted. ttl must
+	// be positive. Implementations sharing a database (PostgreSQL) decide
+	// atomically across processes, by the database's clock.
 	ClaimEvent(ctx context.Context, key string, ttl time.Duration) (bool, error)
 
 	// Cursor returns the value stored under key, "" when there is none.
