@@ -6,9 +6,9 @@
 #      module in scripts/mattermost-server, cached outside the repo in
 #      ${XDG_CACHE_HOME:-$HOME/.cache}/chatops-mattermost/<version> (cold:
 #      a few minutes; warm: nothing to do);
-#   2. starts a throwaway PostgreSQL (installed with apt-get when missing)
-#      and the server, each on a free loopback port with its data in a
-#      temporary directory;
+#   2. starts a throwaway PostgreSQL (scripts/postgres.sh; installed with
+#      apt-get when missing) and the server, each on a free loopback port
+#      with its data in a temporary directory;
 #   3. bootstraps an admin, a team, a channel, a user "alice" and a bot
 #      "chatops" with an access token through the REST API;
 #   4. runs `go test -race -count=1 ./adapters/mattermost/mmlive/...` with
@@ -48,11 +48,10 @@ command -v go >/dev/null || die "go is not on PATH"
 missing=()
 command -v curl >/dev/null || missing+=(curl ca-certificates)
 command -v jq >/dev/null || missing+=(jq)
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
-[ -n "$(pg_bin)" ] || missing+=(postgresql)
 [ "${#missing[@]}" = 0 ] || install_pkgs "${missing[@]}"
-pgbin=$(pg_bin)
-[ -x "$pgbin/initdb" ] || die "no initdb under /usr/lib/postgresql/*/bin"
+# PostgreSQL: installed now, so a missing package fails before the build.
+source "$repo/scripts/postgres.sh"
+pg_install
 
 # --- 1. The server binary and its assets, built once per version --------
 t=$(clock)
@@ -79,12 +78,6 @@ fi
 t_build=$(since "$t")
 
 # --- 2. PostgreSQL ------------------------------------------------------
-if [ "$(id -u)" = 0 ]; then
-	id postgres >/dev/null 2>&1 || die "no postgres user (the postgresql package creates it)"
-	as_pg() { runuser -u postgres -- "$@"; }
-else
-	as_pg() { "$@"; } # PostgreSQL refuses root, not other users
-fi
 free_port() { # a loopback port nobody listens on, other than $1
 	local p
 	for _ in $(seq 1 100); do
@@ -99,7 +92,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/chatops-mm.XXXXXX")
 chmod 755 "$work" # the postgres user must reach its data directory
 export CHATOPS_MM_STATE=$work
 ctl=$repo/scripts/mattermost-ctl.sh
-pg_started=""
 cleanup() {
 	local status=$?
 	set +e
@@ -111,7 +103,7 @@ cleanup() {
 		fi
 		bash "$ctl" stop "$work"
 	fi
-	[ -n "$pg_started" ] && as_pg "$pgbin/pg_ctl" -D "$work/pg" -m immediate -w stop >/dev/null 2>&1
+	pg_stop
 	rm -rf "$work"
 	say "stopped Mattermost and PostgreSQL, removed $work"
 	exit "$status"
@@ -120,19 +112,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-t=$(clock)
-pgport=$(free_port)
-mkdir -p "$work/pg" "$work/pgsock"
-[ "$(id -u)" = 0 ] && chown postgres "$work/pg" "$work/pgsock"
-as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C >"$work/initdb.log" 2>&1 ||
-	{ cat "$work/initdb.log" >&2; die "initdb failed"; }
-# fsync off: the data is thrown away anyway.
-as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w -t 60 \
-	-o "-p $pgport -k $work/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-	start >/dev/null || { cat "$work/pg/server.log" >&2; die "PostgreSQL did not start"; }
-pg_started=1
-as_pg "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres mattermost || die "createdb failed"
-say "PostgreSQL $("$pgbin/postgres" -V | awk '{print $3}') on 127.0.0.1:$pgport after $(since "$t")s"
+pg_start "$work"
+pgport=$PGPORT
+pg_createdb mattermost
 
 # --- 3. The Mattermost server -------------------------------------------
 mmport=$(free_port "$pgport")

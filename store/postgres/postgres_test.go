@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatops-dev/chatops/store"
+	"github.com/chatops-dev/chatops/store/storetest"
+)
+
+// testURL is the database the tests use, each in a schema of its own.
+func testURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("CHATOPS_TEST_POSTGRES_URL")
+	if u == "" {
+		t.Skip("CHATOPS_TEST_POSTGRES_URL not set; .ci/run sets it to a throwaway PostgreSQL (scripts/postgres.sh)")
+	}
+	return u
+}
+
+// freshSchema creates an empty schema, dropped when the test ends, and
+// returns a url whose connections use it (pgx sends unknown url parameters
+// such as search_path as run-time settings).
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	base := testURL(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "chatops_test_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(context.Background(), base)
+	if err != nil {
+		t.Fatalf("connecting to CHATOPS_TEST_POSTGRES_URL: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("creating schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("CHATOPS_TEST_POSTGRES_URL must be a URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openURL opens a Store closed when the test ends (before its schema is
+// dropped: cleanups run last registered first).
+func openURL(t testing.TB, u string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func opener() storetest.Opener {
+	return storetest.Opener{
+		Open: func(t testing.TB) store.Store { return openURL(t, freshSchema(t)) },
+		Shared: func(t testing.TB) (store.Store, store.Store) {
+			u := freshSchema(t)
+			return openURL(t, u), openURL(t, u)
+		},
+		CountClaims: func(t testing.TB, s store.Store) int {
+			var n int
+			if err := s.(*Store).pool.QueryRow(context.Background(), `SELECT count(*) FROM claims`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+	}
+}
+
+func TestSuite(t *testing.T) { storetest.Run(t, opener()) }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(tb testing.TB) store.Store { return openURL(tb, freshSchema(tb)) })
+}
+
+func TestMigrationsAppliedOnce(t *testing.T) {
+	u := freshSchema(t)
+	s := openURL(t, u)
+	if s.migrated == 0 {
+		t.Fatal("first Open applied no migration")
+	}
+	s2 := openURL(t, u)
+	if s2.migrated != 0 {
+		t.Fatalf("second Open applied %d migrations, want 0", s2.migrated)
+	}
+
+	// A newer chatops migrated the database: this one refuses it.
+	if _, err := s.pool.Exec(t.Context(), `INSERT INTO schema_migrations (version) VALUES (9999)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(t.Context(), u)
+	if err == nil || !strings.Contains(err.Error(), "version 9999") || !strings.Contains(err.Error(), "newer chatops") {
+		t.Fatalf("Open of a newer schema = %v, want an error naming version 9999 and a newer chatops", err)
+	}
+}
+
+// Replicas starting together: the advisory lock lets one migrate, the
+// others wait and find nothing to do.
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	u := freshSchema(t)
+	const n = 6
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), u) })
+	}
+	wg.Wait()
+	migrated := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("Open %d: %v", i, errs[i])
+			continue
+		}
+		if stores[i].migrated > 0 {
+			migrated++
+		}
+		stores[i].Close()
+	}
+	if migrated != 1 {
+		t.Fatalf("%d of %d concurrent Opens applied migrations, want 1", migrated, n)
+	}
+}
+
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	_, err := Open(t.Context(), "postgres://chatops:s3cret-pw@127.0.0.1:1/nope?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		t.Fatal("Open of a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("error shows the password: %v", err)
+	}
+	if !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("error does not name the database: %v", err)
+	}
+}
