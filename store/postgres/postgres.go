@@ -62,7 +62,8 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		// pgx's parse errors never echo the password.
+		// pgx redacts the password from its parse errors (best effort;
+		// it cannot always tell a mangled url's password).
 		return nil, fmt.Errorf("store: parsing the PostgreSQL url: %w", err)
 	}
 	s := &Store{where: fmt.Sprintf("PostgreSQL database %q on %s:%d", cfg.ConnConfig.Database, cfg.ConnConfig.Host, cfg.ConnConfig.Port)}

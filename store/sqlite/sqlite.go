@@ -43,6 +43,7 @@ type InUseError struct {
 	PID int
 }
 
+// Error says who holds the file and points to PostgreSQL for replicas.
 func (e *InUseError) Error() string {
 	holder := "another chatops process"
 	switch {

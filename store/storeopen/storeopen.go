@@ -26,10 +26,11 @@ const DefaultPath = "chatops.db"
 func Open(ctx context.Context, url, path string) (store.Store, error) {
 	url = strings.TrimSpace(url)
 	if url != "" {
-		scheme, _, _ := strings.Cut(url, "://")
-		switch strings.ToLower(scheme) {
+		scheme, rest, _ := strings.Cut(url, "://")
+		switch lower := strings.ToLower(scheme); lower {
 		case "postgres", "postgresql":
-			return postgres.Open(ctx, url)
+			// Schemes are case-insensitive; pgx only knows them lower case.
+			return postgres.Open(ctx, lower+"://"+rest)
 		}
 		return nil, fmt.Errorf("store: url must start with postgres:// or postgresql:// (got scheme %q); leave it empty for the SQLite file at path", scheme)
 	}

@@ -44,10 +44,11 @@ func TestUnknownURLRefused(t *testing.T) {
 }
 
 func TestPostgresByURL(t *testing.T) {
-	// Without a server the choice still shows: the error is PostgreSQL's.
+	// Without a server the choice still shows: the error is PostgreSQL's,
+	// for the database and host of the url, whatever the scheme's case.
 	for _, u := range []string{"postgres://u@127.0.0.1:1/db?connect_timeout=2", "PostgreSQL://u@127.0.0.1:1/db?connect_timeout=2"} {
 		_, err := Open(t.Context(), u, "")
-		if err == nil || !strings.Contains(err.Error(), "PostgreSQL database") {
+		if err == nil || !strings.Contains(err.Error(), `PostgreSQL database "db" on 127.0.0.1:1`) {
 			t.Errorf("Open(%q) = %v, want a PostgreSQL connection error", u, err)
 		}
 	}
