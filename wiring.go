@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -22,6 +24,9 @@ import (
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/ping"
 	runplugin "github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/store"
+	"github.com/chatops-dev/chatops/store/sqlite"
+	"github.com/chatops-dev/chatops/store/storeopen"
 )
 
 // app is the wired process: the bot and what must be closed after it.
@@ -53,22 +58,39 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 	if err := router.Add(ping.New(version())); err != nil {
 		return nil, err
 	}
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { _ = st.Close() })
+	var runs *runplugin.Plugin
 	if cfg.GitLab != nil {
 		svc, err := gitlab.New(gitlab.Config{
 			URL: cfg.GitLab.URL, Token: cfg.GitLab.Token, Project: cfg.GitLab.Project,
-			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			MinRole: cfg.GitLab.MinRole, PlayManual: *cfg.GitLab.PlayManual, Identities: cfg.Identities,
 			Logger: log.With("component", "gitlab"),
 		})
 		if err != nil {
+			a.close()
 			return nil, err
 		}
-		if err := router.Add(runplugin.New(svc)); err != nil {
+		runs = runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: cfg.GitLab.Project,
+			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
+			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
+			Logger: log.With("component", "run")})
+		if err := router.Add(runs); err != nil {
+			a.close()
 			return nil, err
+		}
+		if cfg.GitLab.WebhookSecret != "" {
+			log.Info("GitLab webhooks on: polling only backs them up", "path", webhookPath, "backup_poll", cfg.GitLab.WebhookPollInterval.Duration)
+		} else {
+			log.Info("GitLab webhooks off: runs are followed by polling", "poll_interval", cfg.GitLab.PollInterval.Duration)
 		}
 	}
 	adapters, err := buildAdapters(cfg, stdin, stdout, log)
 	if err != nil {
+		a.close()
 		return nil, err
 	}
 	drain := time.Hour
@@ -79,11 +101,18 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 		Workers:       cfg.Bot.Workers,
 		ShutdownGrace: cfg.Bot.ShutdownGrace.Duration,
 		DrainTimeout:  drain,
+		Claims:        st,
 		Logger:        log,
 	}, adapters...)
-	if cfg.Bot.HealthAddr != "" {
-		stop, err := serveHealth(cfg.Bot.HealthAddr, a.bot, log)
+	if cfg.HTTP.Addr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /healthz", a.bot.HealthHandler())
+		if runs != nil && cfg.GitLab.WebhookSecret != "" {
+			mux.Handle("POST "+webhookPath, gitlab.HookHandler(cfg.GitLab.WebhookSecret, runs.Hook))
+		}
+		stop, err := serveHTTP(cfg.HTTP.Addr, mux, log)
 		if err != nil {
+			a.close()
 			return nil, err
 		}
 		a.closers = append(a.closers, stop)
@@ -91,21 +120,32 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 	return a, nil
 }
 
-// serveHealth serves the bot's health endpoint until the returned stop.
-func serveHealth(addr string, b *bot.Bot, log *slog.Logger) (func(), error) {
+// webhookPath is where GitLab's Job and Pipeline Hooks are received.
+const webhookPath = "/hooks/gitlab"
+
+// openStore opens the configured store: PostgreSQL by URL, else the
+// SQLite file.
+func openStore(ctx context.Context, c config.Store) (store.Store, error) {
+	st, err := storeopen.Open(ctx, c.URL, c.Path)
+	if err != nil {
+		return nil, fmt.Errorf("[store]: %w", err)
+	}
+	return st, nil
+}
+
+// serveHTTP serves the bot's one HTTP listener until the returned stop.
+func serveHTTP(addr string, h http.Handler, log *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("health endpoint: %w", err)
+		return nil, fmt.Errorf("[http] addr: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", b.HealthHandler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			log.Error("health endpoint stopped", "err", err)
+			log.Error("HTTP listener stopped", "err", err)
 		}
 	}()
-	log.Info("health endpoint listening", "addr", ln.Addr().String())
+	log.Info("HTTP listener up", "addr", ln.Addr().String())
 	return func() { _ = srv.Close() }, nil
 }
 
@@ -153,24 +193,38 @@ func setupDemo(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) (
 	sh := shell.New(shell.Config{In: stdin, Out: stdout})
 	svc, err := gitlab.New(gitlab.Config{
 		URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true,
-		PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, ExtractWait: 5 * time.Second,
+		ExtractWait: 5 * time.Second, ExtractInterval: 250 * time.Millisecond,
 		Identities: map[string]string{"shell:" + sh.User(): demo.User}, Logger: log,
 	})
 	if err != nil {
 		demo.Close()
 		return nil, err
 	}
+	// The demo's runs are kept in a throwaway SQLite file.
+	dir, err := os.MkdirTemp("", "chatops-demo-")
+	if err != nil {
+		demo.Close()
+		return nil, err
+	}
+	a := &app{log: log, closers: []func(){demo.Close, func() { _ = os.RemoveAll(dir) }}}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "chatops.db"))
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { _ = st.Close() })
 	router := commands.NewRouter("chatops")
 	router.Use(commands.Audit(log))
-	for _, p := range []commands.Plugin{ping.New(version()), runplugin.New(svc)} {
+	runs := runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: demo.Project,
+		PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, Logger: log})
+	for _, p := range []commands.Plugin{ping.New(version()), runs} {
 		if err := router.Add(p); err != nil {
-			demo.Close()
+			a.close()
 			return nil, err
 		}
 	}
 	fmt.Fprint(stdout, demoBanner(demo))
-	a := &app{log: log, closers: []func(){demo.Close}}
-	a.bot = bot.New(router, bot.Options{Logger: log, DrainTimeout: 6 * time.Minute}, sh)
+	a.bot = bot.New(router, bot.Options{Logger: log, DrainTimeout: 6 * time.Minute, Claims: st}, sh)
 	return a, nil
 }
 

@@ -10,25 +10,37 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chatops-dev/chatops/bot/recent"
 )
 
 // Options tune the Bot. The zero value of each field picks the default.
 type Options struct {
 	// Workers bounds how many messages are handled at once (default 64).
-	// A `run` holds a worker while it waits for its job, so this is also
-	// the number of jobs one bot follows at a time.
+	// Following a run holds no worker: services do that.
 	Workers int
 	// Queue bounds messages waiting for a worker (default 256). When it is
 	// full the sender is told the bot is busy rather than left unanswered.
 	Queue int
-	// DedupeSize is how many recent event ids are remembered (default 4096).
+	// DedupeSize is how many recent event ids are remembered in memory
+	// (default 4096).
 	DedupeSize int
+	// Claims, when set, also records every event id durably (the store),
+	// so a redelivery after a restart, or the same event seen by another
+	// process sharing the store, is dropped. When it fails the event is
+	// handled anyway: a doubled command is better than a lost one.
+	Claims Claimer
+	// ClaimTTL is how long a claim counts (default 24h).
+	ClaimTTL time.Duration
+	// Services run beside the adapters (the run watcher). A handler that
+	// has services of its own (commands.Router, for its plugins) adds them.
+	Services []Service
 	// ShutdownGrace is how long in-flight commands may run on after a
 	// shutdown signal before they are cut (default 30s).
 	ShutdownGrace time.Duration
-	// DrainTimeout bounds the wait for in-flight commands once every adapter
-	// has stopped by itself, as the terminal does at end of input
-	// (default 1h: the longest a run waits for its job).
+	// DrainTimeout bounds the wait for in-flight commands, then for the
+	// services' owed answers (Drainer), once every adapter has stopped by
+	// itself, as the terminal does at end of input (default 1h).
 	DrainTimeout time.Duration
 	// SendRetryFor is how long a failed reply is retried (default 2m).
 	SendRetryFor time.Duration
@@ -45,6 +57,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.DedupeSize <= 0 {
 		o.DedupeSize = 4096
+	}
+	if o.ClaimTTL <= 0 {
+		o.ClaimTTL = 24 * time.Hour
 	}
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = 30 * time.Second
@@ -65,7 +80,7 @@ type Bot struct {
 	adapters []Adapter
 	handler  Handler
 	opts     Options
-	seen     *dedupe
+	seen     *recent.Set
 	queue    chan job
 	reqID    atomic.Uint64
 	busy     chan struct{} // bounds goroutines telling senders the bot is busy
@@ -87,7 +102,7 @@ func New(h Handler, opts Options, adapters ...Adapter) *Bot {
 		adapters: adapters,
 		handler:  h,
 		opts:     opts,
-		seen:     newDedupe(opts.DedupeSize),
+		seen:     recent.New(opts.DedupeSize),
 		queue:    make(chan job, opts.Queue),
 		busy:     make(chan struct{}, 16),
 	}
@@ -128,6 +143,20 @@ func (b *Bot) Run(ctx context.Context) error {
 		workers.Go(func() {
 			for j := range b.queue {
 				b.handle(workCtx, j)
+			}
+		})
+	}
+
+	// Services outlive the adapters: they still deliver answers while
+	// handlers drain, and stop last.
+	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServices()
+	var services sync.WaitGroup
+	svcs := b.services()
+	for _, svc := range svcs {
+		services.Go(func() {
+			if err := svc.Serve(svcCtx, b); err != nil && svcCtx.Err() == nil {
+				b.opts.Logger.Error("service stopped", "service", fmt.Sprintf("%T", svc), "err", err)
 			}
 		})
 	}
@@ -177,7 +206,30 @@ func (b *Bot) Run(ctx context.Context) error {
 			b.opts.Logger.Error("handlers did not stop after being cut")
 		}
 	}
+	if ctx.Err() == nil {
+		// The adapters ended by themselves: answers owed to their users
+		// (runs still going) are waited for, bounded.
+		dctx, cancel := context.WithTimeout(context.Background(), b.opts.DrainTimeout)
+		for _, svc := range svcs {
+			if d, ok := svc.(Drainer); ok {
+				d.Drain(dctx)
+			}
+		}
+		cancel()
+	}
+	stopServices()
+	services.Wait()
 	return firstErr
+}
+
+// services are Options.Services and the handler's own, if it has any
+// (commands.Router has its plugins').
+func (b *Bot) services() []Service {
+	svcs := b.opts.Services
+	if hs, ok := b.handler.(interface{ Services() []Service }); ok {
+		svcs = append(hs.Services(), svcs...)
+	}
+	return svcs
 }
 
 // deliver is what adapters call for every received message.
@@ -192,7 +244,7 @@ func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
 	case !m.Addressed:
 		return
 	}
-	if m.EventID != "" && !b.seen.firstTime(a.Name()+"\x00"+m.EventID) {
+	if m.EventID != "" && !b.firstClaim(ctx, a.Name()+":"+m.EventID, log) {
 		log.Debug("dropping duplicate delivery")
 		return
 	}
@@ -213,6 +265,25 @@ func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
 		log.Warn("queue full, refusing command")
 		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "chatops is busy", Text: "Too many commands are running right now, so yours was not started. Send it again in a minute."})
 	}
+}
+
+// firstClaim reports whether key is seen for the first time: in this
+// process's memory, then in the shared store.
+func (b *Bot) firstClaim(ctx context.Context, key string, log *slog.Logger) bool {
+	if !b.seen.Add(key) {
+		return false
+	}
+	if b.opts.Claims == nil {
+		return true
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	first, err := b.opts.Claims.ClaimEvent(cctx, key, b.opts.ClaimTTL)
+	if err != nil {
+		log.Warn("could not record the event in the store; handling it anyway", "err", err)
+		return true
+	}
+	return first
 }
 
 // tellAsync sends a short notice without blocking the adapter's read loop.

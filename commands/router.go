@@ -39,7 +39,7 @@ func (r *Request) Args() ([]string, error) {
 }
 
 // Handler serves one command. Replies go through w; a returned error is
-// turned into a reply by the router (see UserError).
+// turned into a reply by the router (see bot.Refusal).
 type Handler interface {
 	ServeCommand(ctx context.Context, w bot.Responder, r *Request) error
 }
@@ -86,6 +86,7 @@ type Router struct {
 	commands   map[string]*Command // by canonical name
 	names      map[string]string   // name or alias -> canonical name
 	middleware []Middleware
+	services   []bot.Service
 }
 
 // NewRouter returns a router with the built-in help command. botName is
@@ -135,14 +136,29 @@ func (rt *Router) MustHandle(c Command) {
 	}
 }
 
-// Add registers every command of a plugin.
+// Add registers every command of a plugin. A plugin that is also a
+// bot.Service (work beside the commands, such as the run plugin's
+// watcher) is run by the bot that serves this router: see Services.
 func (rt *Router) Add(p Plugin) error {
 	for _, c := range p.Commands() {
 		if err := rt.Handle(c); err != nil {
 			return err
 		}
 	}
+	if svc, ok := p.(bot.Service); ok {
+		rt.mu.Lock()
+		rt.services = append(rt.services, svc)
+		rt.mu.Unlock()
+	}
 	return nil
+}
+
+// Services returns the added plugins that are bot.Services; bot.New runs
+// them beside the adapters.
+func (rt *Router) Services() []bot.Service {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return append([]bot.Service(nil), rt.services...)
 }
 
 // Commands returns the registered commands sorted by name.
@@ -172,7 +188,7 @@ func (rt *Router) Lookup(name string) (Command, bool) {
 // command and serves it, turning errors into replies.
 func (rt *Router) HandleMessage(ctx context.Context, w bot.Responder, m bot.Message) {
 	err := rt.Dispatch(ctx, w, m)
-	var ue *UserError
+	var ue *bot.Refusal
 	var te *TokenError
 	switch {
 	case err == nil:
@@ -218,7 +234,7 @@ func (rt *Router) Dispatch(ctx context.Context, w bot.Responder, m bot.Message) 
 
 func (rt *Router) errorReply(c Command, err error) bot.Reply {
 	var tok *TokenError
-	var ue *UserError
+	var ue *bot.Refusal
 	switch {
 	case errors.As(err, &tok):
 		return bot.Reply{Status: bot.StatusError, Title: "Could not read the arguments of " + c.Name,

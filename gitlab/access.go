@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/chatops-dev/chatops/bot"
 )
 
 var roleNames = map[gl.AccessLevelValue]string{gl.DeveloperPermissions: "Developer", gl.MaintainerPermissions: "Maintainer", gl.OwnerPermissions: "Owner"}
@@ -16,7 +18,7 @@ var roleNames = map[gl.AccessLevelValue]string{gl.DeveloperPermissions: "Develop
 func (s *Service) authorize(ctx context.Context, p *project, identity string) (string, error) {
 	username, ok := s.cfg.Identities[identity]
 	if !ok {
-		return "", &Refusal{Title: "Your chat account is not linked to a GitLab account",
+		return "", &bot.Refusal{Title: "Your chat account is not linked to a GitLab account",
 			Text: fmt.Sprintf("Ask a chatops admin to add this line under [identities] in the bot's configuration, with your GitLab username:\n\"%s\" = \"<your GitLab username>\"", identity)}
 	}
 	users, _, err := s.client.Users.ListUsers(&gl.ListUsersOptions{Username: gl.Ptr(username)}, gl.WithContext(ctx))
@@ -24,23 +26,23 @@ func (s *Service) authorize(ctx context.Context, p *project, identity string) (s
 		return "", s.apiRefusal("look up the GitLab user "+username, err)
 	}
 	if len(users) == 0 {
-		return "", &Refusal{Title: "GitLab user " + username + " does not exist",
+		return "", &bot.Refusal{Title: "GitLab user " + username + " does not exist",
 			Text: fmt.Sprintf("Your chat account is linked to %q in [identities], which GitLab does not know. Ask a chatops admin to fix the link.", username)}
 	}
 	u := users[0]
 	if u.State != "" && u.State != "active" {
-		return "", &Refusal{Title: "GitLab user " + username + " is " + u.State, Text: "Blocked or deactivated users cannot run pipelines."}
+		return "", &bot.Refusal{Title: "GitLab user " + username + " is " + u.State, Text: "Blocked or deactivated users cannot run pipelines."}
 	}
 	m, _, err := s.client.ProjectMembers.GetInheritedProjectMember(p.ID, u.ID, gl.WithContext(ctx))
 	if statusOf(err) == http.StatusNotFound {
-		return "", &Refusal{Title: "You are not a member of " + s.cfg.Project,
+		return "", &bot.Refusal{Title: "You are not a member of " + s.cfg.Project,
 			Text: fmt.Sprintf("GitLab user %s needs at least the %s role on %s to run jobs from chat.", username, roleNames[s.minLvl], s.cfg.Project)}
 	}
 	if err != nil {
 		return "", s.apiRefusal("check "+username+"'s role", err)
 	}
 	if m.AccessLevel < s.minLvl {
-		return "", &Refusal{Title: "You may not run jobs in " + s.cfg.Project,
+		return "", &bot.Refusal{Title: "You may not run jobs in " + s.cfg.Project,
 			Text: fmt.Sprintf("GitLab user %s has access level %d; running jobs from chat needs at least %s (%d). Ask a Maintainer of the project.", username, m.AccessLevel, roleNames[s.minLvl], s.minLvl)}
 	}
 	return username, nil

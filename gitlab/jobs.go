@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/chatops-dev/chatops/bot"
 	"gopkg.in/yaml.v3"
 
-	"github.com/chatops-dev/chatops/commands"
+	"github.com/chatops-dev/chatops/bot/suggest"
 )
 
 // ciJob is what chatops reads of a job definition.
@@ -90,7 +92,7 @@ func (s *Service) ciAt(ctx context.Context, p *project) (*ciConfig, error) {
 		return nil, s.apiRefusal("read the CI configuration", err)
 	}
 	if !res.Valid {
-		return nil, &Refusal{Title: "The project's .gitlab-ci.yml is invalid",
+		return nil, &bot.Refusal{Title: "The project's .gitlab-ci.yml is invalid",
 			Text: fmt.Sprintf("GitLab's lint says: %s\nFix it on %s, then try again.", strings.Join(res.Errors, "; "), p.DefaultBranch)}
 	}
 	c, err = parseCIConfig(res.MergedYaml)
@@ -111,18 +113,18 @@ func (s *Service) findJob(c *ciConfig, p *project, name string) (*ciJob, error) 
 	j, ok := c.jobs[name]
 	if !ok {
 		text := fmt.Sprintf("There is no job %q in .gitlab-ci.yml on %s.", name, p.DefaultBranch)
-		if near := commands.Closest(name, c.runnable()); near != "" {
+		if near := suggest.Closest(name, c.runnable()); near != "" {
 			text += fmt.Sprintf(" Did you mean %s?", near)
 		}
 		text += " Type run to list the jobs you can run."
-		return nil, &Refusal{Title: "Unknown job " + name, Text: text}
+		return nil, &bot.Refusal{Title: "Unknown job " + name, Text: text}
 	}
 	if j.Hidden {
-		return nil, &Refusal{Title: "Job " + name + " is hidden",
+		return nil, &bot.Refusal{Title: "Job " + name + " is hidden",
 			Text: "Jobs whose name starts with a dot are templates and never run. Run a job that extends it instead."}
 	}
 	if j.ExceptChat {
-		return nil, &Refusal{Title: "Job " + name + " may not run from chat",
+		return nil, &bot.Refusal{Title: "Job " + name + " may not run from chat",
 			Text: "Its definition has except: [chat]. Remove that from .gitlab-ci.yml to allow it."}
 	}
 	return j, nil

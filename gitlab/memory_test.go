@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,16 +37,6 @@ func (h *hugeLog) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-type nullResponder struct{ last atomic.Value }
-
-func (r *nullResponder) Reply(_ context.Context, rep bot.Reply) (bot.Sent, error) {
-	r.last.Store(rep)
-	return bot.Sent{ID: "1"}, nil
-}
-func (r *nullResponder) Update(ctx context.Context, _ bot.Sent, rep bot.Reply) (bot.Sent, error) {
-	return r.Reply(ctx, rep)
-}
-
 // BenchmarkReplyFrom100MBLog runs a job whose log is 100 MB through the
 // whole service and reports the peak heap seen while it replied: memory is
 // bounded by the reply, not by the log.
@@ -58,8 +47,8 @@ func BenchmarkReplyFrom100MBLog(b *testing.B) {
 	const size = 100 << 20
 	fake.SetTraceSource("big", func() io.Reader { return &hugeLog{left: size} })
 	svc, err := gitlab.New(gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath,
-		PollInterval: 10 * time.Millisecond, Identities: map[string]string{"t:U1": "alice"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Identities: map[string]string{"t:U1": "alice"},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,16 +71,40 @@ func BenchmarkReplyFrom100MBLog(b *testing.B) {
 				}
 			}
 		}()
-		w := &nullResponder{}
-		err := svc.Run(context.Background(), w, gitlab.RunRequest{Job: "big", Identity: "t:U1", ChannelID: "C", UserID: "U1"})
+		rep, err := runToReply(context.Background(), svc, fake, "big")
 		close(stop)
 		<-done
 		if err != nil {
 			b.Fatal(err)
 		}
-		if rep := w.last.Load().(bot.Reply); rep.Status != bot.StatusSuccess || !strings.Contains(rep.CodeNote, "cut") {
+		if rep.Status != bot.StatusSuccess || !strings.Contains(rep.CodeNote, "cut") {
 			b.Fatalf("reply %+v", rep.Title)
 		}
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
+
+// runToReply is the GitLab side of one run, as the run plugin drives it:
+// check, create, wait for the job, stream its log, render the answer.
+func runToReply(ctx context.Context, svc *gitlab.Service, fake *gitlabtest.Server, job string) (bot.Reply, error) {
+	plan, err := svc.Prepare(ctx, gitlab.RunRequest{Job: job, Identity: "t:U1", ChannelID: "C", UserID: "U1"})
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	st, err := svc.Create(ctx, plan, "run-1", time.Now())
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	if err := fake.WaitJobStatus(ctx, job, "success"); err != nil {
+		return bot.Reply{}, err
+	}
+	final, err := svc.Job(ctx, plan.ProjectID, st.JobID)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	log, err := svc.FetchLog(ctx, plan.ProjectID, st.JobID, true)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	return gitlab.Result(gitlab.Outcome{Job: job, Status: final.Status, PipelineID: st.PipelineID, Log: log}), nil
 }

@@ -2,14 +2,14 @@ package gitlab
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/chatops-dev/chatops/bot"
 )
 
 // noRetry disables client-go's retries for one request: creating a
@@ -29,22 +29,20 @@ type RunRequest struct {
 	ChannelID, UserID string
 }
 
-func newRunID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+// RunIDVariable is the pipeline variable that carries a run's id, so a
+// pipeline can be found again after a crash or a lost answer.
+const RunIDVariable = "CHATOPS_RUN_ID"
 
-func (s *Service) variables(req RunRequest, runID string) *[]*gl.PipelineVariableOptions {
+func variables(plan Plan, runID string) *[]*gl.PipelineVariableOptions {
 	v := func(k, val string) *gl.PipelineVariableOptions {
 		return &gl.PipelineVariableOptions{Key: gl.Ptr(k), Value: gl.Ptr(val), VariableType: gl.Ptr(gl.EnvVariableType)}
 	}
 	vars := []*gl.PipelineVariableOptions{
-		v("CHATOPS_JOB", req.Job), v("CHAT_CHANNEL", req.ChannelID), v("CHAT_USER_ID", req.UserID), v("CHATOPS_RUN_ID", runID),
+		v("CHATOPS_JOB", plan.Job), v("CHAT_CHANNEL", plan.ChannelID), v("CHAT_USER_ID", plan.UserID), v(RunIDVariable, runID),
 	}
 	// GitLab leaves CHAT_INPUT unset when there are no arguments.
-	if req.Args != "" {
-		vars = append(vars, v("CHAT_INPUT", req.Args))
+	if plan.Args != "" {
+		vars = append(vars, v("CHAT_INPUT", plan.Args))
 	}
 	return &vars
 }
@@ -52,27 +50,25 @@ func (s *Service) variables(req RunRequest, runID string) *[]*gl.PipelineVariabl
 // createPipeline creates the run's pipeline exactly once. After an
 // ambiguous failure (no answer, or a 5xx) it looks for a pipeline carrying
 // this run's id before trying again.
-func (s *Service) createPipeline(ctx context.Context, p *project, req RunRequest) (*gl.Pipeline, error) {
-	runID := newRunID()
-	started := time.Now()
-	opts := &gl.CreatePipelineOptions{Ref: gl.Ptr(p.DefaultBranch), Variables: s.variables(req, runID)}
+func (s *Service) createPipeline(ctx context.Context, plan Plan, runID string, created time.Time) (*gl.Pipeline, error) {
+	opts := &gl.CreatePipelineOptions{Ref: gl.Ptr(plan.Ref), Variables: variables(plan, runID)}
 	for attempt := 1; ; attempt++ {
-		pl, _, err := s.client.Pipelines.CreatePipeline(p.ID, opts, gl.WithContext(ctx), noRetry)
+		pl, _, err := s.client.Pipelines.CreatePipeline(plan.ProjectID, opts, gl.WithContext(ctx), noRetry)
 		if err == nil {
 			return pl, nil
 		}
 		st := statusOf(err)
 		if st != 0 && st < 500 {
-			return nil, s.createRefusal(p, req.Job, err)
+			return nil, s.createRefusal(plan, err)
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		s.log.Warn("pipeline creation failed ambiguously; checking whether it was created", "status", st, "err", err)
-		found, ferr := s.findRunPipeline(ctx, p, runID, started)
+		found, ferr := s.findRunPipeline(ctx, plan, runID, created)
 		if ferr != nil {
-			return nil, &Refusal{Title: "Could not confirm whether the pipeline was created",
-				Text: fmt.Sprintf("GitLab did not answer the request to create it, and the check failed too. Look at %s/-/pipelines before running %s again, so it does not run twice.", p.WebURL, req.Job), Err: ferr}
+			return nil, &bot.Refusal{Title: "Could not confirm whether the pipeline was created",
+				Text: fmt.Sprintf("GitLab did not answer the request to create it, and the check failed too. Look at %s/-/pipelines before running %s again, so it does not run twice.", plan.ProjectURL, plan.Job), Err: ferr}
 		}
 		if found != nil {
 			return found, nil
@@ -88,30 +84,41 @@ func (s *Service) createPipeline(ctx context.Context, p *project, req RunRequest
 	}
 }
 
-// findRunPipeline looks for the pipeline carrying CHATOPS_RUN_ID among
-// the default branch's recent API pipelines.
-func (s *Service) findRunPipeline(ctx context.Context, p *project, runID string, since time.Time) (*gl.Pipeline, error) {
-	list, _, err := s.client.Pipelines.ListProjectPipelines(p.ID, &gl.ListProjectPipelinesOptions{
-		Ref: gl.Ptr(p.DefaultBranch), Source: gl.Ptr("api"), UpdatedAfter: gl.Ptr(since.Add(-time.Minute)),
-		OrderBy: gl.Ptr("id"), Sort: gl.Ptr("desc"), ListOptions: gl.ListOptions{PerPage: 20},
-	}, gl.WithContext(ctx))
-	if err != nil {
-		return nil, err
+// findRunPipeline looks for the pipeline carrying runID among the ref's
+// API pipelines updated since the run was recorded, paging through all of
+// them so a busy project cannot hide it.
+func (s *Service) findRunPipeline(ctx context.Context, plan Plan, runID string, since time.Time) (*gl.Pipeline, error) {
+	opts := &gl.ListProjectPipelinesOptions{
+		Ref: gl.Ptr(plan.Ref), Source: gl.Ptr("api"), UpdatedAfter: gl.Ptr(since.Add(-5 * time.Minute)),
+		OrderBy: gl.Ptr("id"), Sort: gl.Ptr("desc"), ListOptions: gl.ListOptions{PerPage: 100},
 	}
-	for _, info := range list {
-		vars, _, err := s.client.Pipelines.GetPipelineVariables(p.ID, info.ID, gl.WithContext(ctx))
+	for page := 1; page <= maxPages; page++ {
+		opts.Page = int64(page)
+		list, resp, err := s.client.Pipelines.ListProjectPipelines(plan.ProjectID, opts, gl.WithContext(ctx))
 		if err != nil {
 			return nil, err
 		}
-		for _, v := range vars {
-			if v.Key == "CHATOPS_RUN_ID" && v.Value == runID {
-				pl, _, err := s.client.Pipelines.GetPipeline(p.ID, info.ID, gl.WithContext(ctx))
-				return pl, err
+		for _, info := range list {
+			vars, _, err := s.client.Pipelines.GetPipelineVariables(plan.ProjectID, info.ID, gl.WithContext(ctx))
+			if err != nil {
+				return nil, err
 			}
+			for _, v := range vars {
+				if v.Key == RunIDVariable && v.Value == runID {
+					pl, _, err := s.client.Pipelines.GetPipeline(plan.ProjectID, info.ID, gl.WithContext(ctx))
+					return pl, err
+				}
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
 		}
 	}
 	return nil, nil
 }
+
+// maxPages bounds a paged listing (100 per page).
+const maxPages = 20
 
 // ruleSnippet is the .gitlab-ci.yml a job needs to be run by chatops.
 func ruleSnippet(job string) string {
@@ -119,20 +126,20 @@ func ruleSnippet(job string) string {
 }
 
 // createRefusal explains GitLab's refusal to create the pipeline.
-func (s *Service) createRefusal(p *project, job string, err error) error {
-	msg := messageOf(err)
+func (s *Service) createRefusal(plan Plan, err error) error {
+	msg, job, ref := messageOf(err), plan.Job, plan.Ref
 	switch {
 	case strings.Contains(msg, "will not run for the selected trigger") || strings.Contains(msg, "prevented any jobs"):
-		return &Refusal{Title: "GitLab created no pipeline for " + job,
-			Text: "No job's rules matched a pipeline started by chatops. Give the job a rule that selects it, in .gitlab-ci.yml on " + p.DefaultBranch + ":\n" + ruleSnippet(job), Err: err}
+		return &bot.Refusal{Title: "GitLab created no pipeline for " + job,
+			Text: "No job's rules matched a pipeline started by chatops. Give the job a rule that selects it, in .gitlab-ci.yml on " + ref + ":\n" + ruleSnippet(job), Err: err}
 	case strings.Contains(msg, "Insufficient permissions to set pipeline variables"):
-		return &Refusal{Title: "GitLab refused the CHAT_* pipeline variables",
+		return &bot.Refusal{Title: "GitLab refused the CHAT_* pipeline variables",
 			Text: "The project does not let the bot's user set pipeline variables. A Maintainer can allow it in Settings > CI/CD > Variables: set \"Minimum role to use pipeline variables\" to Developer (or the role of the bot's token user).", Err: err}
 	case strings.Contains(msg, "sufficient permission to run a pipeline") || strings.Contains(msg, "protected"):
-		return &Refusal{Title: "The default branch " + p.DefaultBranch + " is protected",
+		return &bot.Refusal{Title: "The default branch " + ref + " is protected",
 			Text: "The bot's token user may not run pipelines on it. In Settings > Repository > Protected branches, allow that user to merge (or push), or use a token of a user who may.", Err: err}
 	case strings.Contains(msg, "Reference not found"):
-		return &Refusal{Title: "Branch " + p.DefaultBranch + " not found", Text: "GitLab could not find the default branch; try again.", Err: err}
+		return &bot.Refusal{Title: "Branch " + ref + " not found", Text: "GitLab could not find the default branch; try again.", Err: err}
 	}
 	return s.apiRefusal("create the pipeline", err)
 }

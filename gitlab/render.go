@@ -5,28 +5,37 @@ import (
 	"strings"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/gitlab/joblog"
 )
 
-// outcome is everything a run's replies show.
-type outcome struct {
-	Job         string
+// Outcome is everything a run's replies show. The run plugin fills it
+// from its stored run; Progress and Result render it.
+type Outcome struct {
+	// Job is the job's name.
+	Job string
+	// User is the GitLab username the run acts as.
 	User        string
 	PipelineID  int64
 	PipelineURL string
 	JobURL      string
-	Status      string // GitLab job status, or "timeout"
-	Duration    time.Duration
-	Log         joblog.Result
-	Notes       []string
-	Timeout     time.Duration
+	// Status is the job's GitLab status, or "timeout" when the bot stopped
+	// waiting.
+	Status   string
+	Duration time.Duration
+	// Log is what was extracted from the job log (finished jobs only).
+	Log joblog.Result
+	// Notes are remarks shown under the title.
+	Notes []string
+	// Timeout is how long the bot waited, for the "still running" reply.
+	Timeout time.Duration
 }
 
-func (o outcome) fields() []bot.Field {
-	f := []bot.Field{{Name: "Job", Value: o.Job}, {Name: "Pipeline", Value: fmt.Sprintf("#%d", o.PipelineID)}}
+func (o Outcome) fields() []bot.Field {
+	f := []bot.Field{{Name: "Job", Value: o.Job}}
+	if o.PipelineID != 0 {
+		f = append(f, bot.Field{Name: "Pipeline", Value: fmt.Sprintf("#%d", o.PipelineID)})
+	}
 	if o.Duration > 0 {
 		// Chat jobs are often quick: "0s" would say nothing.
 		d := o.Duration.Round(time.Second)
@@ -41,18 +50,21 @@ func (o outcome) fields() []bot.Field {
 	return f
 }
 
-func (o outcome) links() []bot.Link {
-	l := []bot.Link{{Label: fmt.Sprintf("Pipeline #%d", o.PipelineID), URL: o.PipelineURL}}
+func (o Outcome) links() []bot.Link {
+	var l []bot.Link
+	if o.PipelineID != 0 {
+		l = append(l, bot.Link{Label: fmt.Sprintf("Pipeline #%d", o.PipelineID), URL: o.PipelineURL})
+	}
 	if o.JobURL != "" {
 		l = append(l, bot.Link{Label: "Job log", URL: o.JobURL})
 	}
 	return l
 }
 
-// renderProgress is the reply while the job has not finished.
-func renderProgress(o outcome) bot.Reply {
+// Progress is the reply while the job has not finished.
+func Progress(o Outcome) bot.Reply {
 	title := map[string]string{
-		"created": o.Job + ": pipeline created", "pending": o.Job + " is waiting for a runner",
+		"": o.Job + ": starting a pipeline", "created": o.Job + ": pipeline created", "pending": o.Job + " is waiting for a runner",
 		"running": o.Job + " is running", "manual": o.Job + " is waiting to be played",
 	}[o.Status]
 	if title == "" {
@@ -61,8 +73,8 @@ func renderProgress(o outcome) bot.Reply {
 	return bot.Reply{Status: bot.StatusWorking, Title: title, Text: strings.Join(o.Notes, "\n"), Fields: o.fields(), Links: o.links()}
 }
 
-// renderResult is the final reply.
-func renderResult(o outcome) bot.Reply {
+// Result is the final reply.
+func Result(o Outcome) bot.Reply {
 	r := bot.Reply{Fields: o.fields(), Links: o.links()}
 	notes := o.Notes
 	switch o.Status {
@@ -97,6 +109,14 @@ func renderResult(o outcome) bot.Reply {
 	return r
 }
 
+// Refused is the final reply of a run that could not go on: the refusal,
+// with the run's facts and links (a pipeline may exist).
+func Refused(o Outcome, r *bot.Refusal) bot.Reply {
+	reply := r.Reply()
+	reply.Fields, reply.Links = o.fields(), o.links()
+	return reply
+}
+
 func sizeOf(n int64) string {
 	switch {
 	case n >= 1<<20:
@@ -105,11 +125,4 @@ func sizeOf(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
-}
-
-func jobDuration(j *gl.Job) time.Duration {
-	if j == nil {
-		return 0
-	}
-	return time.Duration(j.Duration * float64(time.Second))
 }

@@ -13,30 +13,30 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestRenderGolden(t *testing.T) {
-	base := outcome{Job: "deploy", User: "alice", PipelineID: 12, PipelineURL: "https://gitlab.example.com/ops/app/-/pipelines/12",
+	base := Outcome{Job: "deploy", User: "alice", PipelineID: 12, PipelineURL: "https://gitlab.example.com/ops/app/-/pipelines/12",
 		JobURL: "https://gitlab.example.com/ops/app/-/jobs/34", Duration: 83 * time.Second, Timeout: time.Hour}
-	with := func(f func(*outcome)) outcome { o := base; f(&o); return o }
-	tests := map[string]outcome{
-		"created": with(func(o *outcome) { o.Status, o.JobURL, o.Duration = "created", "", 0 }),
-		"running": with(func(o *outcome) {
+	with := func(f func(*Outcome)) Outcome { o := base; f(&o); return o }
+	tests := map[string]Outcome{
+		"created": with(func(o *Outcome) { o.Status, o.JobURL, o.Duration = "created", "", 0 }),
+		"running": with(func(o *Outcome) {
 			o.Status = "running"
 			o.Notes = []string{"The pipeline also runs lint: their rules do not exclude chatops pipelines."}
 		}),
-		"success":   with(func(o *outcome) { o.Status, o.Log = "success", joblog.Extract(successLog) }),
-		"empty":     with(func(o *outcome) { o.Status, o.Log = "success", joblog.Result{Section: "chat_reply"} }),
-		"nosection": with(func(o *outcome) { o.Status = "success" }),
-		"cut": with(func(o *outcome) {
+		"success":   with(func(o *Outcome) { o.Status, o.Log = "success", joblog.Extract(successLog) }),
+		"empty":     with(func(o *Outcome) { o.Status, o.Log = "success", joblog.Result{Section: "chat_reply"} }),
+		"nosection": with(func(o *Outcome) { o.Status = "success" }),
+		"cut": with(func(o *Outcome) {
 			o.Status, o.Log = "success", joblog.Result{Section: "step_script", Output: "last line", CutBytes: 3 << 20}
 		}),
-		"failed":   with(func(o *outcome) { o.Status, o.Log = "failed", joblog.Extract(failedLog) }),
-		"canceled": with(func(o *outcome) { o.Status = "canceled" }),
-		"timeout":  with(func(o *outcome) { o.Status = "timeout" }),
+		"failed":   with(func(o *Outcome) { o.Status, o.Log = "failed", joblog.Extract(failedLog) }),
+		"canceled": with(func(o *Outcome) { o.Status = "canceled" }),
+		"timeout":  with(func(o *Outcome) { o.Status = "timeout" }),
 	}
 	for name, o := range tests {
 		t.Run(name, func(t *testing.T) {
-			r := renderResult(o)
+			r := Result(o)
 			if o.Status == "created" || o.Status == "running" {
-				r = renderProgress(o)
+				r = Progress(o)
 			}
 			got := "status: " + r.Status.String() + "\n" + r.Plain() + "\n"
 			path := filepath.Join("testdata", "golden", name+".txt")

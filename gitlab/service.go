@@ -1,8 +1,10 @@
-// Package gitlab is the one GitLab client every chat adapter shares (through
-// the run plugin): it finds a job in the default branch's CI configuration,
-// checks the chat user's access, creates a pipeline that runs only that job
-// with GitLab ChatOps' CHAT_* variables, follows the job, extracts its
-// reply from the log and renders the outcome as a bot.Reply.
+// Package gitlab is the GitLab side of a run, shared by every chat adapter
+// through the run plugin: it checks the chat user's access, finds a job in
+// the default branch's CI configuration, creates a pipeline that runs only
+// that job with GitLab ChatOps' CHAT_* variables, tells what changed for
+// many runs at once (batched polls, webhook events), extracts the reply
+// from a job log and renders progress and outcomes as bot.Reply. It never
+// talks to a chat: the run plugin converses.
 package gitlab
 
 import (
@@ -17,6 +19,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/chatops-dev/chatops/bot"
 )
 
 // Config configures the service. Zero durations pick the defaults.
@@ -28,11 +32,6 @@ type Config struct {
 	Token string
 	// Project is the numeric id or "group/project" path.
 	Project string
-	// PollInterval is how often a running job is polled (default 2s,
-	// jittered by ±20%).
-	PollInterval time.Duration
-	// ReplyTimeout is how long a job is followed (default 1h).
-	ReplyTimeout time.Duration
 	// MinRole is the least project role a chat user needs: "developer"
 	// (default, GitLab's rule), "maintainer" or "owner".
 	MinRole string
@@ -48,6 +47,8 @@ type Config struct {
 	// ExtractWait bounds how long a finished job's log is re-read while
 	// its sections are incomplete (default 5m, as GitLab).
 	ExtractWait time.Duration
+	// ExtractInterval is the wait between those re-reads (default 2s).
+	ExtractInterval time.Duration
 	// RetryBackoff is the first wait between retries of idempotent
 	// requests after 5xx, 429 or network errors (default 1s).
 	RetryBackoff time.Duration
@@ -71,14 +72,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.URL == "" || cfg.Token == "" || cfg.Project == "" {
 		return nil, errors.New("gitlab: url, token and project are required")
 	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 2 * time.Second
-	}
-	if cfg.ReplyTimeout <= 0 {
-		cfg.ReplyTimeout = time.Hour
-	}
 	if cfg.ExtractWait <= 0 {
 		cfg.ExtractWait = 5 * time.Minute
+	}
+	if cfg.ExtractInterval <= 0 {
+		cfg.ExtractInterval = 2 * time.Second
 	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = time.Second
@@ -130,7 +128,7 @@ func (s *Service) lookupProject(ctx context.Context) (*project, error) {
 		return nil, s.apiRefusal("read the project "+s.cfg.Project, err)
 	}
 	if p.DefaultBranch == "" {
-		return nil, &Refusal{Title: "The project has no default branch", Text: "Push a commit with a .gitlab-ci.yml to " + p.WebURL + " first."}
+		return nil, &bot.Refusal{Title: "The project has no default branch", Text: "Push a commit with a .gitlab-ci.yml to " + p.WebURL + " first."}
 	}
 	b, _, err := s.client.Branches.GetBranch(p.ID, p.DefaultBranch, gl.WithContext(ctx))
 	if err != nil {

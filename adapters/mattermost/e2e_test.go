@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
+	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/commands"
 )
 
@@ -14,12 +15,14 @@ import (
 // Mattermost channel through Client4/WebSocketClient4, the bot, the router,
 // the run plugin and client-go against the demo GitLab fake.
 func TestRunHelloWorldEndToEnd(t *testing.T) {
-	rt := commands.NewRouter("chatops")
-	h := newHarnessWith(t, rt, nil)
-	_, plugin := adaptertest.DemoRun(t, "mattermost:"+h.userID)
-	if err := rt.Add(plugin); err != nil {
-		t.Fatal(err)
-	}
+	h := newHarnessFor(t, func(userID string) bot.Handler {
+		rt := commands.NewRouter("chatops")
+		_, plugin := adaptertest.DemoRun(t, "mattermost:"+userID)
+		if err := rt.Add(plugin); err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}, nil)
 	h.waitConnected(1)
 	cmd := h.fake.Post(h.fake.ChannelID, h.userID, "@chatops run hello-world", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

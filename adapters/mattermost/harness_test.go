@@ -32,6 +32,14 @@ func newHarness(t testing.TB, tweak func(*Config)) *harness {
 // newHarnessWith is newHarness with the bot's handler chosen by the test.
 func newHarnessWith(t testing.TB, handler bot.Handler, tweak func(*Config)) *harness {
 	t.Helper()
+	return newHarnessFor(t, func(string) bot.Handler { return handler }, tweak)
+}
+
+// newHarnessFor is newHarnessWith for a handler that depends on the chat
+// user's id (an identity mapped to GitLab): handler gets it before the bot
+// starts.
+func newHarnessFor(t testing.TB, handler func(userID string) bot.Handler, tweak func(*Config)) *harness {
+	t.Helper()
 	fake := mattermosttest.New()
 	t.Cleanup(fake.Close)
 	cfg := Config{URL: fake.URL(), Token: fake.BotToken, Logger: quietLog(),
@@ -44,7 +52,7 @@ func newHarnessWith(t testing.TB, handler bot.Handler, tweak func(*Config)) *har
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: fake, ad: ad, userID: fake.AddUser("alice", false), done: make(chan error, 1)}
-	b := bot.New(handler, bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
+	b := bot.New(handler(h.userID), bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- b.Run(ctx) }()

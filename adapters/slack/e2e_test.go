@@ -2,15 +2,12 @@ package slack
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/commands"
-	"github.com/chatops-dev/chatops/gitlab"
-	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
-	"github.com/chatops-dev/chatops/plugins/run"
 )
 
 // TestEndToEndRunHelloWorld drives "@chatops run hello-world" from a Slack
@@ -19,18 +16,8 @@ import (
 func TestEndToEndRunHelloWorld(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	demo, err := gitlabtest.NewDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer demo.Close()
-	svc, err := gitlab.New(gitlab.Config{URL: demo.URL, Token: demo.Token, Project: demo.Project,
-		PollInterval: 20 * time.Millisecond, Identities: map[string]string{"slack:U1": demo.User},
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, harnessOpts{plugins: []commands.Plugin{run.New(svc)}})
+	demo, plugin := adaptertest.DemoRun(t, "slack:U1")
+	h := newHarness(t, harnessOpts{plugins: []commands.Plugin{plugin}})
 	start := time.Now()
 	d := h.fake.Mention("C1", "U1", "run hello-world")
 

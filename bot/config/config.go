@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ import (
 type Config struct {
 	Bot        Bot               `toml:"bot"`
 	Log        Log               `toml:"log"`
+	HTTP       HTTP              `toml:"http"`
+	Store      Store             `toml:"store"`
 	GitLab     *GitLab           `toml:"gitlab"`
 	Identities map[string]string `toml:"identities"`
 	Shell      *Shell            `toml:"shell"`
@@ -35,9 +38,28 @@ type Bot struct {
 	Workers int `toml:"workers"`
 	// ShutdownGrace is how long running commands get after SIGTERM (default 30s).
 	ShutdownGrace Duration `toml:"shutdown_grace"`
-	// HealthAddr, when set, serves GET /healthz on this address
-	// (e.g. "127.0.0.1:8080"): adapter states as JSON, 503 when one is down.
+	// HealthAddr is the former name of [http] addr, still accepted.
 	HealthAddr string `toml:"health_addr"`
+	// CatchUp is how old a command missed while the bot was away may be
+	// and still run when the bot sees it (Mattermost catch-up; default 5m).
+	// Older ones are answered that they were not run.
+	CatchUp Duration `toml:"catch_up"`
+}
+
+// HTTP is the [http] section: the one listener for /healthz and the
+// GitLab webhook.
+type HTTP struct {
+	// Addr, when set, is the listen address, e.g. "127.0.0.1:8080".
+	Addr string `toml:"addr"`
+}
+
+// Store is the [store] section: where runs and event claims are kept.
+type Store struct {
+	// Path is the SQLite file (default chatops.db beside the config file).
+	Path string `toml:"path"`
+	// URL, when set, is a PostgreSQL URL ("postgres://..."): the store
+	// for several replicas. It takes the place of Path.
+	URL string `toml:"url"`
 }
 
 // Log is the [log] section.
@@ -58,6 +80,12 @@ type GitLab struct {
 	MinRole      string   `toml:"min_role"`
 	// PlayManual plays a manual job after creating its pipeline (default true).
 	PlayManual *bool `toml:"play_manual"`
+	// WebhookSecret turns on GitLab webhooks: the secret token GitLab
+	// sends in X-Gitlab-Token to [http] addr at /hooks/gitlab.
+	WebhookSecret string `toml:"webhook_secret"`
+	// WebhookPollInterval is the backup poll while webhooks are on
+	// (default 30s).
+	WebhookPollInterval Duration `toml:"webhook_poll_interval"`
 }
 
 // Shell is the [shell] section: the terminal adapter.
@@ -111,6 +139,11 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	// A relative store file lives beside the configuration, wherever the
+	// bot is started from.
+	if !filepath.IsAbs(cfg.Store.Path) {
+		cfg.Store.Path = filepath.Join(filepath.Dir(path), cfg.Store.Path)
+	}
 	return cfg, nil
 }
 
@@ -150,12 +183,24 @@ func (c *Config) applyDefaults() {
 	if c.Bot.Name == "" {
 		c.Bot.Name = "chatops"
 	}
+	if c.Bot.CatchUp.Duration == 0 {
+		c.Bot.CatchUp.Duration = 5 * time.Minute
+	}
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = c.Bot.HealthAddr
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = "chatops.db"
+	}
 	if c.GitLab != nil {
 		if c.GitLab.PollInterval.Duration == 0 {
 			c.GitLab.PollInterval.Duration = 2 * time.Second
 		}
 		if c.GitLab.ReplyTimeout.Duration == 0 {
 			c.GitLab.ReplyTimeout.Duration = time.Hour
+		}
+		if c.GitLab.WebhookPollInterval.Duration == 0 {
+			c.GitLab.WebhookPollInterval.Duration = 30 * time.Second
 		}
 		if c.GitLab.MinRole == "" {
 			c.GitLab.MinRole = "developer"
@@ -185,6 +230,15 @@ func (c *Config) validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("[gitlab] min_role must be developer, maintainer or owner, not %q", c.GitLab.MinRole))
 		}
+	}
+	if c.Bot.HealthAddr != "" && c.HTTP.Addr != c.Bot.HealthAddr {
+		errs = append(errs, fmt.Errorf("[bot] health_addr (%s) and [http] addr (%s) differ: keep only [http] addr, which serves /healthz and the webhook", c.Bot.HealthAddr, c.HTTP.Addr))
+	}
+	if c.GitLab != nil && c.GitLab.WebhookSecret != "" && c.HTTP.Addr == "" {
+		errs = append(errs, errors.New("[gitlab] webhook_secret needs [http] addr: GitLab posts its webhooks there, at /hooks/gitlab"))
+	}
+	if u := c.Store.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		errs = append(errs, fmt.Errorf("[store] url must be a PostgreSQL URL (postgres://...), not %q", u))
 	}
 	if c.Slack != nil {
 		need("slack", "app_token", c.Slack.AppToken)

@@ -23,7 +23,10 @@ type pipeline struct {
 	SHA       string
 	Variables []variable
 	Created   time.Time
-	jobs      []*job
+	// Updated moves whenever one of its jobs changes status, as GitLab's
+	// updated_at does.
+	Updated time.Time
+	jobs    []*job
 }
 
 func (p *pipeline) status() string {
@@ -63,7 +66,7 @@ type job struct {
 func (s *Server) pipelineJSON(p *pipeline) map[string]any {
 	return map[string]any{
 		"id": p.ID, "iid": p.ID - 100, "project_id": s.ProjectID, "sha": p.SHA, "ref": "main", "status": p.status(),
-		"source": "api", "created_at": timeRFC(p.Created), "updated_at": timeRFC(time.Now()),
+		"source": "api", "created_at": timeRFC(p.Created), "updated_at": timeRFC(p.Updated),
 		"web_url": fmt.Sprintf("%s/-/pipelines/%d", s.webURL(), p.ID),
 	}
 }
@@ -125,7 +128,8 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(names)
 	s.nextID++
-	p := &pipeline{ID: s.nextID, SHA: s.sha, Variables: body.Variables, Created: time.Now()}
+	now := time.Now()
+	p := &pipeline{ID: s.nextID, SHA: s.sha, Variables: body.Variables, Created: now, Updated: now}
 	for _, n := range names {
 		when := specs[n].decide(vars)
 		if when == "" {
@@ -146,24 +150,75 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 	for _, j := range p.jobs {
 		s.jobs[j.ID] = j
 		if j.Status != "manual" {
-			j.Status = "pending"
+			s.setStatus(j, "pending")
 			go s.runJob(j)
+		} else {
+			s.hookLocked(j)
 		}
 	}
 	writeJSON(w, 201, s.pipelineJSON(p))
 }
 
+// listPipelines filters (source, ref, updated_after, updated_before),
+// orders (order_by id or updated_at, sort) and pages (page, per_page, with
+// GitLab's X-Page, X-Next-Page, X-Per-Page and X-Total headers) as GitLab
+// does.
 func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []map[string]any{}
-	ids := make([]int64, 0, len(s.pipelines))
-	for id := range s.pipelines {
-		ids = append(ids, id)
+	var after, before time.Time
+	for key, t := range map[string]*time.Time{"updated_after": &after, "updated_before": &before} {
+		if v := q.Get(key); v != "" {
+			parsed, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				apiError(w, 400, key+" is invalid")
+				return
+			}
+			*t = parsed
+		}
 	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] > ids[b] }) // newest first, as GitLab's default order
-	for _, id := range ids {
-		out = append(out, s.pipelineJSON(s.pipelines[id]))
+	var list []*pipeline
+	for _, p := range s.pipelines {
+		switch {
+		case q.Get("source") != "" && q.Get("source") != "api",
+			q.Get("ref") != "" && q.Get("ref") != "main",
+			!after.IsZero() && !p.Updated.After(after),
+			!before.IsZero() && !p.Updated.Before(before):
+			continue
+		}
+		list = append(list, p)
+	}
+	byUpdated := q.Get("order_by") == "updated_at"
+	asc := q.Get("sort") == "asc"
+	sort.Slice(list, func(a, b int) bool {
+		x, y := list[a], list[b]
+		less := x.ID < y.ID
+		if byUpdated && !x.Updated.Equal(y.Updated) {
+			less = x.Updated.Before(y.Updated)
+		}
+		return less == asc // GitLab's default: newest first
+	})
+	page, _ := strconv.Atoi(q.Get("page"))
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	page, per = max(page, 1), min(max(per, 1), 100)
+	if q.Get("per_page") == "" {
+		per = 20
+	}
+	start := min((page-1)*per, len(list))
+	end := min(start+per, len(list))
+	h := w.Header()
+	h.Set("X-Page", strconv.Itoa(page))
+	h.Set("X-Per-Page", strconv.Itoa(per))
+	h.Set("X-Total", strconv.Itoa(len(list)))
+	if end < len(list) {
+		h.Set("X-Next-Page", strconv.Itoa(page+1))
+	} else {
+		h.Set("X-Next-Page", "")
+	}
+	out := []map[string]any{}
+	for _, p := range list[start:end] {
+		out = append(out, s.pipelineJSON(p))
 	}
 	writeJSON(w, 200, out)
 }
@@ -261,7 +316,7 @@ func (s *Server) playJob(w http.ResponseWriter, r *http.Request) {
 		apiError(w, 400, "400 Bad request - Unplayable Job")
 		return
 	}
-	j.Status = "pending"
+	s.setStatus(j, "pending")
 	go s.runJob(j)
 	writeJSON(w, 200, s.jobJSON(j))
 }

@@ -73,6 +73,9 @@ type Server struct {
 	varsForbidden bool
 	closed        bool
 	traceSources  []traceSource
+	// A project webhook with Job events (SetWebhook).
+	hookURL, hookSecret string
+	hooksSent           int
 }
 
 type user struct {

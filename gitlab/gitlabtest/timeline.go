@@ -13,8 +13,8 @@ func (s *Server) cancelLocked(j *job) {
 	case "success", "failed", "canceled":
 		return
 	}
-	j.Status = "canceled"
 	j.Finished = time.Now()
+	s.setStatus(j, "canceled")
 	j.once.Do(func() { close(j.cancel) })
 	s.notify()
 }
@@ -72,6 +72,18 @@ func (s *Server) WaitJobStatus(ctx context.Context, name, status string) error {
 	}
 }
 
+// setStatus moves a job (s.mu held), its pipeline's updated_at with it,
+// and sends the Job Hook when a webhook is set.
+func (s *Server) setStatus(j *job, status string) {
+	j.Status = status
+	now := time.Now()
+	if !now.After(j.Pipeline.Updated) {
+		now = j.Pipeline.Updated.Add(time.Millisecond) // GitLab's clock has ms precision
+	}
+	j.Pipeline.Updated = now
+	s.hookLocked(j)
+}
+
 func (s *Server) notify() {
 	close(s.jobChanged)
 	s.jobChanged = make(chan struct{})
@@ -86,7 +98,8 @@ func (s *Server) runJob(j *job) {
 		s.mu.Unlock()
 		return
 	}
-	j.Status, j.Started = "running", time.Now()
+	j.Started = time.Now()
+	s.setStatus(j, "running")
 	j.trace.WriteString(logHeader(j.ID))
 	blocked := s.blocked[j.Name]
 	for _, ts := range s.traceSources {
@@ -136,10 +149,10 @@ func (s *Server) runJob(j *job) {
 	j.trace.WriteString(sectionEnd("step_script"))
 	j.Finished = time.Now()
 	if exit != 0 {
-		j.Status = "failed"
+		s.setStatus(j, "failed")
 		j.trace.WriteString(fmt.Sprintf("\x1b[31;1mERROR: Job failed: exit code %d%s\n", exit, ansiReset))
 	} else {
-		j.Status = "success"
+		s.setStatus(j, "success")
 		j.trace.WriteString("\x1b[32;1mJob succeeded" + ansiReset + "\n")
 	}
 	s.notify()

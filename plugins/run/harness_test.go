@@ -2,103 +2,34 @@ package run_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
-	"sync"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/store"
+	"github.com/chatops-dev/chatops/store/sqlite"
 )
 
-// chat is an in-memory adapter with edits: each channel's messages are
-// kept as they are now, so a test reads what a user would see.
-type chat struct {
-	in     chan bot.Message
-	mu     sync.Mutex
-	msgs   map[string]bot.Reply   // by message id
-	order  map[string][]string    // channel -> message ids
-	events map[string]chan string // channel -> message id sent or edited
-	nextID int
-}
-
-func newChat() *chat {
-	return &chat{in: make(chan bot.Message), msgs: map[string]bot.Reply{}, order: map[string][]string{}, events: map[string]chan string{}}
-}
-
-func (c *chat) Name() string { return "test" }
-
-func (c *chat) Run(ctx context.Context, deliver func(bot.Message)) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m := <-c.in:
-			deliver(m)
-		}
-	}
-}
-
-func (c *chat) channel(id string) chan string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch, ok := c.events[id]
-	if !ok {
-		ch = make(chan string, 100)
-		c.events[id] = ch
-	}
-	return ch
-}
-
-func (c *chat) Send(_ context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
-	c.mu.Lock()
-	c.nextID++
-	id := fmt.Sprint(c.nextID)
-	c.msgs[id] = r
-	c.order[to.ChannelID] = append(c.order[to.ChannelID], id)
-	c.mu.Unlock()
-	c.channel(to.ChannelID) <- id
-	return bot.Sent{Conversation: to, ID: id}, nil
-}
-
-func (c *chat) Edit(_ context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
-	c.mu.Lock()
-	c.msgs[ref.ID] = r
-	c.mu.Unlock()
-	c.channel(ref.Conversation.ChannelID) <- ref.ID
-	return ref, nil
-}
-
-// final waits until a message in channel shows a status other than
-// "working" and returns it with how many messages the channel holds.
-func (c *chat) final(t *testing.T, channel string) (bot.Reply, int) {
-	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case id := <-c.channel(channel):
-			c.mu.Lock()
-			r, n := c.msgs[id], len(c.order[channel])
-			c.mu.Unlock()
-			if r.Status != bot.StatusWorking {
-				return r, n
-			}
-		case <-timeout:
-			t.Fatalf("no final reply in channel %s", channel)
-		}
-	}
-}
-
 type env struct {
-	t    *testing.T
-	gl   *gitlabtest.Server
-	chat *chat
-	cfg  gitlab.Config
+	t     *testing.T
+	gl    *gitlabtest.Server
+	chat  *bottest.Chat
+	store store.Store
+	cfg   config
+}
+
+// config is what a test may change before the bot starts.
+type config struct {
+	gitlab gitlab.Config
+	run    run.Options
+	// dbPath is the SQLite file (default: a new one in t.TempDir()).
+	dbPath string
 }
 
 const testCI = `
@@ -150,9 +81,9 @@ secret:
     - echo "no"
 `
 
-// newEnv starts the fake GitLab and a bot with the run plugin. tweak may
-// change the service's config before it starts.
-func newEnv(t *testing.T, tweak func(*gitlab.Config)) *env {
+// newEnv starts the fake GitLab and a bot with the run plugin over a
+// SQLite store. tweak may change the configuration before it starts.
+func newEnv(t *testing.T, tweak func(*config)) *env {
 	t.Helper()
 	fake := gitlabtest.New(gitlabtest.Options{CIConfig: testCI})
 	t.Cleanup(fake.Close)
@@ -161,37 +92,56 @@ func newEnv(t *testing.T, tweak func(*gitlab.Config)) *env {
 	fake.AddUser("olga", 0)
 	fake.AddUser("bob", gitlabtest.Maintainer)
 	fake.BlockUser("bob")
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := gitlab.Config{
-		URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath, PlayManual: true,
-		PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, ExtractWait: 300 * time.Millisecond,
-		RetryBackoff: 5 * time.Millisecond, Logger: quiet,
-		Identities: map[string]string{"test:U-alice": "alice", "test:U-rita": "rita", "test:U-olga": "olga", "test:U-bob": "bob", "test:U-ghost": "ghost"},
+	e := &env{t: t, gl: fake, chat: bottest.NewChat("test")}
+	e.cfg = config{
+		gitlab: gitlab.Config{
+			URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath, PlayManual: true,
+			ExtractWait: 300 * time.Millisecond, ExtractInterval: 20 * time.Millisecond,
+			RetryBackoff: 5 * time.Millisecond, Logger: bottest.Quiet(),
+			Identities: map[string]string{"test:U-alice": "alice", "test:U-rita": "rita", "test:U-olga": "olga", "test:U-bob": "bob", "test:U-ghost": "ghost"},
+		},
+		run:    run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Logger: bottest.Quiet()},
+		dbPath: filepath.Join(t.TempDir(), "chatops.db"),
 	}
 	if tweak != nil {
-		tweak(&cfg)
+		tweak(&e.cfg)
 	}
-	svc, err := gitlab.New(cfg)
+	e.start()
+	return e
+}
+
+// start opens the store and starts a bot with the run plugin over it;
+// both stop with the test.
+func (e *env) start() *run.Plugin {
+	t := e.t
+	t.Helper()
+	svc, err := gitlab.New(e.cfg.gitlab)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := commands.NewRouter("chatops")
-	if err := rt.Add(run.New(svc)); err != nil {
+	st, err := sqlite.Open(context.Background(), e.cfg.dbPath)
+	if err != nil {
 		t.Fatal(err)
 	}
-	c := newChat()
-	b := bot.New(rt, bot.Options{Logger: quiet, Workers: 32}, c)
+	e.store = st
+	opts := e.cfg.run
+	opts.GitLab, opts.Store, opts.Project = svc, st, e.cfg.gitlab.Project
+	p := run.New(opts)
+	rt := commands.NewRouter("chatops")
+	if err := rt.Add(p); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
+	b := bot.New(rt, bot.Options{Logger: bottest.Quiet(), Workers: 32, Claims: st}, e.chat)
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &env{t: t, gl: fake, chat: c, cfg: cfg}
+	t.Cleanup(func() { cancel(); <-done; st.Close() })
+	return p
 }
 
 // say posts text as user in channel and returns the final reply.
 func (e *env) say(user, channel, text string) (bot.Reply, int) {
 	e.t.Helper()
-	e.chat.in <- bot.Message{Platform: "test", Text: text, Addressed: true,
-		Sender: bot.User{ID: user}, Conversation: bot.Conversation{ChannelID: channel}}
-	return e.chat.final(e.t, channel)
+	e.chat.Say(user, channel, text)
+	return e.chat.Final(e.t, channel)
 }

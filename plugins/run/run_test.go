@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
-	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/plugins/run"
 )
 
@@ -118,7 +117,7 @@ func TestCanceledInGitLab(t *testing.T) {
 }
 
 func TestTimeoutSaysItIsStillRunning(t *testing.T) {
-	e := newEnv(t, func(c *gitlab.Config) { c.ReplyTimeout = 300 * time.Millisecond })
+	e := newEnv(t, func(c *config) { c.run.ReplyTimeout = 300 * time.Millisecond })
 	e.gl.Block("slow")
 	r, _ := e.say("U-alice", "C1", "run slow")
 	if r.Status != bot.StatusTimedOut || !strings.Contains(r.Text, "stopped waiting after 300ms") || len(r.Links) != 2 {
@@ -138,7 +137,7 @@ func TestManualJob(t *testing.T) {
 		}
 	})
 	t.Run("waits", func(t *testing.T) {
-		e := newEnv(t, func(c *gitlab.Config) { c.PlayManual = false; c.ReplyTimeout = 300 * time.Millisecond })
+		e := newEnv(t, func(c *config) { c.gitlab.PlayManual = false; c.run.ReplyTimeout = 300 * time.Millisecond })
 		r, _ := e.say("U-alice", "C1", "run deploy")
 		if r.Status != bot.StatusTimedOut || !strings.Contains(r.Text, "waits until someone plays it") {
 			t.Fatalf("reply %+v", r)
@@ -211,13 +210,13 @@ func TestLintIsCachedBySHA(t *testing.T) {
 func TestTwentyConcurrentRuns(t *testing.T) {
 	e := newEnv(t, nil)
 	e.gl.Block("slow") // one slow job must not hold the others up
-	e.chat.in <- bot.Message{Platform: "test", Text: "run slow", Addressed: true, Sender: bot.User{ID: "U-alice"}, Conversation: bot.Conversation{ChannelID: "slow"}}
+	e.chat.Say("U-alice", "slow", "run slow")
 	var wg sync.WaitGroup
 	for i := range 20 {
 		ch := fmt.Sprintf("C%d", i)
-		e.chat.in <- bot.Message{Platform: "test", Text: fmt.Sprintf("run greet n%d", i), Addressed: true, Sender: bot.User{ID: "U-alice"}, Conversation: bot.Conversation{ChannelID: ch}}
+		e.chat.Say("U-alice", ch, fmt.Sprintf("run greet n%d", i))
 		wg.Go(func() {
-			r, _ := e.chat.final(t, ch)
+			r, _ := e.chat.Final(t, ch)
 			if want := fmt.Sprintf("[n%d] by U-alice in %s", i, ch); r.Code != want {
 				t.Errorf("%s: %q, want %q", ch, r.Code, want)
 			}

@@ -2,19 +2,22 @@ package adaptertest
 
 import (
 	"context"
-	"io"
-	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/store/sqlite"
 )
 
 // DemoRun starts the demo GitLab fake (whose jobs really run) and returns
-// it with a run plugin over it, in which identity ("platform:userID") is
-// the demo's Maintainer. Both are cleaned up with t.
+// it with a run plugin over it, storing runs in a SQLite file of the
+// test's, in which identity ("platform:userID") is the demo's Maintainer.
+// Adding the plugin to a router is enough: the bot serving that router
+// runs its watcher. Everything is cleaned up with t.
 func DemoRun(t testing.TB, identity string) (*gitlabtest.Demo, *run.Plugin) {
 	t.Helper()
 	demo, err := gitlabtest.NewDemo(context.Background())
@@ -23,12 +26,17 @@ func DemoRun(t testing.TB, identity string) (*gitlabtest.Demo, *run.Plugin) {
 	}
 	t.Cleanup(demo.Close)
 	svc, err := gitlab.New(gitlab.Config{
-		URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true,
-		PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, ExtractWait: time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Identities: map[string]string{identity: demo.User},
+		URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true, ExtractWait: time.Second,
+		Logger: bottest.Quiet(), Identities: map[string]string{identity: demo.User},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return demo, run.New(svc)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "chatops.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return demo, run.New(run.Options{GitLab: svc, Store: st, Project: demo.Project,
+		PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: bottest.Quiet()})
 }

@@ -22,9 +22,6 @@ import (
 	"github.com/chatops-dev/chatops/adapters/mattermost"
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/commands"
-	"github.com/chatops-dev/chatops/gitlab"
-	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
-	runplugin "github.com/chatops-dev/chatops/plugins/run"
 )
 
 type live struct {
@@ -48,17 +45,8 @@ func setup(t *testing.T) *live {
 	l.user.SetToken(os.Getenv("CHATOPS_MM_USER_TOKEN"))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	demo, err := gitlabtest.NewDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, plugin := adaptertest.DemoRun(t, "mattermost:"+l.userID)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := gitlab.New(gitlab.Config{URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true,
-		PollInterval: 50 * time.Millisecond, ExtractWait: time.Second, Logger: quiet,
-		Identities: map[string]string{"mattermost:" + l.userID: demo.User}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rt := adaptertest.Router()
 	l.release = make(chan struct{})
 	// hold replies, waits for the test, then edits its reply: an edit
@@ -77,7 +65,7 @@ func setup(t *testing.T) *live {
 			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "released"})
 			return err
 		})})
-	if err := rt.Add(runplugin.New(svc)); err != nil {
+	if err := rt.Add(plugin); err != nil {
 		t.Fatal(err)
 	}
 	u, err := url.Parse(l.url)
@@ -93,7 +81,7 @@ func setup(t *testing.T) *live {
 	b := bot.New(rt, bot.Options{Logger: quiet}, l.ad)
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; demo.Close() })
+	t.Cleanup(func() { cancel(); <-done })
 	l.waitState(t, bot.StateConnected, 30*time.Second)
 	return l
 }

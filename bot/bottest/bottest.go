@@ -1,0 +1,182 @@
+// Package bottest runs the real bot in tests: Chat is an in-memory
+// adapter that records what a user would see (messages as they are now,
+// edits applied), and Start runs a bot over it until the test ends.
+// Written once, imported by every package that tests through the bot.
+package bottest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// Chat is an in-memory adapter that can edit its messages. Each channel's
+// messages are kept as they are now, so a test reads what a user would
+// see. It is safe for concurrent use.
+type Chat struct {
+	name string
+	in   chan bot.Message
+
+	mu      sync.Mutex
+	msgs    map[string]bot.Reply   // by message id
+	order   map[string][]string    // channel -> message ids, in posting order
+	events  map[string]chan string // channel -> ids sent or edited
+	edits   int
+	nextID  int
+	failing int // the next n sends and edits fail
+}
+
+// NewChat returns a Chat whose platform name is name.
+func NewChat(name string) *Chat {
+	return &Chat{name: name, in: make(chan bot.Message), msgs: map[string]bot.Reply{}, order: map[string][]string{}, events: map[string]chan string{}}
+}
+
+// Name implements bot.Adapter.
+func (c *Chat) Name() string { return c.name }
+
+// Run implements bot.Adapter: it delivers what Say sends until ctx ends.
+func (c *Chat) Run(ctx context.Context, deliver func(bot.Message)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-c.in:
+			deliver(m)
+		}
+	}
+}
+
+// Say delivers a message addressed to the bot from user in channel.
+func (c *Chat) Say(user, channel, text string) {
+	c.Deliver(bot.Message{Platform: c.name, Text: text, Addressed: true,
+		Sender: bot.User{ID: user}, Conversation: bot.Conversation{ChannelID: channel}})
+}
+
+// Deliver hands m to the bot as if it had been received.
+func (c *Chat) Deliver(m bot.Message) { c.in <- m }
+
+func (c *Chat) channel(id string) chan string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch, ok := c.events[id]
+	if !ok {
+		ch = make(chan string, 4096)
+		c.events[id] = ch
+	}
+	return ch
+}
+
+// FailNext makes the next n sends or edits fail with a retryable error,
+// as a platform having a bad minute would.
+func (c *Chat) FailNext(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failing = n
+}
+
+func (c *Chat) fail() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failing > 0 {
+		c.failing--
+		return fmt.Errorf("%s: the platform is unavailable (injected)", c.name)
+	}
+	return nil
+}
+
+// Send implements bot.Adapter.
+func (c *Chat) Send(_ context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
+	if err := c.fail(); err != nil {
+		return bot.Sent{}, err
+	}
+	c.mu.Lock()
+	c.nextID++
+	id := fmt.Sprint(c.nextID)
+	c.msgs[id] = r
+	c.order[to.ChannelID] = append(c.order[to.ChannelID], id)
+	c.mu.Unlock()
+	c.channel(to.ChannelID) <- id
+	return bot.Sent{Conversation: to, ID: id}, nil
+}
+
+// Edit implements bot.Editor.
+func (c *Chat) Edit(_ context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
+	if err := c.fail(); err != nil {
+		return bot.Sent{}, err
+	}
+	c.mu.Lock()
+	if _, ok := c.msgs[ref.ID]; !ok {
+		c.mu.Unlock()
+		return bot.Sent{}, bot.Permanent(fmt.Errorf("%s: message %s not found", c.name, ref.ID))
+	}
+	c.msgs[ref.ID] = r
+	c.edits++
+	c.mu.Unlock()
+	c.channel(ref.Conversation.ChannelID) <- ref.ID
+	return ref, nil
+}
+
+// Messages returns the channel's messages as they are now, in posting
+// order.
+func (c *Chat) Messages(channel string) []bot.Reply {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []bot.Reply
+	for _, id := range c.order[channel] {
+		out = append(out, c.msgs[id])
+	}
+	return out
+}
+
+// Final waits until a message in channel shows a status other than
+// "working" and returns it with how many messages the channel holds.
+func (c *Chat) Final(t testing.TB, channel string) (bot.Reply, int) {
+	t.Helper()
+	r, n, ok := c.WaitFinal(channel, 20*time.Second)
+	if !ok {
+		t.Fatalf("no final reply in channel %s", channel)
+	}
+	return r, n
+}
+
+// WaitFinal is Final that reports a timeout instead of failing the test.
+func (c *Chat) WaitFinal(channel string, timeout time.Duration) (bot.Reply, int, bool) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case id := <-c.channel(channel):
+			c.mu.Lock()
+			r, n := c.msgs[id], len(c.order[channel])
+			c.mu.Unlock()
+			if r.Status != bot.StatusWorking {
+				return r, n, true
+			}
+		case <-deadline:
+			return bot.Reply{}, 0, false
+		}
+	}
+}
+
+// Quiet is a logger that discards everything, for tests.
+func Quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Start runs a bot serving h on the adapters until the test ends, and
+// returns it. opts.Logger defaults to Quiet().
+func Start(t testing.TB, h bot.Handler, opts bot.Options, adapters ...bot.Adapter) *bot.Bot {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = Quiet()
+	}
+	b := bot.New(h, opts, adapters...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return b
+}

@@ -1,0 +1,107 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/chatops-dev/chatops/gitlab/joblog"
+)
+
+// PipelineChange is a pipeline GitLab reports as updated.
+type PipelineChange struct {
+	ID        int64
+	Status    string
+	UpdatedAt time.Time
+}
+
+// UpdatedPipelines returns the project's API pipelines updated after since,
+// newest first, in one request per 100 changed pipelines: following any
+// number of runs costs O(projects) requests per tick, not O(runs). It also
+// returns GitLab's own clock (the response's Date header, else the newest
+// update seen), so the next call's since comes from GitLab's clock rather
+// than the bot's.
+func (s *Service) UpdatedPipelines(ctx context.Context, projectID int64, since time.Time) ([]PipelineChange, time.Time, error) {
+	opts := &gl.ListProjectPipelinesOptions{
+		Source: gl.Ptr("api"), UpdatedAfter: gl.Ptr(since), OrderBy: gl.Ptr("updated_at"), Sort: gl.Ptr("desc"),
+		ListOptions: gl.ListOptions{PerPage: 100},
+	}
+	var out []PipelineChange
+	now := since
+	for page := 1; page <= maxPages; page++ {
+		opts.Page = int64(page)
+		list, resp, err := s.client.Pipelines.ListProjectPipelines(projectID, opts, gl.WithContext(ctx))
+		if err != nil {
+			return nil, since, fmt.Errorf("list pipelines updated since %s: %w", since.Format(time.RFC3339), err)
+		}
+		if resp != nil {
+			if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil && d.After(now) {
+				now = d
+			}
+		}
+		for _, p := range list {
+			c := PipelineChange{ID: p.ID, Status: p.Status}
+			if p.UpdatedAt != nil {
+				c.UpdatedAt = *p.UpdatedAt
+				if c.UpdatedAt.After(now) {
+					now = c.UpdatedAt
+				}
+			}
+			out = append(out, c)
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+	}
+	return out, now, nil
+}
+
+// Job returns the job's status and duration.
+func (s *Service) Job(ctx context.Context, projectID, jobID int64) (State, error) {
+	j, _, err := s.client.Jobs.GetJob(projectID, jobID, gl.WithContext(ctx))
+	if err != nil {
+		return State{}, fmt.Errorf("read job %d: %w", jobID, err)
+	}
+	st := State{JobID: j.ID, JobURL: j.WebURL, Status: j.Status, Duration: time.Duration(j.Duration * float64(time.Second))}
+	if j.Pipeline.ID != 0 {
+		st.PipelineID = j.Pipeline.ID
+	}
+	return st, nil
+}
+
+// IsPermanent reports an error that asking again cannot fix: a 4xx other
+// than 429 (the job or project is gone, the token lost its rights).
+func IsPermanent(err error) bool {
+	st := statusOf(err)
+	return st >= 400 && st < 500 && st != http.StatusTooManyRequests
+}
+
+// FetchLog streams the job log through the extractor: memory is bounded
+// by MaxReplyBytes, however long the log. For a successful job whose
+// sections are not complete yet, it re-reads for up to ExtractWait, as
+// GitLab does (the log is flushed after the job's status changes).
+func (s *Service) FetchLog(ctx context.Context, projectID, jobID int64, succeeded bool) (joblog.Result, error) {
+	deadline := time.Now().Add(s.cfg.ExtractWait)
+	for {
+		e := joblog.NewExtractor(s.cfg.MaxReplyBytes, 15)
+		req, err := s.client.NewRequest(http.MethodGet, fmt.Sprintf("projects/%d/jobs/%d/trace", projectID, jobID), nil, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+		if err != nil {
+			return joblog.Result{}, err
+		}
+		if _, err := s.client.Do(req, e); err != nil {
+			return joblog.Result{}, fmt.Errorf("read the job log: %w", err)
+		}
+		r := e.Result()
+		if r.Section != "" || !succeeded || time.Now().After(deadline) {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(s.cfg.ExtractInterval):
+		}
+	}
+}

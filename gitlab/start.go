@@ -1,0 +1,164 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// Plan is a checked request to run a job: the chat user may, the job
+// exists and may run from chat. Nothing has been created yet.
+type Plan struct {
+	// Job and Args are the request's job name and raw arguments.
+	Job, Args string
+	// ChannelID and UserID are the chat ids given to the job.
+	ChannelID, UserID string
+	// User is the GitLab username the run acts as.
+	User string
+	// ProjectID is the project's numeric id, ProjectURL its web page and
+	// Ref the branch the pipeline runs on (the default branch).
+	ProjectID  int64
+	ProjectURL string
+	Ref        string
+}
+
+// State is what GitLab says of a run's pipeline and job.
+type State struct {
+	PipelineID  int64
+	PipelineURL string
+	JobID       int64
+	JobURL      string
+	// Status is the job's GitLab status ("" while the pipeline does not
+	// exist).
+	Status string
+	// Duration is how long the job ran.
+	Duration time.Duration
+	// Notes are remarks worth showing with the run (jobs that came along,
+	// a manual job that could not be played).
+	Notes []string
+}
+
+// Finished reports a job status after which nothing changes.
+func Finished(status string) bool {
+	switch status {
+	case "success", "failed", "canceled", "skipped":
+		return true
+	}
+	return false
+}
+
+// Prepare checks a request without side effects: the project and its
+// default branch, the chat user's GitLab identity and role, and the job in
+// the branch's CI configuration. A *bot.Refusal says why a run cannot
+// start.
+func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
+	p, err := s.lookupProject(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	user, err := s.authorize(ctx, p, req.Identity)
+	if err != nil {
+		return Plan{}, err
+	}
+	c, err := s.ciAt(ctx, p)
+	if err != nil {
+		return Plan{}, err
+	}
+	if _, err := s.findJob(c, p, req.Job); err != nil {
+		return Plan{}, err
+	}
+	return Plan{Job: req.Job, Args: req.Args, ChannelID: req.ChannelID, UserID: req.UserID, User: user,
+		ProjectID: p.ID, ProjectURL: p.WebURL, Ref: p.DefaultBranch}, nil
+}
+
+// Create creates the plan's one-job pipeline carrying runID as
+// CHATOPS_RUN_ID (created is when the run was recorded), then finds the
+// job in the pipeline, plays it when it is manual (and PlayManual is set),
+// and returns the state. When GitLab created the pipeline without the job,
+// the pipeline is canceled and a *bot.Refusal with the rule to add is
+// returned, together with the state so the reply can link the pipeline.
+func (s *Service) Create(ctx context.Context, plan Plan, runID string, created time.Time) (State, error) {
+	pl, err := s.createPipeline(ctx, plan, runID, created)
+	if err != nil {
+		return State{}, err
+	}
+	s.log.Info("pipeline created", "job", plan.Job, "pipeline", pl.ID, "user", plan.User, "run", runID)
+	return s.attach(ctx, plan, pl)
+}
+
+// Find looks for the pipeline carrying runID, for a run whose process may
+// have died while creating it (or whose create request got no answer),
+// and takes it up as Create would. found is false when GitLab has no such
+// pipeline: nothing was created.
+func (s *Service) Find(ctx context.Context, plan Plan, runID string, created time.Time) (st State, found bool, err error) {
+	pl, err := s.findRunPipeline(ctx, plan, runID, created)
+	if err != nil {
+		return State{}, false, s.apiRefusal("look for the run's pipeline", err)
+	}
+	if pl == nil {
+		return State{}, false, nil
+	}
+	s.log.Info("pipeline found for a resumed run", "job", plan.Job, "pipeline", pl.ID, "run", runID)
+	st, err = s.attach(ctx, plan, pl)
+	return st, true, err
+}
+
+// attach finds the job in a new pipeline and plays it if it is manual.
+func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State, error) {
+	st := State{PipelineID: pl.ID, PipelineURL: pl.WebURL, Status: "created"}
+	job, others, err := s.pipelineJob(ctx, plan.ProjectID, pl.ID, plan.Job)
+	if err != nil {
+		return st, s.apiRefusal("list the pipeline's jobs", err)
+	}
+	if job == nil {
+		_, _, cerr := s.client.Pipelines.CancelPipelineBuild(plan.ProjectID, pl.ID, gl.WithContext(ctx))
+		text := fmt.Sprintf("GitLab created the pipeline without %s: its rules do not select it for chatops pipelines. ", plan.Job)
+		if cerr == nil {
+			text += "The pipeline was canceled. "
+		}
+		text += "Add this rule to the job in .gitlab-ci.yml on " + plan.Ref + ":\n" + ruleSnippet(plan.Job)
+		return st, &bot.Refusal{Title: plan.Job + " was not in the pipeline", Text: text}
+	}
+	st.JobID, st.JobURL, st.Status = job.ID, job.WebURL, job.Status
+	if len(others) > 0 {
+		st.Notes = append(st.Notes, fmt.Sprintf("The pipeline also runs %s: their rules do not exclude chatops pipelines (add `- if: $CHATOPS_JOB` with `when: never` first in their rules).", strings.Join(others, ", ")))
+	}
+	if job.Status == "manual" {
+		if s.cfg.PlayManual {
+			if j, _, err := s.client.Jobs.PlayJob(plan.ProjectID, job.ID, nil, gl.WithContext(ctx)); err != nil {
+				st.Notes = append(st.Notes, "The job is manual and could not be played ("+messageOf(err)+"); play it in GitLab.")
+			} else {
+				st.Status = j.Status
+			}
+		} else {
+			st.Notes = append(st.Notes, "The job is manual: it waits until someone plays it in GitLab.")
+		}
+	}
+	return st, nil
+}
+
+// pipelineJob finds the requested job among the pipeline's jobs, and names
+// the others that came along.
+func (s *Service) pipelineJob(ctx context.Context, projectID, pipelineID int64, name string) (*gl.Job, []string, error) {
+	jobs, _, err := s.client.Jobs.ListPipelineJobs(projectID, pipelineID, &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: 100}}, gl.WithContext(ctx))
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the pipeline's jobs: %w", err)
+	}
+	var found *gl.Job
+	var others []string
+	for _, j := range jobs {
+		if j.Name == name {
+			found = j
+		} else {
+			others = append(others, j.Name)
+		}
+	}
+	sort.Strings(others)
+	return found, others, nil
+}

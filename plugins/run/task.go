@@ -1,0 +1,200 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/store"
+)
+
+// callTimeout bounds one chat call made by the watcher.
+const callTimeout = 30 * time.Second
+
+// work does what a run needs now and returns it (nil when it was lost to
+// another writer). It owns run while it works.
+func (w *watcher) work(ctx context.Context, run *store.Run, hint string) *store.Run {
+	switch run.Phase {
+	case store.PhaseCreating:
+		w.resume(ctx, run)
+	case store.PhaseFollowing:
+		if hint != "" && time.Now().Before(run.Deadline) {
+			run.Status = hint
+			if !w.save(ctx, run) {
+				return nil
+			}
+			w.progress(ctx, run)
+			return run
+		}
+		w.check(ctx, run)
+	}
+	if !w.save(ctx, run) {
+		return nil
+	}
+	if run.Phase == store.PhaseAnswering {
+		w.deliver(ctx, run)
+		if !w.save(ctx, run) {
+			return nil
+		}
+	}
+	return run
+}
+
+// save stores the run; false means it was lost (changed elsewhere) or the
+// watcher is stopping.
+func (w *watcher) save(ctx context.Context, run *store.Run) bool {
+	err := w.st.SaveRun(context.WithoutCancel(ctx), run)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, store.ErrConflict) {
+		w.log.Warn("the run was changed by another process; leaving it to that one", "run", run.ID)
+	} else {
+		w.log.Error("could not save the run", "run", run.ID, "err", err)
+	}
+	return false
+}
+
+// resume takes up a run whose process died while creating its pipeline:
+// the pipeline is looked up by the run's id first, so it is never created
+// twice.
+func (w *watcher) resume(ctx context.Context, run *store.Run) {
+	if run.ReplyID == "" {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		sent, err := w.out.Send(cctx, run.Platform, conversation(run), gitlab.Progress(outcome(run)))
+		cancel()
+		if err == nil {
+			setReply(run, sent)
+		}
+	}
+	st, found, err := w.gl.Find(ctx, plan(run), run.ID, run.CreatedAt)
+	if ctx.Err() != nil {
+		return
+	}
+	if err == nil && !found {
+		if time.Since(run.CreatedAt) > w.p.opts.ResumeCreateWithin {
+			setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: run.Job + " was not run",
+				Text: "chatops stopped before it could start the pipeline, and it is too late to start it now. Run it again if it is still wanted."}))
+			return
+		}
+		st, err = w.gl.Create(ctx, plan(run), run.ID, run.CreatedAt)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	w.apply(run, st, err)
+}
+
+// check reads the job and moves the run on: a progress edit, or the final
+// answer when the job finished or the deadline passed.
+func (w *watcher) check(ctx context.Context, run *store.Run) {
+	st, err := w.gl.Job(ctx, run.ProjectID, run.JobID)
+	if ctx.Err() != nil {
+		return
+	}
+	overdue := time.Now().After(run.Deadline)
+	switch {
+	case err != nil && gitlab.IsPermanent(err):
+		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: "Lost track of " + run.Job,
+			Text: "GitLab no longer shows the job (" + err.Error() + "). Look at the pipeline in GitLab.", Err: err}))
+		return
+	case err != nil && !overdue:
+		w.log.Warn("reading the job failed; still following", "run", run.ID, "err", err)
+		return
+	case err != nil:
+		run.Notes = append(run.Notes, "GitLab did not answer the last check: "+err.Error())
+		w.timedOut(run)
+		return
+	}
+	if gitlab.Finished(st.Status) {
+		o := outcome(run)
+		o.Status, o.Duration = st.Status, st.Duration
+		log, lerr := w.gl.FetchLog(ctx, run.ProjectID, run.JobID, st.Status == "success")
+		if ctx.Err() != nil {
+			return
+		}
+		if lerr != nil {
+			o.Notes = append(o.Notes, "The job log could not be read: "+lerr.Error())
+		}
+		o.Log = log
+		run.Status = st.Status
+		setAnswer(run, gitlab.Result(o))
+		return
+	}
+	if overdue {
+		run.Status = st.Status
+		w.timedOut(run)
+		return
+	}
+	if st.Status != run.Status {
+		run.Status = st.Status
+		w.progress(ctx, run)
+	}
+}
+
+func (w *watcher) timedOut(run *store.Run) {
+	o := outcome(run)
+	o.Status = "timeout"
+	setAnswer(run, gitlab.Result(o))
+}
+
+// progress edits the run's reply to show its status. It is best effort:
+// a lost progress edit is overtaken by the next one or the answer.
+func (w *watcher) progress(ctx context.Context, run *store.Run) {
+	if run.ReplyID == "" {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	sent, err := w.out.Edit(cctx, run.Platform, replyRef(run), gitlab.Progress(outcome(run)))
+	if err != nil {
+		w.log.Warn("could not update the progress reply", "run", run.ID, "err", err)
+		return
+	}
+	setReply(run, sent)
+}
+
+// deliver posts the final answer, edited into the progress reply where
+// there is one. A failure is retried with backoff, across restarts, for
+// DeliverFor; an edit the platform refuses for good (the message was
+// deleted) becomes a new message.
+func (w *watcher) deliver(ctx context.Context, run *store.Run) {
+	reply, err := answer(run)
+	if err != nil {
+		w.log.Error("the stored answer is unreadable; dropping it", "run", run.ID, "err", err)
+		run.Phase = store.PhaseDone
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var sent bot.Sent
+	if run.ReplyID != "" {
+		sent, err = w.out.Edit(cctx, run.Platform, replyRef(run), reply)
+		if err != nil && bot.IsPermanent(err) {
+			w.log.Warn("the progress reply cannot be edited; posting the answer anew", "run", run.ID, "err", err)
+			sent, err = w.out.Send(cctx, run.Platform, conversation(run), reply)
+		}
+	} else {
+		sent, err = w.out.Send(cctx, run.Platform, conversation(run), reply)
+	}
+	if err == nil {
+		setReply(run, sent)
+		run.Phase = store.PhaseDone
+		w.log.Info("run answered", "run", run.ID, "job", run.Job, "status", run.Status, "pipeline", run.PipelineID)
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	run.Attempts++
+	if bot.IsPermanent(err) || time.Now().After(run.Deadline.Add(w.p.opts.DeliverFor)) {
+		w.log.Error("giving up delivering a run's answer", "run", run.ID, "attempts", run.Attempts, "err", err)
+		run.Phase = store.PhaseDone
+		return
+	}
+	backoff := min(time.Second<<min(run.Attempts, 10), 10*time.Minute)
+	run.NextAttempt = time.Now().Add(jitter(backoff))
+	w.log.Warn("could not deliver a run's answer; will retry", "run", run.ID, "attempt", run.Attempts, "in", backoff, "err", err)
+}

@@ -1,0 +1,351 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/store"
+)
+
+// tracked is an open run the watcher follows. Only the watcher's loop
+// reads or writes its fields, except run, which a task owns while busy.
+type tracked struct {
+	run  *store.Run
+	busy bool
+	// What the last poll said of the run's pipeline.
+	pipelineStatus  string
+	pipelineUpdated time.Time
+	// hint is a progress status learnt from the pipeline list, shown
+	// without asking for the job.
+	hint string
+	// due asks for the job's state at the next chance (a webhook, a
+	// pipeline that finished).
+	due       bool
+	lastCheck time.Time
+}
+
+// watcher follows every open run: one loop owns the set of runs, polls
+// GitLab once per project per tick, and hands per-run work (a job read, a
+// log, an edit) to a bounded set of tasks.
+type watcher struct {
+	p   *Plugin
+	gl  GitLab
+	st  store.Store
+	log *slog.Logger
+	out bot.Messenger
+
+	mu    sync.Mutex
+	inbox []*store.Run // runs handed over by handlers
+	count int          // open runs in the loop and the inbox, for drain
+	wake  chan struct{}
+	hooks chan gitlab.HookEvent
+
+	runs       map[string]*tracked
+	byPipeline map[int64]*tracked
+	since      map[int64]time.Time // per project: GitLab's clock at the last poll
+	polling    map[int64]bool
+}
+
+// taskDone returns a run from a task: run is the task's copy, now the
+// current one, or nil when the run was lost.
+type taskDone struct {
+	t   *tracked
+	run *store.Run
+}
+
+func clone(r *store.Run) *store.Run {
+	c := *r
+	c.Notes = append([]string(nil), r.Notes...)
+	c.Answer = append([]byte(nil), r.Answer...)
+	return &c
+}
+
+type pollResult struct {
+	project int64
+	changes []gitlab.PipelineChange
+	now     time.Time
+	err     error
+}
+
+func newWatcher(p *Plugin) *watcher {
+	return &watcher{p: p, gl: p.opts.GitLab, st: p.opts.Store, log: p.opts.Logger,
+		wake: make(chan struct{}, 1), hooks: make(chan gitlab.HookEvent, 4096),
+		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}}
+}
+
+// interval is the poll period: slow when webhooks wake the watcher.
+func (w *watcher) interval() time.Duration {
+	if w.p.opts.Webhooks {
+		return w.p.opts.HookPollInterval
+	}
+	return w.p.opts.PollInterval
+}
+
+// resync is how often a run's job is read even when the pipeline list
+// says nothing changed: a guard against a missed update.
+func (w *watcher) resync() time.Duration { return max(time.Minute, 10*w.interval()) }
+
+// started takes a run over from the handler that started it: it records
+// what GitLab said and hands the run to the loop.
+func (w *watcher) started(ctx context.Context, run *store.Run, st gitlab.State, err error) {
+	w.apply(run, st, err)
+	if serr := w.st.SaveRun(context.WithoutCancel(ctx), run); serr != nil {
+		w.log.Error("could not record the run's pipeline", "run", run.ID, "err", serr)
+	}
+	w.mu.Lock()
+	w.inbox = append(w.inbox, run)
+	w.count++
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// apply records the outcome of creating (or finding) a run's pipeline.
+func (w *watcher) apply(run *store.Run, st gitlab.State, err error) {
+	setState(run, st)
+	var ref *bot.Refusal
+	switch {
+	case err == nil:
+		run.Phase = store.PhaseFollowing
+	case errors.As(err, &ref):
+		setAnswer(run, gitlab.Refused(outcome(run), ref))
+	default:
+		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: run.Job + " could not be started",
+			Text: fmt.Sprintf("%v\nThe bot is still running; try again, and tell its operators if it keeps happening.", err), Err: err}))
+	}
+}
+
+func (w *watcher) hook(ev gitlab.HookEvent) {
+	select {
+	case w.hooks <- ev:
+	default: // the backup poll will see it
+	}
+}
+
+// drain waits until every run this process follows is answered.
+func (w *watcher) drain(ctx context.Context) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		w.mu.Lock()
+		n := w.count
+		w.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			w.log.Warn("stopped waiting for open runs", "open", n)
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
+	w.out = out
+	if err := w.load(ctx); err != nil {
+		return err
+	}
+	var tasks sync.WaitGroup
+	defer tasks.Wait()
+	done := make(chan taskDone)
+	polled := make(chan pollResult)
+	slots := w.p.opts.Concurrency
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+			w.mu.Lock()
+			in := w.inbox
+			w.inbox = nil
+			w.mu.Unlock()
+			for _, r := range in {
+				w.track(r, time.Now())
+			}
+		case ev := <-w.hooks:
+			if t := w.byPipeline[ev.PipelineID]; t != nil {
+				t.due = true
+			}
+		case d := <-done:
+			t := d.t
+			t.busy = false
+			slots++
+			if d.run == nil { // lost to another writer: not ours any more
+				w.untrack(t)
+				break
+			}
+			t.run = d.run
+			if !t.run.Open() {
+				w.untrack(t)
+			}
+		case r := <-polled:
+			delete(w.polling, r.project)
+			w.polledProject(r)
+		case <-timer.C:
+			w.poll(ctx, &tasks, polled)
+			timer.Reset(jitter(w.interval()))
+		}
+		now := time.Now()
+		for _, t := range w.runs {
+			if slots == 0 {
+				break
+			}
+			if t.busy || !w.isDue(t, now) {
+				continue
+			}
+			t.busy, t.due = true, false
+			slots--
+			hint := t.hint
+			t.hint = ""
+			if t.run.Phase == store.PhaseFollowing && hint == "" {
+				t.lastCheck = now
+			}
+			run := clone(t.run)
+			tasks.Go(func() {
+				res := taskDone{t: t, run: w.work(ctx, run, hint)}
+				select {
+				case done <- res:
+				case <-ctx.Done():
+				}
+			})
+		}
+	}
+}
+
+// load takes up the open runs a previous process left (or this one, if
+// the store was shared), retrying while the store is unreachable.
+func (w *watcher) load(ctx context.Context) error {
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		runs, err := w.st.OpenRuns(ctx)
+		if err == nil {
+			for _, r := range runs {
+				if w.p.held(r.ID) {
+					continue
+				}
+				w.mu.Lock()
+				w.count++
+				w.mu.Unlock()
+				w.track(r, time.Time{})
+			}
+			if len(runs) > 0 {
+				w.log.Info("resuming open runs", "runs", len(runs))
+			}
+			return nil
+		}
+		w.log.Error("could not read open runs from the store; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (w *watcher) track(r *store.Run, checked time.Time) {
+	t := &tracked{run: r, lastCheck: checked}
+	w.runs[r.ID] = t
+	if r.PipelineID != 0 {
+		w.byPipeline[r.PipelineID] = t
+	}
+	if _, ok := w.since[r.ProjectID]; !ok && r.ProjectID != 0 {
+		// Until GitLab's clock is known, start well before the run with
+		// a margin for clock skew.
+		w.since[r.ProjectID] = r.CreatedAt.Add(-5 * time.Minute)
+	}
+}
+
+func (w *watcher) untrack(t *tracked) {
+	delete(w.runs, t.run.ID)
+	delete(w.byPipeline, t.run.PipelineID)
+	w.mu.Lock()
+	w.count--
+	w.mu.Unlock()
+}
+
+// isDue reports whether a run needs work now.
+func (w *watcher) isDue(t *tracked, now time.Time) bool {
+	r := t.run
+	switch r.Phase {
+	case store.PhaseCreating:
+		return true
+	case store.PhaseAnswering:
+		return !now.Before(r.NextAttempt)
+	case store.PhaseFollowing:
+		if r.PipelineID != 0 && w.byPipeline[r.PipelineID] != t {
+			w.byPipeline[r.PipelineID] = t // learnt while creating
+		}
+		return t.due || t.hint != "" || now.After(r.Deadline) || now.Sub(t.lastCheck) >= w.resync()
+	}
+	return false
+}
+
+// poll lists each project's recently updated pipelines, one request per
+// project, for the projects that have runs being followed.
+func (w *watcher) poll(ctx context.Context, tasks *sync.WaitGroup, polled chan<- pollResult) {
+	projects := map[int64]bool{}
+	for _, t := range w.runs {
+		if t.run.Phase == store.PhaseFollowing {
+			projects[t.run.ProjectID] = true
+		}
+	}
+	for pid := range projects {
+		if w.polling[pid] {
+			continue
+		}
+		w.polling[pid] = true
+		since := w.since[pid]
+		tasks.Go(func() {
+			changes, now, err := w.gl.UpdatedPipelines(ctx, pid, since)
+			select {
+			case polled <- pollResult{project: pid, changes: changes, now: now, err: err}:
+			case <-ctx.Done():
+			}
+		})
+	}
+}
+
+// polledProject marks the runs whose pipelines changed.
+func (w *watcher) polledProject(r pollResult) {
+	if r.err != nil {
+		w.log.Warn("polling GitLab failed; will try again", "project", r.project, "err", r.err)
+		return
+	}
+	// The next poll overlaps this one: updates are recognised by value,
+	// so seeing one twice costs nothing, and none falls between polls.
+	w.since[r.project] = r.now.Add(-2*w.interval() - 5*time.Second)
+	for _, c := range r.changes {
+		t := w.byPipeline[c.ID]
+		if t == nil || (c.Status == t.pipelineStatus && c.UpdatedAt.Equal(t.pipelineUpdated)) {
+			continue
+		}
+		t.pipelineStatus, t.pipelineUpdated = c.Status, c.UpdatedAt
+		switch c.Status {
+		case "created", "waiting_for_resource", "preparing", "pending", "running":
+			// The one-job pipeline's status is the job's: show it as
+			// progress without reading the job.
+			if c.Status != t.run.Status {
+				t.hint = c.Status
+			}
+		default:
+			t.due = true
+		}
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	// ±20% keeps replicas and restarts from polling in lockstep.
+	return d + time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+}
