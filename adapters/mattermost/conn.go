@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -60,6 +61,9 @@ func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error 
 		return fmt.Errorf("get bot user: %w", err)
 	}
 	a.me.Store(me)
+	saving, stopSaving := context.WithCancel(ctx)
+	defer stopSaving()
+	go a.saveCursors(saving, me)
 	ws, err := model.NewWebSocketClient4(a.wsURL, a.cfg.Token)
 	if err != nil {
 		return fmt.Errorf("open websocket: %w", err)
@@ -121,9 +125,14 @@ func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error 
 				wasDown := a.State() != bot.StateConnecting
 				a.setState(bot.StateConnected)
 				a.log.Info("mattermost connected", "bot", me.Username)
-				if wasDown {
+				switch {
+				case wasDown:
 					a.catchUp(ctx, me, deliver)
-				} else {
+				case a.loadCursor(ctx, me):
+					// Restarted: posts since the last one the previous
+					// process saw are caught up.
+					a.catchUp(ctx, me, deliver)
+				default:
 					// Posts from before the first connection are not
 					// commands for this run: a later catch-up starts here.
 					a.lastSeen.CompareAndSwap(0, time.Now().UnixMilli())
@@ -133,6 +142,69 @@ func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error 
 					deliver(m)
 				}
 			}
+		}
+	}
+}
+
+// tellMissed answers a command that waited too long for the bot.
+func (a *Adapter) tellMissed(ctx context.Context, m bot.Message, sent time.Time) {
+	when := sent.UTC().Format("15:04 UTC")
+	_, err := a.Send(ctx, m.Conversation, bot.Reply{Status: bot.StatusError, Title: "chatops missed this command",
+		Text: fmt.Sprintf("The bot was away when it was sent (%s), more than %s ago, so it was not run: it may no longer be wanted. Send it again if it is.", when, a.cfg.CatchUp)})
+	if err != nil {
+		a.log.Warn("catch-up: could not answer a missed command", "err", err)
+	}
+}
+
+// cursorKey names the stored newest post for this bot account.
+func cursorKey(me *model.User) string { return "mattermost:last-post:" + me.Id }
+
+// loadCursor takes the newest post seen by a previous process, if one was
+// stored, and reports whether it did.
+func (a *Adapter) loadCursor(ctx context.Context, me *model.User) bool {
+	if a.cfg.Cursors == nil || a.lastSeen.Load() != 0 {
+		return false
+	}
+	v, err := a.cfg.Cursors.Cursor(ctx, cursorKey(me))
+	if err != nil {
+		a.log.Warn("cannot read the stored catch-up position; starting from now", "err", err)
+		return false
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms <= 0 {
+		return false
+	}
+	return a.lastSeen.CompareAndSwap(0, ms)
+}
+
+// saveCursors stores the newest post seen every second while it moves,
+// and once more when the adapter stops. A post seen again after a crash is
+// harmless: the bot's event claims drop what was already handled.
+func (a *Adapter) saveCursors(ctx context.Context, me *model.User) {
+	if a.cfg.Cursors == nil {
+		return
+	}
+	var saved int64
+	save := func(ctx context.Context) {
+		if v := a.lastSeen.Load(); v != saved {
+			if err := a.cfg.Cursors.SetCursor(ctx, cursorKey(me), strconv.FormatInt(v, 10)); err != nil {
+				a.log.Warn("cannot store the catch-up position", "err", err)
+				return
+			}
+			saved = v
+		}
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			save(sctx)
+			cancel()
+			return
+		case <-t.C:
+			save(ctx)
 		}
 	}
 }
@@ -180,11 +252,18 @@ func (a *Adapter) catchUp(ctx context.Context, me *model.User, deliver func(bot.
 			}
 			posts := list.ToSlice()
 			sort.Slice(posts, func(i, j int) bool { return posts[i].CreateAt < posts[j].CreateAt })
+			stale := time.Now().Add(-a.cfg.CatchUp).UnixMilli()
 			for _, p := range posts {
 				if p.CreateAt <= since || p.DeleteAt != 0 {
 					continue // edits of older posts also come back
 				}
-				if m, ok := a.fromPost(p, string(c.Type), me); ok {
+				m, ok := a.fromPost(p, string(c.Type), me)
+				switch {
+				case !ok || !m.Addressed || m.Sender.IsSelf || m.Sender.IsBot:
+				case p.CreateAt < stale:
+					a.log.Info("catch-up: a command missed for too long is not run", "post", p.Id)
+					a.tellMissed(ctx, m, time.UnixMilli(p.CreateAt))
+				default:
 					a.log.Info("catch-up: delivering a post missed while disconnected", "post", p.Id)
 					deliver(m)
 				}

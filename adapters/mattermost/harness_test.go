@@ -42,7 +42,16 @@ func newHarnessFor(t testing.TB, handler func(userID string) bot.Handler, tweak 
 	t.Helper()
 	fake := mattermosttest.New()
 	t.Cleanup(fake.Close)
-	cfg := Config{URL: fake.URL(), Token: fake.BotToken, Logger: quietLog(),
+	h := &harness{t: t, fake: fake, userID: fake.AddUser("alice", false)}
+	h.start(handler(h.userID), tweak)
+	return h
+}
+
+// start starts a new adapter and bot against the harness's fake server.
+func (h *harness) start(handler bot.Handler, tweak func(*Config)) {
+	t := h.t
+	t.Helper()
+	cfg := Config{URL: h.fake.URL(), Token: h.fake.BotToken, Logger: quietLog(),
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, Watchdog: 2 * time.Second}
 	if tweak != nil {
 		tweak(&cfg)
@@ -51,20 +60,26 @@ func newHarnessFor(t testing.TB, handler func(userID string) bot.Handler, tweak 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: fake, ad: ad, userID: fake.AddUser("alice", false), done: make(chan error, 1)}
-	b := bot.New(handler(h.userID), bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
+	h.ad, h.done = ad, make(chan error, 1)
+	b := bot.New(handler, bot.Options{Logger: quietLog(), SendRetryFor: 5 * time.Second}, ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	go func() { h.done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-h.done:
-		case <-time.After(10 * time.Second):
-			t.Error("bot did not stop")
-		}
-	})
-	return h
+	done := h.done
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() { h.stopBot(cancel, done) })
+}
+
+// stop stops the running bot, as a process that exits.
+func (h *harness) stop() { h.stopBot(h.cancel, h.done) }
+
+func (h *harness) stopBot(cancel context.CancelFunc, done chan error) {
+	cancel()
+	select {
+	case <-done:
+		done <- nil // a later stop of the same bot returns at once
+	case <-time.After(10 * time.Second):
+		h.t.Error("bot did not stop")
+	}
 }
 
 func (h *harness) ctx() context.Context {

@@ -5,6 +5,7 @@
 package mattermost
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
@@ -40,8 +41,22 @@ type Config struct {
 	// 90s). The adapter probes the server at a third of it.
 	Watchdog time.Duration
 	// MaxCatchUp bounds how far back posts are fetched after a reconnect
-	// (default 1h): older commands are stale.
+	// or a restart (default 1h): older posts are ignored.
 	MaxCatchUp time.Duration
+	// CatchUp is how old a command missed while the bot was away may be
+	// and still run (default 5m). An older one within MaxCatchUp is
+	// answered that it was missed and not run.
+	CatchUp time.Duration
+	// Cursors, when set, keeps the newest post seen across restarts (the
+	// store), so commands posted while the process was down are caught
+	// up after a restart, not only after a reconnect.
+	Cursors Cursors
+}
+
+// Cursors keeps small named values; store.Store is one.
+type Cursors interface {
+	Cursor(ctx context.Context, key string) (string, error)
+	SetCursor(ctx context.Context, key, value string) error
 }
 
 // Adapter is the Mattermost adapter. It implements bot.Adapter,
@@ -89,6 +104,10 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.MaxCatchUp <= 0 {
 		cfg.MaxCatchUp = time.Hour
 	}
+	if cfg.CatchUp <= 0 {
+		cfg.CatchUp = 5 * time.Minute
+	}
+	cfg.MaxCatchUp = max(cfg.MaxCatchUp, cfg.CatchUp)
 	base := u.String()
 	client := model.NewAPIv4Client(base)
 	client.SetToken(cfg.Token)

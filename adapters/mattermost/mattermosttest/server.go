@@ -7,6 +7,7 @@
 package mattermosttest
 
 import (
+	"time"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -133,6 +134,16 @@ func (s *Server) PostAsBot(channelID, userID, message string) *model.Post {
 	p := s.store(channelID, userID, message, "", map[string]any{model.PostPropsFromBot: "true"})
 	s.mu.Unlock()
 	s.broadcastPosted(p)
+	return p
+}
+
+// PostAt stores a post created at the given time without broadcasting it:
+// a command posted while no bot process was running, for catch-up tests.
+func (s *Server) PostAt(channelID, userID, message string, at time.Time) *model.Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.store(channelID, userID, message, "", nil)
+	p.CreateAt, p.UpdateAt = at.UnixMilli(), at.UnixMilli()
 	return p
 }
 

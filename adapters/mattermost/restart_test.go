@@ -1,0 +1,86 @@
+package mattermost
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
+)
+
+// memCursors is an in-memory Cursors, standing in for the store that
+// outlives the process (store.Store passes the same contract in
+// store/storetest).
+type memCursors struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (c *memCursors) Cursor(_ context.Context, key string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key], nil
+}
+
+func (c *memCursors) SetCursor(_ context.Context, key, value string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[key] = value
+	return nil
+}
+
+// TestRestartCatchesUpFromTheStoredPosition: a command posted while no
+// bot process ran is answered by the next process, which starts from the
+// newest post the previous one saw; one older than catch_up is answered
+// that it was not run.
+func TestRestartCatchesUpFromTheStoredPosition(t *testing.T) {
+	cursors := &memCursors{m: map[string]string{}}
+	withCursors := func(c *Config) { c.Cursors, c.CatchUp = cursors, 5*time.Minute }
+	h := newHarness(t, withCursors)
+	h.waitConnected(1)
+	h.fake.Post(h.fake.ChannelID, h.userID, "@chatops echo before", "")
+	if r := h.next(); !strings.Contains(r.Post.Message, "before") {
+		t.Fatalf("reply = %q", r.Post.Message)
+	}
+	h.stop()
+	if v, _ := cursors.Cursor(context.Background(), "mattermost:last-post:"+h.fake.BotID); v == "" {
+		t.Fatal("the stopped adapter stored no catch-up position")
+	}
+
+	// While no process runs: a fresh command, and one from before the
+	// last seen post (never fetched again).
+	h.fake.Post(h.fake.ChannelID, h.userID, "@chatops echo while down", "")
+	h.start(adaptertest.Router(), withCursors)
+	h.waitConnected(2)
+	if r := h.next(); !strings.Contains(r.Post.Message, "while down") {
+		t.Fatalf("reply after restart = %q", r.Post.Message)
+	}
+	h.none(200 * time.Millisecond)
+	h.stop()
+
+	// A long outage: the stored position is 20 minutes old, one command
+	// came 10 minutes ago (stale: not run) and one just now (run).
+	_ = cursors.SetCursor(context.Background(), "mattermost:last-post:"+h.fake.BotID,
+		itoa(time.Now().Add(-20*time.Minute).UnixMilli()))
+	old := h.fake.PostAt(h.fake.ChannelID, h.userID, "@chatops echo stale", time.Now().Add(-10*time.Minute))
+	h.fake.Post(h.fake.ChannelID, h.userID, "@chatops echo fresh", "")
+	h.start(adaptertest.Router(), withCursors)
+	h.waitConnected(3)
+	var got []string
+	for range 2 {
+		r := h.next()
+		got = append(got, r.Post.Message)
+		if strings.Contains(r.Post.Message, "missed this command") && r.Post.RootId != old.Id {
+			t.Fatalf("the missed notice went to %q, want the stale command's thread %q", r.Post.RootId, old.Id)
+		}
+	}
+	all := strings.Join(got, "\n---\n")
+	if !strings.Contains(all, "fresh") || !strings.Contains(all, "missed this command") || strings.Contains(all, "stale") {
+		t.Fatalf("replies after a long outage (want the fresh command run, the stale one answered as missed):\n%s", all)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
