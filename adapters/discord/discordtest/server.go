@@ -17,6 +17,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -78,6 +79,7 @@ type Server struct {
 type failure struct {
 	status     int
 	retryAfter time.Duration
+	path       string // only requests whose path contains it; "" for all
 }
 
 // interaction is what Discord remembers about an interaction token.
@@ -183,12 +185,13 @@ func (s *Server) RateLimitNextFor(n int, retryAfter time.Duration) {
 	}
 }
 
-// FailNext makes the next n REST writes answer status (e.g. 500).
-func (s *Server) FailNext(n, status int) {
+// FailNext makes the next n REST writes whose path contains path (e.g.
+// "/webhooks/") answer status (e.g. 500).
+func (s *Server) FailNext(n int, path string, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.fail = append(s.fail, failure{status: status})
+		s.fail = append(s.fail, failure{status: status, path: path})
 	}
 }
 
@@ -284,7 +287,7 @@ func (s *Server) routes() http.Handler {
 			writeJSON(w, 401, map[string]any{"message": "401: Unauthorized", "code": 0})
 			return
 		}
-		if r.Method != http.MethodGet && s.takeFailure(w) {
+		if r.Method != http.MethodGet && s.takeFailure(w, r) {
 			return
 		}
 		api.ServeHTTP(w, r)
@@ -292,14 +295,15 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-func (s *Server) takeFailure(w http.ResponseWriter) bool {
+func (s *Server) takeFailure(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
-	if len(s.fail) == 0 {
+	i := slices.IndexFunc(s.fail, func(f failure) bool { return strings.Contains(r.URL.Path, f.path) })
+	if i < 0 {
 		s.mu.Unlock()
 		return false
 	}
-	f := s.fail[0]
-	s.fail = s.fail[1:]
+	f := s.fail[i]
+	s.fail = slices.Delete(s.fail, i, i+1)
 	if f.status != http.StatusTooManyRequests {
 		s.mu.Unlock()
 		writeJSON(w, f.status, map[string]any{"message": http.StatusText(f.status), "code": 0})
