@@ -56,15 +56,15 @@ type Adapter struct {
 	log   *slog.Logger
 	state atomic.Int32
 
-	mu         sync.Mutex
-	sess       *discordgo.Session // REST only; the adapter owns the gateway
-	botID      string
-	appID      string
-	registered bool
-	botRoles   map[string]string // guild -> the bot's managed role id
-	chans      keyedlock.Map     // per channel: replies stay in order
-	answers    map[string]bool   // interaction tokens whose deferred answer was replaced
-	undeliverable map[string]bool // interaction tokens whose expiry was logged
+	mu            sync.Mutex
+	sess          *discordgo.Session // REST only; the adapter owns the gateway
+	botID         string
+	appID         string
+	registered    bool
+	botRoles      map[string]string // guild -> the bot's managed role id
+	chans         keyedlock.Map     // per channel: replies stay in order
+	answers       map[string]bool   // interaction tokens whose deferred answer was replaced
+	undeliverable map[string]bool   // interaction tokens whose expiry was logged
 
 	// now and invalidWait are the clock and the op 9 wait, replaceable
 	// by tests.
