@@ -39,9 +39,12 @@ func (s *Server) eventEnvelope(event map[string]any) envelope {
 	return envelope{Type: "events_api", ID: s.nextID("env-"), Payload: raw}
 }
 
-// Inject sends a message as Slack would: always as a `message` event, and
-// also as an `app_mention` when the text mentions the bot in a channel.
-// The two envelopes carry the same ts, as Slack's do.
+// Inject sends a message as Slack sends it to an app subscribed to
+// exactly app_mention and message.im (the manifest's events): a direct
+// message arrives as a `message` event; a channel message arrives only if
+// it mentions the bot, and then only as an `app_mention` (the app does not
+// subscribe to message.channels). Other channel messages are not delivered
+// at all.
 func (s *Server) Inject(m Msg) Delivery {
 	ts := s.nextTS()
 	if m.ChannelType == "" {
@@ -58,16 +61,19 @@ func (s *Server) Inject(m Msg) Delivery {
 		base["thread_ts"] = m.ThreadTS
 	}
 	d := Delivery{Channel: m.Channel, TS: ts}
-	msg := clone(base)
-	msg["type"] = "message"
-	msg["channel_type"] = m.ChannelType
-	if m.Subtype != "" {
-		msg["subtype"] = m.Subtype
-	} else {
-		msg["client_msg_id"] = s.nextID("cm-")
+	if m.ChannelType == "im" {
+		msg := clone(base)
+		msg["type"] = "message"
+		msg["channel_type"] = m.ChannelType
+		if m.Subtype != "" {
+			msg["subtype"] = m.Subtype
+		} else {
+			msg["client_msg_id"] = s.nextID("cm-")
+		}
+		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(msg)))
+		return d
 	}
-	d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(msg)))
-	if m.ChannelType != "im" && strings.Contains(m.Text, "<@"+s.BotUserID) {
+	if strings.Contains(m.Text, "<@"+s.BotUserID) {
 		mention := clone(base)
 		mention["type"] = "app_mention"
 		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(mention)))
