@@ -22,10 +22,31 @@ var permanentCodes = map[string]bool{
 	"token_revoked": true, "missing_scope": true, "invalid_arguments": true,
 }
 
+// retryShorter runs send with the reply rendered at the full block text
+// budget and, if Slack answers msg_blocks_too_long (its limit moves with
+// the content), once more at half the budget, so a long result is shown
+// shortened rather than lost.
+func retryShorter(r bot.Reply, send func(message) error) error {
+	err := send(render(r))
+	if isCode(err, "msg_blocks_too_long") {
+		err = send(renderWithin(r, maxMessageText/2))
+	}
+	return err
+}
+
 // Send implements bot.Adapter: chat.postMessage in the conversation's
 // thread.
 func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
-	m := render(r)
+	var sent bot.Sent
+	err := retryShorter(r, func(m message) error {
+		var err error
+		sent, err = a.send(ctx, to, m)
+		return err
+	})
+	return sent, err
+}
+
+func (a *Adapter) send(ctx context.Context, to bot.Conversation, m message) (bot.Sent, error) {
 	opts := []slack.MsgOption{
 		slack.MsgOptionText(m.Text, false),
 		slack.MsgOptionBlocks(m.Blocks...),
@@ -64,12 +85,13 @@ func isCode(err error, codes ...string) bool {
 
 // Edit implements bot.Editor: chat.update replaces the message in place.
 func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
-	m := render(r)
 	ch := ref.Conversation.ChannelID
-	err := a.call(ctx, ch, "chat.update", func() error {
-		_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ref.ID,
-			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
-		return err
+	err := retryShorter(r, func(m message) error {
+		return a.call(ctx, ch, "chat.update", func() error {
+			_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ref.ID,
+				slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+			return err
+		})
 	})
 	if err != nil {
 		return bot.Sent{}, err

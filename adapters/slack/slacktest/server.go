@@ -54,21 +54,22 @@ type Server struct {
 	srv       *httptest.Server
 	upgrader  websocket.Upgrader
 
-	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced on every state change
-	conns     []*wsConn     // live connections, oldest first
-	opened    int           // websocket connections that got their hello
-	pending   [][]byte      // envelopes waiting for a connection
-	envelopes map[string]envelope
-	acks      map[string]Ack
-	posts     []Post
-	readPos   int
-	limits    map[string][]int // method -> Retry-After seconds of the next 429s
-	limited   []Limited
-	outside   map[string]bool   // channels the bot is not a member of
-	responses map[string]string // response_url path -> channel
-	seq       int
-	closed    bool
+	mu          sync.Mutex
+	changed     chan struct{} // closed and replaced on every state change
+	conns       []*wsConn     // live connections, oldest first
+	opened      int           // websocket connections that got their hello
+	pending     [][]byte      // envelopes waiting for a connection
+	envelopes   map[string]envelope
+	acks        map[string]Ack
+	posts       []Post
+	readPos     int
+	limits      map[string][]int // method -> Retry-After seconds of the next 429s
+	limited     []Limited
+	outside     map[string]bool   // channels the bot is not a member of
+	responses   map[string]string // response_url path -> channel
+	seq         int
+	closed      bool
+	blocksLimit int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
 }
 
 // New starts a fake Slack on a loopback port.
@@ -214,6 +215,15 @@ func (s *Server) Disconnect(reason string) {
 	for _, c := range conns {
 		_ = c.write(frame)
 	}
+}
+
+// LimitBlocksText makes the fake reject messages whose blocks hold more
+// than n characters of text with msg_blocks_too_long (0 restores the
+// content-dependent limit), as Slack's moving limit can.
+func (s *Server) LimitBlocksText(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocksLimit = n
 }
 
 // NotInChannel makes chat.postMessage to channel fail with not_in_channel,
