@@ -43,3 +43,24 @@ func TestBlocksTooLongIsRetriedAtHalfTheBudget(t *testing.T) {
 	p := h.nextPost()
 	wantContains(t, p, "LAST LINE")
 }
+
+func TestRateLimitIsPerMethodNotPerChannel(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.RateLimit("chat.update", 1)
+	h.fake.Mention("C1", "U1", "progress one")
+	if err := h.fake.WaitRateLimited(h.ctx(), 1); err != nil {
+		t.Fatal(err)
+	}
+	h.fake.Mention("C2", "U1", "progress two") // another channel, same method
+	edits := 0
+	for edits < 2 {
+		if p := h.nextPost(); p.Method == "chat.update" {
+			edits++
+		}
+	}
+	for _, l := range h.fake.RateLimited() {
+		if l.Ignored {
+			t.Fatalf("%s was called again while rate limited (Retry-After not honoured across channels): %+v", l.Method, h.fake.RateLimited())
+		}
+	}
+}

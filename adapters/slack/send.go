@@ -101,6 +101,8 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 
 // call runs one Web API write for a channel, one at a time per channel so
 // replies stay in order, waiting out 429s for as long as Slack asks.
+// Slack's rate limits are per method and workspace, not per channel: after
+// a 429 every conversation waits before calling that method again.
 func (a *Adapter) call(ctx context.Context, channel, method string, op func() error) error {
 	unlock, err := a.conv.Lock(ctx, channel)
 	if err != nil {
@@ -108,18 +110,42 @@ func (a *Adapter) call(ctx context.Context, channel, method string, op func() er
 	}
 	defer unlock()
 	for {
+		if err := a.waitMethod(ctx, method); err != nil {
+			return fmt.Errorf("slack: %s to %s: rate limited and %w", method, channel, err)
+		}
 		err := op()
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) {
 			return classify(method, channel, err)
 		}
 		wait := max(rl.RetryAfter, time.Second)
-		a.log.Info("rate limited by Slack, waiting", "method", method, "channel", channel, "retry_after", wait)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("slack: %s to %s: rate limited and %w", method, channel, ctx.Err())
-		case <-time.After(wait):
+		a.mu.Lock()
+		if a.methodLimit == nil {
+			a.methodLimit = map[string]time.Time{}
 		}
+		if until := time.Now().Add(wait); until.After(a.methodLimit[method]) {
+			a.methodLimit[method] = until
+		}
+		a.mu.Unlock()
+		a.log.Info("rate limited by Slack, waiting", "method", method, "channel", channel, "retry_after", wait)
+	}
+}
+
+// waitMethod waits until method is no longer rate limited.
+func (a *Adapter) waitMethod(ctx context.Context, method string) error {
+	a.mu.Lock()
+	d := time.Until(a.methodLimit[method])
+	a.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -77,7 +77,8 @@ type Adapter struct {
 	attempts    int        // reconnect attempts since the last stable connection
 	connectedAt time.Time  // when the current connection came up
 	retryAfter  time.Duration
-	cur         *activityConn // transport of the current websocket
+	cur         *activityConn        // transport of the current websocket
+	methodLimit map[string]time.Time // Web API method -> end of its 429
 }
 
 // ident is the bot's own identity.

@@ -87,8 +87,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	// Slack's limits are per method and workspace, not per channel: until
+	// Retry-After has passed, every call of the method is refused again.
+	if until := s.limitedUntil[method]; time.Now().Before(until) {
+		secs := int(time.Until(until).Seconds()) + 1
+		s.limited = append(s.limited, Limited{Method: method, RetryAfter: time.Duration(secs) * time.Second, At: time.Now(), Ignored: true})
+		s.notifyLocked()
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
 	if q := s.limits[method]; len(q) > 0 {
 		s.limits[method] = q[1:]
+		s.limitedUntil[method] = time.Now().Add(time.Duration(q[0]) * time.Second)
 		s.limited = append(s.limited, Limited{Method: method, RetryAfter: time.Duration(q[0]) * time.Second, At: time.Now()})
 		s.notifyLocked()
 		s.mu.Unlock()

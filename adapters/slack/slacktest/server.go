@@ -54,22 +54,23 @@ type Server struct {
 	srv       *httptest.Server
 	upgrader  websocket.Upgrader
 
-	mu          sync.Mutex
-	changed     chan struct{} // closed and replaced on every state change
-	conns       []*wsConn     // live connections, oldest first
-	opened      int           // websocket connections that got their hello
-	pending     [][]byte      // envelopes waiting for a connection
-	envelopes   map[string]envelope
-	acks        map[string]Ack
-	posts       []Post
-	readPos     int
-	limits      map[string][]int // method -> Retry-After seconds of the next 429s
-	limited     []Limited
-	outside     map[string]bool   // channels the bot is not a member of
-	responses   map[string]string // response_url path -> channel
-	seq         int
-	closed      bool
-	blocksLimit int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
+	mu           sync.Mutex
+	changed      chan struct{} // closed and replaced on every state change
+	conns        []*wsConn     // live connections, oldest first
+	opened       int           // websocket connections that got their hello
+	pending      [][]byte      // envelopes waiting for a connection
+	envelopes    map[string]envelope
+	acks         map[string]Ack
+	posts        []Post
+	readPos      int
+	limits       map[string][]int     // method -> Retry-After seconds of the next 429s
+	limitedUntil map[string]time.Time // method -> end of its current 429
+	limited      []Limited
+	outside      map[string]bool   // channels the bot is not a member of
+	responses    map[string]string // response_url path -> channel
+	seq          int
+	closed       bool
+	blocksLimit  int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
 }
 
 // New starts a fake Slack on a loopback port.
@@ -78,13 +79,14 @@ func New(opts ...Option) *Server {
 		AppToken: DefaultAppToken, BotToken: DefaultBotToken,
 		BotUserID: DefaultBotUserID, BotID: DefaultBotID,
 		TeamID: DefaultTeamID, AppID: DefaultAppID,
-		pingEvery: 100 * time.Millisecond,
-		changed:   make(chan struct{}),
-		envelopes: map[string]envelope{},
-		acks:      map[string]Ack{},
-		limits:    map[string][]int{},
-		outside:   map[string]bool{},
-		responses: map[string]string{},
+		pingEvery:    100 * time.Millisecond,
+		changed:      make(chan struct{}),
+		envelopes:    map[string]envelope{},
+		acks:         map[string]Ack{},
+		limits:       map[string][]int{},
+		limitedUntil: map[string]time.Time{},
+		outside:      map[string]bool{},
+		responses:    map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -247,6 +249,9 @@ type Limited struct {
 	Method     string
 	RetryAfter time.Duration
 	At         time.Time
+	// Ignored marks a call made while the method was still limited by an
+	// earlier 429: the client did not honour its Retry-After.
+	Ignored bool
 }
 
 // RateLimited returns the 429s served so far.
