@@ -64,12 +64,7 @@ func (a *Adapter) send(ctx context.Context, to bot.Conversation, m message) (bot
 	if err != nil && to.Handle != "" && isCode(err, "not_in_channel", "channel_not_found") {
 		// A slash command from a channel the bot is not in: answer through
 		// the command's response_url (which cannot be edited later).
-		err = a.call(ctx, to.ChannelID, "response_url", func() error {
-			_, _, err := a.api.PostMessageContext(ctx, to.ChannelID, slack.MsgOptionResponseURL(to.Handle, slack.ResponseTypeInChannel),
-				slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
-			return err
-		})
-		ts = ""
+		return a.viaResponseURL(ctx, to, m, true)
 	}
 	if err != nil {
 		return bot.Sent{}, err
@@ -85,6 +80,9 @@ func isCode(err error, codes ...string) bool {
 
 // Edit implements bot.Editor: chat.update replaces the message in place.
 func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
+	if ref.ID == responseURLID {
+		return a.editResponseURL(ctx, ref, r)
+	}
 	ch := ref.Conversation.ChannelID
 	err := retryShorter(r, func(m message) error {
 		return a.call(ctx, ch, "chat.update", func() error {

@@ -79,6 +79,7 @@ type Adapter struct {
 	retryAfter  time.Duration
 	cur         *activityConn        // transport of the current websocket
 	methodLimit map[string]time.Time // Web API method -> end of its 429
+	urlUses     map[string]int       // response_url -> uses known to this process
 }
 
 // ident is the bot's own identity.

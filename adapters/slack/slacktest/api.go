@@ -89,7 +89,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	// Slack's limits are per method and workspace, not per channel: until
 	// Retry-After has passed, every call of the method is refused again.
-	if until := s.limitedUntil[method]; time.Now().Before(until) {
+	key := method + " " + tokenOf(r) // per method and workspace (token)
+	if until := s.limitedUntil[key]; time.Now().Before(until) {
 		secs := int(time.Until(until).Seconds()) + 1
 		s.limited = append(s.limited, Limited{Method: method, RetryAfter: time.Duration(secs) * time.Second, At: time.Now(), Ignored: true})
 		s.notifyLocked()
@@ -100,7 +101,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if q := s.limits[method]; len(q) > 0 {
 		s.limits[method] = q[1:]
-		s.limitedUntil[method] = time.Now().Add(time.Duration(q[0]) * time.Second)
+		s.limitedUntil[key] = time.Now().Add(time.Duration(q[0]) * time.Second)
 		s.limited = append(s.limited, Limited{Method: method, RetryAfter: time.Duration(q[0]) * time.Second, At: time.Now()})
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -127,6 +128,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			"user": "chatops", "team_id": s.TeamID, "user_id": s.BotUserID, "bot_id": s.BotID, "is_enterprise_install": false})
 	case "chat.postMessage", "chat.update":
 		s.serveChat(w, r, method)
+	case "conversations.open":
+		if tokenOf(r) != s.BotToken {
+			slackErr(w, "invalid_auth")
+			return
+		}
+		user := r.FormValue("users")
+		if user == "" || strings.Contains(user, ",") {
+			slackErr(w, "invalid_arguments")
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + user, "is_im": true}})
 	default:
 		slackErr(w, "unknown_method")
 	}
@@ -346,13 +358,31 @@ func (s *Server) NextPost(ctx context.Context) (Post, error) {
 // serveResponseURL is a slash command's response_url: JSON with text,
 // blocks and response_type.
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
+	// Slack: a response_url accepts up to 5 responses within 30 minutes
+	// of the command; after that it answers 404.
 	s.mu.Lock()
-	channel, ok := s.responses[r.URL.Path]
+	ru, ok := s.responses[r.URL.Path]
+	refusal := ""
+	switch {
+	case !ok:
+		refusal = "unknown response_url"
+	case ru.uses >= ResponseURLUses:
+		refusal = "used_url"
+	case s.now().Sub(ru.created) > ResponseURLLifetime:
+		refusal = "expired_url"
+	default:
+		ru.uses++
+	}
+	if refusal != "" {
+		s.refusedResponses++
+		s.notifyLocked()
+	}
 	s.mu.Unlock()
-	if !ok {
-		http.Error(w, "unknown response_url", http.StatusNotFound)
+	if refusal != "" {
+		http.Error(w, refusal, http.StatusNotFound)
 		return
 	}
+	channel := ru.channel
 	var body struct {
 		Text         string          `json:"text"`
 		Blocks       json.RawMessage `json:"blocks"`

@@ -10,9 +10,10 @@ import (
 type Delivery struct {
 	// Channel and TS identify the message (TS is empty for slash commands).
 	Channel, TS string
-	// EnvelopeIDs are the envelopes that carried it, in sending order (a
-	// channel mention travels as a `message` and an `app_mention`).
+	// EnvelopeIDs are the envelopes that carried it, in sending order.
 	EnvelopeIDs []string
+	// ResponseURL is a slash command's response_url.
+	ResponseURL string
 }
 
 // Msg is a message event's content for Inject.
@@ -118,14 +119,14 @@ func (s *Server) SlashCommand(channel, user, text string) Delivery {
 	path := "/commands/" + s.nextID("resp-")
 	payload["response_url"] = s.srv.URL + path
 	s.mu.Lock()
-	s.responses[path] = channel
+	s.responses[path] = &responseURL{channel: channel, created: s.now()}
 	s.mu.Unlock()
 	if strings.HasPrefix(channel, "D") {
 		payload["channel_name"] = "directmessage"
 	}
 	raw, _ := json.Marshal(payload)
 	id := s.send(envelope{Type: "slash_commands", ID: s.nextID("env-"), Payload: raw, AcceptsResponsePayload: true})
-	return Delivery{Channel: channel, EnvelopeIDs: []string{id}}
+	return Delivery{Channel: channel, EnvelopeIDs: []string{id}, ResponseURL: s.srv.URL + path}
 }
 
 func clone(m map[string]any) map[string]any {

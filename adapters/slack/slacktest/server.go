@@ -54,23 +54,25 @@ type Server struct {
 	srv       *httptest.Server
 	upgrader  websocket.Upgrader
 
-	mu           sync.Mutex
-	changed      chan struct{} // closed and replaced on every state change
-	conns        []*wsConn     // live connections, oldest first
-	opened       int           // websocket connections that got their hello
-	pending      [][]byte      // envelopes waiting for a connection
-	envelopes    map[string]envelope
-	acks         map[string]Ack
-	posts        []Post
-	readPos      int
-	limits       map[string][]int     // method -> Retry-After seconds of the next 429s
-	limitedUntil map[string]time.Time // method -> end of its current 429
-	limited      []Limited
-	outside      map[string]bool   // channels the bot is not a member of
-	responses    map[string]string // response_url path -> channel
-	seq          int
-	closed       bool
-	blocksLimit  int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
+	mu               sync.Mutex
+	changed          chan struct{} // closed and replaced on every state change
+	conns            []*wsConn     // live connections, oldest first
+	opened           int           // websocket connections that got their hello
+	pending          [][]byte      // envelopes waiting for a connection
+	envelopes        map[string]envelope
+	acks             map[string]Ack
+	posts            []Post
+	readPos          int
+	limits           map[string][]int     // method -> Retry-After seconds of the next 429s
+	limitedUntil     map[string]time.Time // method -> end of its current 429
+	limited          []Limited
+	outside          map[string]bool         // channels the bot is not a member of
+	responses        map[string]*responseURL // by response_url path
+	refusedResponses int
+	offset           time.Duration // the fake clock's advance over real time
+	seq              int
+	closed           bool
+	blocksLimit      int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
 }
 
 // New starts a fake Slack on a loopback port.
@@ -86,7 +88,7 @@ func New(opts ...Option) *Server {
 		limits:       map[string][]int{},
 		limitedUntil: map[string]time.Time{},
 		outside:      map[string]bool{},
-		responses:    map[string]string{},
+		responses:    map[string]*responseURL{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -217,6 +219,36 @@ func (s *Server) Disconnect(reason string) {
 	for _, c := range conns {
 		_ = c.write(frame)
 	}
+}
+
+// Slack's documented response_url rules.
+const (
+	ResponseURLUses     = 5
+	ResponseURLLifetime = 30 * time.Minute
+)
+
+// responseURL is a slash command's response_url as Slack tracks it.
+type responseURL struct {
+	channel string
+	created time.Time
+	uses    int
+}
+
+// Advance moves the fake's clock forward (response URLs expire by it).
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offset += d
+}
+
+func (s *Server) now() time.Time { return time.Now().Add(s.offset) }
+
+// RefusedResponses reports how many response_url calls the fake refused
+// (used up, expired or unknown).
+func (s *Server) RefusedResponses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusedResponses
 }
 
 // LimitBlocksText makes the fake reject messages whose blocks hold more
