@@ -139,10 +139,9 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			"application": map[string]any{"id": s.AppID, "flags": 0},
 			"guilds":      []any{}, "private_channels": []any{},
 		})
-		if c.write(dispatchFrame(ready)) != nil {
+		if c.write(dispatchFrame(ready)) != nil || !s.catchUp(c, sess, ready.seq, "") {
 			return
 		}
-		s.attach(c, sess)
 		for _, g := range guilds {
 			s.dispatchTo(sess, "GUILD_CREATE", g)
 		}
@@ -162,26 +161,15 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		}
 		s.notify()
 		old := sess.conn
-		var missed []event
-		for _, e := range sess.log {
-			if e.seq > auth.Seq {
-				missed = append(missed, e)
-			}
-		}
+		sess.conn = nil
 		s.mu.Unlock()
 		if old != nil {
 			_ = old.ws.Close()
 		}
 		// Replay what the session missed, in order, then RESUMED.
-		for _, e := range missed {
-			if c.write(dispatchFrame(e)) != nil {
-				return
-			}
-		}
-		if c.write(dispatchFrame(s.record(sess, "RESUMED", map[string]any{}))) != nil {
+		if !s.catchUp(c, sess, auth.Seq, "RESUMED") {
 			return
 		}
-		s.attach(c, sess)
 	default:
 		c.closeWith(4003, "Not authenticated.")
 		return
@@ -197,15 +185,47 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// attach makes c the live connection of sess and flushes events that were
-// dispatched while it was being set up.
-func (s *Server) attach(c *gwConn, sess *session) {
-	s.mu.Lock()
-	c.sess = sess
-	sess.conn = c
-	s.conns[c] = true
-	s.notify()
-	s.mu.Unlock()
+// catchUp sends c the events of sess after seq last (a RESUME's replay, or
+// what was dispatched while READY was being sent), then the event final
+// if any, and makes c the session's live connection, with no gap for
+// events dispatched meanwhile.
+func (s *Server) catchUp(c *gwConn, sess *session, last int, final string) bool {
+	for {
+		s.mu.Lock()
+		var batch []event
+		for _, e := range sess.log {
+			if e.seq > last {
+				batch = append(batch, e)
+			}
+		}
+		if len(batch) == 0 {
+			var fin []event
+			if final != "" {
+				sess.seq++
+				e := event{seq: sess.seq, t: final, d: map[string]any{}}
+				sess.log = append(sess.log, e)
+				fin = append(fin, e)
+			}
+			c.sess = sess
+			sess.conn = c
+			s.conns[c] = true
+			s.notify()
+			s.mu.Unlock()
+			for _, e := range fin {
+				if c.write(dispatchFrame(e)) != nil {
+					return false
+				}
+			}
+			return true
+		}
+		s.mu.Unlock()
+		for _, e := range batch {
+			if c.write(dispatchFrame(e)) != nil {
+				return false
+			}
+			last = e.seq
+		}
+	}
 }
 
 // record numbers an event in sess's log.
