@@ -37,10 +37,16 @@ type Config struct {
 	// BackoffMin and BackoffMax bound the jittered exponential backoff
 	// between connection attempts (defaults 1s and 2m).
 	BackoffMin, BackoffMax time.Duration
-	// Watchdog is how long the gateway may go without acknowledging a
-	// heartbeat before the session is closed and reopened (default 2m;
-	// discordgo itself gives up after five missed acks).
+	// Watchdog is how long the gateway may deliver nothing at all (no
+	// event, no heartbeat ACK) before the connection is closed and the
+	// session resumed on a new one (default 2m). A heartbeat that is not
+	// acknowledged before the next one is due closes it too, as Discord
+	// documents for zombied connections.
 	Watchdog time.Duration
+	// MaxRateLimitWait bounds how long one REST call waits out 429s
+	// (default 30s); a longer Retry-After fails the call (retryable) at
+	// once instead of holding the conversation.
+	MaxRateLimitWait time.Duration
 }
 
 // Adapter is the Discord adapter. It implements bot.Adapter, bot.Editor
@@ -50,12 +56,20 @@ type Adapter struct {
 	log   *slog.Logger
 	state atomic.Int32
 
-	mu      sync.Mutex
-	sess    *discordgo.Session
-	botID   string
-	appID   string
-	chans   keyedlock.Map   // per channel: replies stay in order
-	answers map[string]bool // interaction tokens whose deferred answer was replaced
+	mu            sync.Mutex
+	sess          *discordgo.Session // REST only; the adapter owns the gateway
+	botID         string
+	appID         string
+	registered    bool
+	botRoles      map[string]string // guild -> the bot's managed role id
+	chans         keyedlock.Map     // per channel: replies stay in order
+	answers       map[string]bool   // interaction tokens whose deferred answer was replaced
+	undeliverable map[string]bool   // interaction tokens whose expiry was logged
+
+	// now and invalidWait are the clock and the op 9 wait, replaceable
+	// by tests.
+	now         func() time.Time
+	invalidWait func() time.Duration
 }
 
 // New validates cfg; the adapter connects in Run.
@@ -81,7 +95,11 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Watchdog <= 0 {
 		cfg.Watchdog = 2 * time.Minute
 	}
-	return &Adapter{cfg: cfg, log: cfg.Logger, answers: map[string]bool{}}, nil
+	if cfg.MaxRateLimitWait <= 0 {
+		cfg.MaxRateLimitWait = 30 * time.Second
+	}
+	return &Adapter{cfg: cfg, log: cfg.Logger, answers: map[string]bool{}, botRoles: map[string]string{},
+		undeliverable: map[string]bool{}, now: time.Now, invalidWait: invalidSessionWait}, nil
 }
 
 // Name implements bot.Adapter.
@@ -98,18 +116,22 @@ func (a *Adapter) session() *discordgo.Session {
 	return a.sess
 }
 
-// newSession builds a discordgo session; with APIURL set, every REST call
-// is sent there instead of discord.com (discordgo's endpoints are package
-// variables computed at init, so the transport rewrites the host).
+// newSession builds the discordgo session used for REST calls only (its
+// gateway is never opened: the adapter runs its own, see conn.go); with
+// APIURL set, every REST call is sent there instead of discord.com
+// (discordgo's endpoints are package variables computed at init, so the
+// transport rewrites the host).
 func (a *Adapter) newSession() (*discordgo.Session, error) {
 	s, err := discordgo.New("Bot " + a.cfg.Token)
 	if err != nil {
 		return nil, err
 	}
-	s.Identify.Intents = discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages | discordgo.IntentsMessageContent
-	s.ShouldReconnectOnError = true
-	s.ShouldRetryOnRateLimit = true
-	s.MaxRestRetries = 5
+	s.Identify.Intents = intents
+	s.ShouldReconnectOnError = false
+	// discordgo would sleep out a 429 without looking at the context and
+	// without bound: the adapter waits itself (see rest in send.go).
+	s.ShouldRetryOnRateLimit = false
+	s.MaxRestRetries = 1
 	s.LogLevel = -1 // discordgo's own logger prints to stderr; we log through slog
 	client := &http.Client{Timeout: 30 * time.Second}
 	if a.cfg.APIURL != "" {

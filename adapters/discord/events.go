@@ -15,6 +15,12 @@ import (
 // messages). A message is addressed when it starts with the bot's mention
 // (<@id> or <@!id>) or is a DM.
 func ParseMessage(m *discordgo.Message, botID string) (bot.Message, bool) {
+	return parseMessage(m, botID, "")
+}
+
+// parseMessage is ParseMessage that also takes a leading mention of the
+// bot's managed role in the message's guild (<@&roleID>) as addressing it.
+func parseMessage(m *discordgo.Message, botID, roleID string) (bot.Message, bool) {
 	if m == nil || m.ID == "" || m.Author == nil {
 		return bot.Message{}, false
 	}
@@ -23,6 +29,9 @@ func ParseMessage(m *discordgo.Message, botID string) (bot.Message, bool) {
 	}
 	direct := m.GuildID == ""
 	text, mentioned := stripMention(m.Content, botID)
+	if !mentioned && roleID != "" {
+		text, mentioned = stripPrefix(m.Content, "<@&"+roleID+">")
+	}
 	conv := bot.Conversation{ChannelID: m.ChannelID, Direct: direct}
 	if !direct {
 		conv.ThreadID = m.ID // replies reference the command's message
@@ -43,23 +52,33 @@ func ParseMessage(m *discordgo.Message, botID string) (bot.Message, bool) {
 // stripMention removes a leading <@id> or <@!id> and the separator after
 // it, reporting whether it was there.
 func stripMention(content, botID string) (string, bool) {
-	t := strings.TrimLeftFunc(content, unicode.IsSpace)
 	if botID == "" {
 		return content, false
 	}
 	for _, m := range []string{"<@" + botID + ">", "<@!" + botID + ">"} {
-		if rest, ok := strings.CutPrefix(t, m); ok {
-			rest = strings.TrimPrefix(strings.TrimPrefix(rest, ":"), ",")
-			return strings.TrimLeftFunc(rest, unicode.IsSpace), true
+		if rest, ok := stripPrefix(content, m); ok {
+			return rest, true
 		}
 	}
 	return content, false
 }
 
-// fromInteraction turns a /chatops invocation into a message; the
-// interaction token travels in Conversation.Handle so replies edit the
-// deferred answer.
-func fromInteraction(i *discordgo.Interaction) bot.Message {
+// stripPrefix removes a leading mention and the separator after it.
+func stripPrefix(content, mention string) (string, bool) {
+	t := strings.TrimLeftFunc(content, unicode.IsSpace)
+	if rest, ok := strings.CutPrefix(t, mention); ok {
+		rest = strings.TrimPrefix(strings.TrimPrefix(rest, ":"), ",")
+		return strings.TrimLeftFunc(rest, unicode.IsSpace), true
+	}
+	return content, false
+}
+
+// fromInteraction turns a /chatops invocation into a message. The
+// interaction token, when it was issued and whether the bot may post in
+// the channel travel in Conversation.Handle (see handle.go), so replies
+// and later edits, even from another process, edit the deferred answer
+// while the token lives and know where to go after.
+func fromInteraction(i *discordgo.Interaction, now time.Time) bot.Message {
 	text := ""
 	if opts := i.ApplicationCommandData().Options; len(opts) > 0 {
 		text = opts[0].StringValue()
@@ -74,7 +93,8 @@ func fromInteraction(i *discordgo.Interaction) bot.Message {
 	}
 	return bot.Message{
 		Platform: "discord", EventID: "interaction:" + i.ID,
-		Conversation: bot.Conversation{ChannelID: i.ChannelID, Direct: i.GuildID == "", Handle: i.Token},
-		Sender:       sender, Text: text, Addressed: true, Received: time.Now(),
+		Conversation: bot.Conversation{ChannelID: i.ChannelID, Direct: i.GuildID == "",
+			Handle: interactionHandle{Token: i.Token, Issued: now, CanPost: mayPost(i)}.encode()},
+		Sender: sender, Text: text, Addressed: true, Received: now,
 	}
 }

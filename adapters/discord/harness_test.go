@@ -17,6 +17,8 @@ type harness struct {
 	fake *discordtest.Server
 	ad   *Adapter
 	done chan error
+	// waits receives the op 9 waits the adapter would have made.
+	waits chan time.Duration
 }
 
 func newHarness(t testing.TB, tweak func(*Config)) *harness {
@@ -38,7 +40,12 @@ func newHarnessWith(t testing.TB, handler bot.Handler, tweak func(*Config)) *har
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: fake, ad: ad, done: make(chan error, 1)}
+	ad.now = fake.Now
+	h := &harness{t: t, fake: fake, ad: ad, done: make(chan error, 1), waits: make(chan time.Duration, 16)}
+	ad.invalidWait = func() time.Duration {
+		h.waits <- invalidSessionWait() // what production would wait
+		return 0
+	}
 	b := bot.New(handler, bot.Options{Logger: quiet, SendRetryFor: 5 * time.Second}, ad)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { h.done <- b.Run(ctx) }()

@@ -47,3 +47,25 @@ func TestRenderGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadingsDiscordRenders: Discord renders #, ## and ### only; a
+// deeper heading shows its hashes literally. Checked on the golden files
+// too, so they cannot drift back.
+func TestHeadingsDiscordRenders(t *testing.T) {
+	check := func(name, s string) {
+		for line := range strings.SplitSeq(s, "\n") {
+			if strings.HasPrefix(line, "####") {
+				t.Errorf("%s: %q is a heading Discord does not render", name, line)
+			}
+		}
+	}
+	check("render", Render(bot.Reply{Status: bot.StatusSuccess, Title: "done", Text: "ok"}))
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.golden"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(f, string(b))
+	}
+}

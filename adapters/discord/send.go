@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -12,15 +13,23 @@ import (
 	"github.com/chatops-dev/chatops/bot"
 )
 
+// maxHeading is the deepest heading Discord renders (#, ##, ###); deeper
+// ones show their hashes literally.
+const maxHeading = 3
+
 // Render formats a reply as Discord markdown within one message's 2000
 // characters; long output keeps its tail.
-func Render(r bot.Reply) string { return markdown.Render(r, MaxMessageRunes) }
+func Render(r bot.Reply) string {
+	return markdown.RenderWith(r, markdown.Options{Limit: MaxMessageRunes, Heading: maxHeading})
+}
 
 // noPings keeps job output from notifying anyone it happens to mention.
 var noPings = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
 
 // Send implements bot.Adapter. Replies to /chatops first replace the
-// deferred answer, then follow up; channel replies reference the command.
+// deferred answer, then follow up, while the interaction token lives;
+// after that they go to the channel where the bot may post there. Channel
+// replies reference the command.
 func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
 	s := a.session()
 	if s == nil {
@@ -32,35 +41,91 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 	}
 	defer unlock()
 	content := Render(r)
-	opt := discordgo.WithContext(ctx)
 	if to.Handle != "" {
-		in := a.interaction(to.Handle)
-		a.mu.Lock()
-		first := !a.answers[to.Handle]
-		a.answers[to.Handle] = true
-		a.mu.Unlock()
-		if first {
-			if _, err := s.InteractionResponseEdit(in, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings}, opt); err == nil {
-				return bot.Sent{Conversation: to, ID: "@original"}, nil
+		h := decodeHandle(to.Handle)
+		if h.alive(a.now()) {
+			sent, err := a.sendInteraction(ctx, s, to, h, content)
+			if !tokenGone(err) {
+				return sent, err
 			}
-		} else if m, err := s.FollowupMessageCreate(in, true, &discordgo.WebhookParams{Content: content, AllowedMentions: noPings}, opt); err == nil {
-			return bot.Sent{Conversation: to, ID: m.ID}, nil
 		}
-		// The interaction token lives 15 minutes: post in the channel.
-		to.Handle = ""
+		return a.afterToken(ctx, s, to, h, content)
 	}
+	return a.sendChannel(ctx, s, to, content)
+}
+
+// sendInteraction edits the deferred answer the first time, and follows
+// up after. The answer counts as given only once its edit succeeded, so a
+// failed edit is retried as an edit, not replaced by a follow-up under a
+// reply stuck at "thinking".
+func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to bot.Conversation, h interactionHandle, content string) (bot.Sent, error) {
+	in := a.interaction(h.Token)
+	a.mu.Lock()
+	first := !a.answers[h.Token]
+	a.mu.Unlock()
+	if first {
+		err := a.rest(ctx, func(opt discordgo.RequestOption) error {
+			_, err := s.InteractionResponseEdit(in, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings}, opt)
+			return err
+		})
+		if err != nil {
+			return bot.Sent{}, classify("edit the deferred reply", err)
+		}
+		a.mu.Lock()
+		a.answers[h.Token] = true
+		a.mu.Unlock()
+		return bot.Sent{Conversation: to, ID: "@original"}, nil
+	}
+	var m *discordgo.Message
+	err := a.rest(ctx, func(opt discordgo.RequestOption) error {
+		var err error
+		m, err = s.FollowupMessageCreate(in, true, &discordgo.WebhookParams{Content: content, AllowedMentions: noPings}, opt)
+		return err
+	})
+	if err != nil {
+		return bot.Sent{}, classify("follow up", err)
+	}
+	return bot.Sent{Conversation: to, ID: m.ID}, nil
+}
+
+// afterToken delivers a reply whose interaction token has expired: in the
+// channel where the bot may post, else it is logged once and dropped.
+func (a *Adapter) afterToken(ctx context.Context, s *discordgo.Session, to bot.Conversation, h interactionHandle, content string) (bot.Sent, error) {
+	to.Handle = ""
+	to.ThreadID = ""
+	if h.CanPost {
+		return a.sendChannel(ctx, s, to, content)
+	}
+	a.mu.Lock()
+	logged := a.undeliverable[h.Token]
+	a.undeliverable[h.Token] = true
+	a.mu.Unlock()
+	if !logged {
+		a.log.Warn("a /chatops reply cannot be delivered: its interaction token expired (15 minutes) and the bot may not post in the channel", "channel", to.ChannelID)
+	}
+	return bot.Sent{}, bot.Permanent(fmt.Errorf("discord: interaction token expired and the bot may not post in channel %s", to.ChannelID))
+}
+
+func (a *Adapter) sendChannel(ctx context.Context, s *discordgo.Session, to bot.Conversation, content string) (bot.Sent, error) {
 	send := &discordgo.MessageSend{Content: content, AllowedMentions: noPings}
 	if to.ThreadID != "" {
 		send.Reference = &discordgo.MessageReference{MessageID: to.ThreadID, ChannelID: to.ChannelID, FailIfNotExists: new(bool)}
 	}
-	m, err := s.ChannelMessageSendComplex(to.ChannelID, send, opt)
+	var m *discordgo.Message
+	err := a.rest(ctx, func(opt discordgo.RequestOption) error {
+		var err error
+		m, err = s.ChannelMessageSendComplex(to.ChannelID, send, opt)
+		return err
+	})
 	if err != nil {
 		return bot.Sent{}, classify("send message", err)
 	}
 	return bot.Sent{Conversation: to, ID: m.ID}, nil
 }
 
-// Edit implements bot.Editor.
+// Edit implements bot.Editor. It needs nothing but ref: an interaction
+// reply is edited through its token while the token lives (the Handle
+// says when it was issued); after, the update is posted in the channel.
 func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
 	s := a.session()
 	if s == nil {
@@ -70,23 +135,31 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 	if err != nil {
 		return bot.Sent{}, err
 	}
+	defer unlock()
 	content := Render(r)
-	opt := discordgo.WithContext(ctx)
 	if ref.Conversation.Handle != "" {
-		a.mu.Lock()
-		appID := a.appID
-		a.mu.Unlock()
-		_, err = s.WebhookMessageEdit(appID, ref.Conversation.Handle, ref.ID, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings}, opt)
-	} else {
-		_, err = s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref.ID, Channel: ref.Conversation.ChannelID, Content: &content, AllowedMentions: noPings}, opt)
+		h := decodeHandle(ref.Conversation.Handle)
+		if h.alive(a.now()) {
+			a.mu.Lock()
+			appID := a.appID
+			a.mu.Unlock()
+			err = a.rest(ctx, func(opt discordgo.RequestOption) error {
+				_, err := s.WebhookMessageEdit(appID, h.Token, ref.ID, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings}, opt)
+				return err
+			})
+			if !tokenGone(err) {
+				if err != nil {
+					return bot.Sent{}, classify("edit the interaction reply", err)
+				}
+				return ref, nil
+			}
+		}
+		return a.afterToken(ctx, s, ref.Conversation, h, content)
 	}
-	unlock()
-	if err != nil && ref.Conversation.Handle != "" {
-		// An expired interaction token cannot edit; the update still goes out.
-		to := ref.Conversation
-		to.Handle = ""
-		return a.Send(ctx, to, r)
-	}
+	err = a.rest(ctx, func(opt discordgo.RequestOption) error {
+		_, err := s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref.ID, Channel: ref.Conversation.ChannelID, Content: &content, AllowedMentions: noPings}, opt)
+		return err
+	})
 	if err != nil {
 		return bot.Sent{}, classify("edit message", err)
 	}
@@ -99,8 +172,49 @@ func (a *Adapter) interaction(token string) *discordgo.Interaction {
 	return &discordgo.Interaction{AppID: a.appID, Token: token}
 }
 
+// rest runs one REST call, waiting out 429s itself: discordgo's own retry
+// sleeps without looking at the context and for as long as asked. The
+// wait ends with ctx (shutdown) and is bounded by MaxRateLimitWait in all.
+func (a *Adapter) rest(ctx context.Context, op func(discordgo.RequestOption) error) error {
+	opt := discordgo.WithContext(ctx)
+	var waited time.Duration
+	for {
+		err := op(opt)
+		var rl *discordgo.RateLimitError
+		if !errors.As(err, &rl) || rl.TooManyRequests == nil {
+			return err
+		}
+		wait := max(rl.RetryAfter, 10*time.Millisecond)
+		if waited+wait > a.cfg.MaxRateLimitWait {
+			return fmt.Errorf("rate limited for %s more (over the %s bound): %w", wait, a.cfg.MaxRateLimitWait, err)
+		}
+		a.log.Info("rate limited by Discord, waiting", "url", rl.URL, "retry_after", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("rate limited and %w", ctx.Err())
+		case <-t.C:
+		}
+		waited += wait
+	}
+}
+
+// tokenGone reports Discord's answers for an expired or unknown
+// interaction token.
+func tokenGone(err error) bool {
+	var re *discordgo.RESTError
+	if !errors.As(err, &re) || re.Response == nil {
+		return false
+	}
+	if re.Message != nil && (re.Message.Code == discordgo.ErrCodeInvalidWebhookTokenProvided || re.Message.Code == discordgo.ErrCodeUnknownWebhook) {
+		return true
+	}
+	return re.Response.StatusCode == http.StatusUnauthorized
+}
+
 // classify marks client errors permanent: Discord rejected the request
-// itself (discordgo already waited out 429s).
+// itself (429s were waited out before).
 func classify(what string, err error) error {
 	var re *discordgo.RESTError
 	if errors.As(err, &re) && re.Response != nil {

@@ -129,7 +129,7 @@ func (a *Adapter) fromSlashCommand(c slack.SlashCommand, req *socketmode.Request
 		Conversation: bot.Conversation{
 			ChannelID: c.ChannelID,
 			Direct:    c.ChannelName == "directmessage" || strings.HasPrefix(c.ChannelID, "D"),
-			Handle:    c.ResponseURL,
+			Handle:    slashHandle{URL: c.ResponseURL, Issued: time.Now(), User: c.UserID}.encode(),
 		},
 		Sender:    bot.User{ID: c.UserID, Username: c.UserName},
 		Text:      text,

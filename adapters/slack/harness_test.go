@@ -117,6 +117,20 @@ func testRouter(h *harness) *commands.Router {
 			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: r.RawArgs + " finished"})
 			return err
 		})})
+	rt.MustHandle(commands.Command{Name: "states", Summary: "a run's life: working, five progress edits, a result", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			sent, err := w.Reply(ctx, bot.Reply{Status: bot.StatusWorking, Title: "pipeline created"})
+			if err != nil {
+				return err
+			}
+			for i := range 5 {
+				if sent, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusWorking, Title: fmt.Sprintf("running, step %d", i)}); err != nil {
+					return err
+				}
+			}
+			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "result: " + r.RawArgs})
+			return err
+		})})
 	rt.MustHandle(commands.Command{Name: "big", Summary: "a reply over Slack's limits", Handler: commands.HandlerFunc(
 		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
 			_, err := w.Reply(ctx, bigReply())

@@ -41,7 +41,7 @@ func TestManifestMatchesAdapter(t *testing.T) {
 		t.Fatal(err)
 	}
 	scopes := slices.Sorted(slices.Values(m.OAuth.Scopes.Bot))
-	if want := []string{"app_mentions:read", "chat:write", "commands", "im:history"}; !slices.Equal(scopes, want) {
+	if want := []string{"app_mentions:read", "chat:write", "commands", "im:history", "im:write"}; !slices.Equal(scopes, want) {
 		t.Errorf("scopes %v, want %v", scopes, want)
 	}
 	events := slices.Sorted(slices.Values(m.Settings.Events.Bot))

@@ -18,11 +18,13 @@ const (
 	maxHeaderText    = 150
 	maxFieldText     = 2000
 	maxFieldsPerSect = 10
-	// maxMessageText bounds the sum of all text in one message's blocks.
-	// Slack rejects messages whose blocks hold more than about 13,200
-	// characters in total (msg_blocks_too_long, undocumented; see
-	// slackapi/bolt-js#2509), far below 50 blocks of 3000.
-	maxMessageText = 12000
+	// maxMessageText bounds the sum of all text in one message's blocks,
+	// counted as sent (escaped). Slack rejects messages whose blocks hold
+	// more than somewhere between about 11,300 and 13,300 characters in
+	// total, depending on the content (msg_blocks_too_long, undocumented;
+	// slackapi/bolt-js#2509), far below 50 blocks of 3000. 9,000 leaves
+	// room; a rejection still re-renders at half (see Send).
+	maxMessageText = 9000
 	// maxFields and fieldsBudget keep the compact facts compact.
 	maxFields    = 20
 	fieldsBudget = 2400
@@ -52,8 +54,11 @@ func mrkdwn(s string) *slack.TextBlockObject {
 // maxMessageText. When it is too long, code keeps its tail (the end of a
 // log matters most) with a note saying how many lines were cut, and prose
 // keeps its start.
-func render(r bot.Reply) message {
-	rem := maxMessageText
+func render(r bot.Reply) message { return renderWithin(r, maxMessageText) }
+
+// renderWithin is render with budget characters of block text.
+func renderWithin(r bot.Reply, budget int) message {
+	rem := budget
 	var head, fields, links, note []slack.Block
 	if r.Title != "" {
 		title := cutRunes(r.Status.Emoji()+" "+oneLine(r.Title), maxHeaderText)
@@ -135,21 +140,43 @@ func render(r bot.Reply) message {
 func fence(code string) string { return "```\n" + escapeMrkdwn(defang(code)) + "\n```" }
 
 // tailToFit keeps the end of code so that its escaped, fenced and split
-// form fits in room characters. It returns the kept code and how many
-// lines were dropped.
+// form fits in room characters, counting what Slack counts: the escaped
+// text (one "<" is four characters as "&lt;"). It returns the kept code
+// and how many lines were dropped.
 func tailToFit(code string, room int) (string, int) {
-	budget := room - fenceCost
-	for range 8 {
-		kept, dropped := bot.TailCut(code, max(budget, 0))
-		// Every extra section chunk.Split makes costs another pair of fences.
-		cost := runeLen(fence(kept)) + fenceCost*(runeLen(fence(kept))/maxSectionText)
-		if cost <= room || budget <= 0 {
-			return kept, dropped
-		}
-		budget -= cost - room + 16
+	// Every section chunk.Split makes costs another pair of fences.
+	budget := room - fenceCost*(2+room/maxSectionText)
+	if budget <= 0 {
+		return "", strings.Count(code, "\n") + 1
 	}
-	return bot.TailCut(code, 0)
+	lines := strings.Split(code, "\n")
+	used, i := 0, len(lines)
+	for i > 0 {
+		n := escapedLen(lines[i-1]) + 1
+		if used+n > budget {
+			break
+		}
+		used += n
+		i--
+	}
+	if i < len(lines) {
+		return strings.Join(lines[i:], "\n"), i
+	}
+	// Even the last line alone is too long: keep its end.
+	last := []rune(lines[len(lines)-1])
+	j := len(last)
+	for used = 0; j > 0; j-- {
+		n := escapedLen(string(last[j-1]))
+		if used+n > budget {
+			break
+		}
+		used += n
+	}
+	return string(last[j:]), len(lines) - 1
 }
+
+// escapedLen is the length of a code line as Slack receives it.
+func escapedLen(s string) int { return runeLen(escapeMrkdwn(defang(s))) }
 
 // cutProse keeps the start of escaped text within n characters, at a line
 // end where one is near, saying that the rest was cut.

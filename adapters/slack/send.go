@@ -22,10 +22,31 @@ var permanentCodes = map[string]bool{
 	"token_revoked": true, "missing_scope": true, "invalid_arguments": true,
 }
 
+// retryShorter runs send with the reply rendered at the full block text
+// budget and, if Slack answers msg_blocks_too_long (its limit moves with
+// the content), once more at half the budget, so a long result is shown
+// shortened rather than lost.
+func retryShorter(r bot.Reply, send func(message) error) error {
+	err := send(render(r))
+	if isCode(err, "msg_blocks_too_long") {
+		err = send(renderWithin(r, maxMessageText/2))
+	}
+	return err
+}
+
 // Send implements bot.Adapter: chat.postMessage in the conversation's
 // thread.
 func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
-	m := render(r)
+	var sent bot.Sent
+	err := retryShorter(r, func(m message) error {
+		var err error
+		sent, err = a.send(ctx, to, m)
+		return err
+	})
+	return sent, err
+}
+
+func (a *Adapter) send(ctx context.Context, to bot.Conversation, m message) (bot.Sent, error) {
 	opts := []slack.MsgOption{
 		slack.MsgOptionText(m.Text, false),
 		slack.MsgOptionBlocks(m.Blocks...),
@@ -43,12 +64,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 	if err != nil && to.Handle != "" && isCode(err, "not_in_channel", "channel_not_found") {
 		// A slash command from a channel the bot is not in: answer through
 		// the command's response_url (which cannot be edited later).
-		err = a.call(ctx, to.ChannelID, "response_url", func() error {
-			_, _, err := a.api.PostMessageContext(ctx, to.ChannelID, slack.MsgOptionResponseURL(to.Handle, slack.ResponseTypeInChannel),
-				slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
-			return err
-		})
-		ts = ""
+		return a.viaResponseURL(ctx, to, m, true)
 	}
 	if err != nil {
 		return bot.Sent{}, err
@@ -64,12 +80,16 @@ func isCode(err error, codes ...string) bool {
 
 // Edit implements bot.Editor: chat.update replaces the message in place.
 func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
-	m := render(r)
+	if ref.ID == responseURLID {
+		return a.editResponseURL(ctx, ref, r)
+	}
 	ch := ref.Conversation.ChannelID
-	err := a.call(ctx, ch, "chat.update", func() error {
-		_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ref.ID,
-			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
-		return err
+	err := retryShorter(r, func(m message) error {
+		return a.call(ctx, ch, "chat.update", func() error {
+			_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ref.ID,
+				slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+			return err
+		})
 	})
 	if err != nil {
 		return bot.Sent{}, err
@@ -79,6 +99,8 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 
 // call runs one Web API write for a channel, one at a time per channel so
 // replies stay in order, waiting out 429s for as long as Slack asks.
+// Slack's rate limits are per method and workspace, not per channel: after
+// a 429 every conversation waits before calling that method again.
 func (a *Adapter) call(ctx context.Context, channel, method string, op func() error) error {
 	unlock, err := a.conv.Lock(ctx, channel)
 	if err != nil {
@@ -86,18 +108,42 @@ func (a *Adapter) call(ctx context.Context, channel, method string, op func() er
 	}
 	defer unlock()
 	for {
+		if err := a.waitMethod(ctx, method); err != nil {
+			return fmt.Errorf("slack: %s to %s: rate limited and %w", method, channel, err)
+		}
 		err := op()
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) {
 			return classify(method, channel, err)
 		}
 		wait := max(rl.RetryAfter, time.Second)
-		a.log.Info("rate limited by Slack, waiting", "method", method, "channel", channel, "retry_after", wait)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("slack: %s to %s: rate limited and %w", method, channel, ctx.Err())
-		case <-time.After(wait):
+		a.mu.Lock()
+		if a.methodLimit == nil {
+			a.methodLimit = map[string]time.Time{}
 		}
+		if until := time.Now().Add(wait); until.After(a.methodLimit[method]) {
+			a.methodLimit[method] = until
+		}
+		a.mu.Unlock()
+		a.log.Info("rate limited by Slack, waiting", "method", method, "channel", channel, "retry_after", wait)
+	}
+}
+
+// waitMethod waits until method is no longer rate limited.
+func (a *Adapter) waitMethod(ctx context.Context, method string) error {
+	a.mu.Lock()
+	d := time.Until(a.methodLimit[method])
+	a.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

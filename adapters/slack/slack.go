@@ -77,7 +77,9 @@ type Adapter struct {
 	attempts    int        // reconnect attempts since the last stable connection
 	connectedAt time.Time  // when the current connection came up
 	retryAfter  time.Duration
-	cur         *activityConn // transport of the current websocket
+	cur         *activityConn        // transport of the current websocket
+	methodLimit map[string]time.Time // Web API method -> end of its 429
+	urlUses     map[string]int       // response_url -> uses known to this process
 }
 
 // ident is the bot's own identity.

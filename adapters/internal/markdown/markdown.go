@@ -14,12 +14,30 @@ import (
 
 var mdEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`)
 
-// Render formats a reply as markdown of at most limit runes: when it would
-// not fit, the code block keeps its tail (the end of a log matters most)
-// and says how many lines were cut; prose that alone is too long keeps its
-// start.
-func Render(r bot.Reply, limit int) string {
-	head, tail := renderFrame(r)
+// Options tune the rendering to a platform.
+type Options struct {
+	// Limit is the message size in runes.
+	Limit int
+	// Heading is the heading level of the title (1–6, default 4).
+	// Mattermost renders up to ######; Discord renders only #, ## and ###,
+	// and shows deeper ones literally.
+	Heading int
+}
+
+// Render formats a reply as markdown of at most limit runes with a level 4
+// title (see RenderWith).
+func Render(r bot.Reply, limit int) string { return RenderWith(r, Options{Limit: limit}) }
+
+// RenderWith formats a reply as markdown of at most o.Limit runes: when it
+// would not fit, the code block keeps its tail (the end of a log matters
+// most) and says how many lines were cut; prose that alone is too long
+// keeps its start.
+func RenderWith(r bot.Reply, o Options) string {
+	limit := o.Limit
+	if o.Heading < 1 || o.Heading > 6 {
+		o.Heading = 4
+	}
+	head, tail := renderFrame(r, o.Heading)
 	if r.Code == "" {
 		return cutHead(join(head, tail), limit)
 	}
@@ -55,10 +73,10 @@ func Render(r bot.Reply, limit int) string {
 
 // renderFrame renders everything but the code: title, text and fields
 // before it, links after it.
-func renderFrame(r bot.Reply) (head, tail string) {
+func renderFrame(r bot.Reply, level int) (head, tail string) {
 	var h []string
 	if r.Title != "" {
-		h = append(h, "#### "+r.Status.Emoji()+" "+mdEscaper.Replace(r.Title))
+		h = append(h, strings.Repeat("#", level)+" "+r.Status.Emoji()+" "+mdEscaper.Replace(r.Title))
 	}
 	if r.Text != "" {
 		h = append(h, mdEscaper.Replace(r.Text))

@@ -46,3 +46,13 @@ func abs(n int) int {
 	}
 	return n
 }
+
+func TestHeadingLevel(t *testing.T) {
+	r := bot.Reply{Status: bot.StatusSuccess, Title: "done"}
+	if got := Render(r, 2000); !strings.HasPrefix(got, "#### ") {
+		t.Errorf("default (Mattermost) title %q, want a level 4 heading", got)
+	}
+	if got := RenderWith(r, Options{Limit: 2000, Heading: 3}); !strings.HasPrefix(got, "### ") {
+		t.Errorf("level 3 title %q", got)
+	}
+}

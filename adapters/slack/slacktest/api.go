@@ -38,10 +38,32 @@ const (
 	// maxMessageText: Slack documents 40,000 but now refuses top-level
 	// text of about 4,000 characters with msg_too_long.
 	maxMessageText = 4000
-	// maxBlocksText: the sum of all text in a message's blocks; Slack
-	// answers msg_blocks_too_long above about 13,200 (slackapi/bolt-js#2509).
-	maxBlocksText = 13200
+	// The sum of all text in a message's blocks: Slack answers
+	// msg_blocks_too_long well below 50 blocks of 3000, at a point that
+	// moves with the content, observed between about 11,300 and 13,300
+	// characters (slackapi/bolt-js#2509). The fake models it as 13,300 for
+	// plain prose, falling to 11,300 as the share of markup and entity
+	// characters (& ; < > * _ ~ ` and newlines) rises to one half.
+	maxBlocksTextPlain  = 13300
+	maxBlocksTextMarkup = 11300
 )
+
+// BlocksTextLimit is where the fake rejects text with
+// msg_blocks_too_long: it depends on the content, see maxBlocksTextPlain.
+func BlocksTextLimit(text string) int {
+	n, markup := 0, 0
+	for _, r := range text {
+		n++
+		if strings.ContainsRune("&;<>*_~`\n", r) {
+			markup++
+		}
+	}
+	if n == 0 {
+		return maxBlocksTextPlain
+	}
+	share := min(1, 2*float64(markup)/float64(n))
+	return maxBlocksTextPlain - int(share*float64(maxBlocksTextPlain-maxBlocksTextMarkup))
+}
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -65,8 +87,21 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	// Slack's limits are per method and workspace, not per channel: until
+	// Retry-After has passed, every call of the method is refused again.
+	key := method + " " + tokenOf(r) // per method and workspace (token)
+	if until := s.limitedUntil[key]; time.Now().Before(until) {
+		secs := int(time.Until(until).Seconds()) + 1
+		s.limited = append(s.limited, Limited{Method: method, RetryAfter: time.Duration(secs) * time.Second, At: time.Now(), Ignored: true})
+		s.notifyLocked()
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
 	if q := s.limits[method]; len(q) > 0 {
 		s.limits[method] = q[1:]
+		s.limitedUntil[key] = time.Now().Add(time.Duration(q[0]) * time.Second)
 		s.limited = append(s.limited, Limited{Method: method, RetryAfter: time.Duration(q[0]) * time.Second, At: time.Now()})
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -93,6 +128,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			"user": "chatops", "team_id": s.TeamID, "user_id": s.BotUserID, "bot_id": s.BotID, "is_enterprise_install": false})
 	case "chat.postMessage", "chat.update":
 		s.serveChat(w, r, method)
+	case "conversations.open":
+		if tokenOf(r) != s.BotToken {
+			slackErr(w, "invalid_auth")
+			return
+		}
+		user := r.FormValue("users")
+		if user == "" || strings.Contains(user, ",") {
+			slackErr(w, "invalid_arguments")
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + user, "is_im": true}})
 	default:
 		slackErr(w, "unknown_method")
 	}
@@ -119,7 +165,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, method string
 	if b := r.FormValue("blocks"); b != "" {
 		p.Blocks = json.RawMessage(b)
 	}
-	if code, details := CheckMessage(p.Text, p.Blocks); code != "" {
+	if code, details := s.checkMessage(p.Text, p.Blocks); code != "" {
 		slackErr(w, code, details...)
 		return
 	}
@@ -174,6 +220,7 @@ func CheckMessage(text string, blocks json.RawMessage) (string, []string) {
 	}
 	var errs []string
 	total := 0
+	var all strings.Builder
 	bad := func(i int, format string, args ...any) {
 		errs = append(errs, fmt.Sprintf(format, args...)+fmt.Sprintf(" [json-pointer:/blocks/%d]", i))
 	}
@@ -183,14 +230,17 @@ func CheckMessage(text string, blocks json.RawMessage) (string, []string) {
 	for i, b := range bs {
 		if b.Text != nil {
 			total += runeLen(b.Text.Text)
+			all.WriteString(b.Text.Text)
 		}
 		for _, f := range b.Fields {
 			total += runeLen(f.Text)
+			all.WriteString(f.Text)
 		}
 		for _, raw := range b.Elements {
 			var t textObject
 			if json.Unmarshal(raw, &t) == nil {
 				total += runeLen(t.Text)
+				all.WriteString(t.Text)
 			}
 		}
 		switch b.Type {
@@ -233,10 +283,47 @@ func CheckMessage(text string, blocks json.RawMessage) (string, []string) {
 	if len(errs) > 0 {
 		return "invalid_blocks", errs
 	}
-	if total > maxBlocksText {
+	if total > BlocksTextLimit(all.String()) {
 		return "msg_blocks_too_long", nil
 	}
 	return "", nil
+}
+
+// checkMessage is CheckMessage with the server's optional fixed limit.
+func (s *Server) checkMessage(text string, blocks json.RawMessage) (string, []string) {
+	code, details := CheckMessage(text, blocks)
+	s.mu.Lock()
+	limit := s.blocksLimit
+	s.mu.Unlock()
+	if code == "" && limit > 0 && blocksTextLen(blocks) > limit {
+		return "msg_blocks_too_long", nil
+	}
+	return code, details
+}
+
+func blocksTextLen(blocks json.RawMessage) int {
+	var bs []struct {
+		Text     *textObject       `json:"text"`
+		Fields   []textObject      `json:"fields"`
+		Elements []json.RawMessage `json:"elements"`
+	}
+	_ = json.Unmarshal(blocks, &bs)
+	n := 0
+	for _, b := range bs {
+		if b.Text != nil {
+			n += runeLen(b.Text.Text)
+		}
+		for _, f := range b.Fields {
+			n += runeLen(f.Text)
+		}
+		for _, raw := range b.Elements {
+			var t textObject
+			if json.Unmarshal(raw, &t) == nil {
+				n += runeLen(t.Text)
+			}
+		}
+	}
+	return n
 }
 
 type textObject struct {
@@ -271,13 +358,31 @@ func (s *Server) NextPost(ctx context.Context) (Post, error) {
 // serveResponseURL is a slash command's response_url: JSON with text,
 // blocks and response_type.
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
+	// Slack: a response_url accepts up to 5 responses within 30 minutes
+	// of the command; after that it answers 404.
 	s.mu.Lock()
-	channel, ok := s.responses[r.URL.Path]
+	ru, ok := s.responses[r.URL.Path]
+	refusal := ""
+	switch {
+	case !ok:
+		refusal = "unknown response_url"
+	case ru.uses >= ResponseURLUses:
+		refusal = "used_url"
+	case s.now().Sub(ru.created) > ResponseURLLifetime:
+		refusal = "expired_url"
+	default:
+		ru.uses++
+	}
+	if refusal != "" {
+		s.refusedResponses++
+		s.notifyLocked()
+	}
 	s.mu.Unlock()
-	if !ok {
-		http.Error(w, "unknown response_url", http.StatusNotFound)
+	if refusal != "" {
+		http.Error(w, refusal, http.StatusNotFound)
 		return
 	}
+	channel := ru.channel
 	var body struct {
 		Text         string          `json:"text"`
 		Blocks       json.RawMessage `json:"blocks"`
@@ -290,7 +395,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	if string(body.Blocks) == "null" {
 		body.Blocks = nil
 	}
-	if code, details := CheckMessage(body.Text, body.Blocks); code != "" {
+	if code, details := s.checkMessage(body.Text, body.Blocks); code != "" {
 		slackErr(w, code, details...)
 		return
 	}

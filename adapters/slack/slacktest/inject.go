@@ -10,9 +10,10 @@ import (
 type Delivery struct {
 	// Channel and TS identify the message (TS is empty for slash commands).
 	Channel, TS string
-	// EnvelopeIDs are the envelopes that carried it, in sending order (a
-	// channel mention travels as a `message` and an `app_mention`).
+	// EnvelopeIDs are the envelopes that carried it, in sending order.
 	EnvelopeIDs []string
+	// ResponseURL is a slash command's response_url.
+	ResponseURL string
 }
 
 // Msg is a message event's content for Inject.
@@ -39,9 +40,12 @@ func (s *Server) eventEnvelope(event map[string]any) envelope {
 	return envelope{Type: "events_api", ID: s.nextID("env-"), Payload: raw}
 }
 
-// Inject sends a message as Slack would: always as a `message` event, and
-// also as an `app_mention` when the text mentions the bot in a channel.
-// The two envelopes carry the same ts, as Slack's do.
+// Inject sends a message as Slack sends it to an app subscribed to
+// exactly app_mention and message.im (the manifest's events): a direct
+// message arrives as a `message` event; a channel message arrives only if
+// it mentions the bot, and then only as an `app_mention` (the app does not
+// subscribe to message.channels). Other channel messages are not delivered
+// at all.
 func (s *Server) Inject(m Msg) Delivery {
 	ts := s.nextTS()
 	if m.ChannelType == "" {
@@ -58,16 +62,19 @@ func (s *Server) Inject(m Msg) Delivery {
 		base["thread_ts"] = m.ThreadTS
 	}
 	d := Delivery{Channel: m.Channel, TS: ts}
-	msg := clone(base)
-	msg["type"] = "message"
-	msg["channel_type"] = m.ChannelType
-	if m.Subtype != "" {
-		msg["subtype"] = m.Subtype
-	} else {
-		msg["client_msg_id"] = s.nextID("cm-")
+	if m.ChannelType == "im" {
+		msg := clone(base)
+		msg["type"] = "message"
+		msg["channel_type"] = m.ChannelType
+		if m.Subtype != "" {
+			msg["subtype"] = m.Subtype
+		} else {
+			msg["client_msg_id"] = s.nextID("cm-")
+		}
+		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(msg)))
+		return d
 	}
-	d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(msg)))
-	if m.ChannelType != "im" && strings.Contains(m.Text, "<@"+s.BotUserID) {
+	if strings.Contains(m.Text, "<@"+s.BotUserID) {
 		mention := clone(base)
 		mention["type"] = "app_mention"
 		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(mention)))
@@ -112,14 +119,14 @@ func (s *Server) SlashCommand(channel, user, text string) Delivery {
 	path := "/commands/" + s.nextID("resp-")
 	payload["response_url"] = s.srv.URL + path
 	s.mu.Lock()
-	s.responses[path] = channel
+	s.responses[path] = &responseURL{channel: channel, created: s.now()}
 	s.mu.Unlock()
 	if strings.HasPrefix(channel, "D") {
 		payload["channel_name"] = "directmessage"
 	}
 	raw, _ := json.Marshal(payload)
 	id := s.send(envelope{Type: "slash_commands", ID: s.nextID("env-"), Payload: raw, AcceptsResponsePayload: true})
-	return Delivery{Channel: channel, EnvelopeIDs: []string{id}}
+	return Delivery{Channel: channel, EnvelopeIDs: []string{id}, ResponseURL: s.srv.URL + path}
 }
 
 func clone(m map[string]any) map[string]any {

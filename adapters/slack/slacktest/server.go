@@ -54,21 +54,25 @@ type Server struct {
 	srv       *httptest.Server
 	upgrader  websocket.Upgrader
 
-	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced on every state change
-	conns     []*wsConn     // live connections, oldest first
-	opened    int           // websocket connections that got their hello
-	pending   [][]byte      // envelopes waiting for a connection
-	envelopes map[string]envelope
-	acks      map[string]Ack
-	posts     []Post
-	readPos   int
-	limits    map[string][]int // method -> Retry-After seconds of the next 429s
-	limited   []Limited
-	outside   map[string]bool   // channels the bot is not a member of
-	responses map[string]string // response_url path -> channel
-	seq       int
-	closed    bool
+	mu               sync.Mutex
+	changed          chan struct{} // closed and replaced on every state change
+	conns            []*wsConn     // live connections, oldest first
+	opened           int           // websocket connections that got their hello
+	pending          [][]byte      // envelopes waiting for a connection
+	envelopes        map[string]envelope
+	acks             map[string]Ack
+	posts            []Post
+	readPos          int
+	limits           map[string][]int     // method -> Retry-After seconds of the next 429s
+	limitedUntil     map[string]time.Time // method -> end of its current 429
+	limited          []Limited
+	outside          map[string]bool         // channels the bot is not a member of
+	responses        map[string]*responseURL // by response_url path
+	refusedResponses int
+	offset           time.Duration // the fake clock's advance over real time
+	seq              int
+	closed           bool
+	blocksLimit      int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
 }
 
 // New starts a fake Slack on a loopback port.
@@ -77,13 +81,14 @@ func New(opts ...Option) *Server {
 		AppToken: DefaultAppToken, BotToken: DefaultBotToken,
 		BotUserID: DefaultBotUserID, BotID: DefaultBotID,
 		TeamID: DefaultTeamID, AppID: DefaultAppID,
-		pingEvery: 100 * time.Millisecond,
-		changed:   make(chan struct{}),
-		envelopes: map[string]envelope{},
-		acks:      map[string]Ack{},
-		limits:    map[string][]int{},
-		outside:   map[string]bool{},
-		responses: map[string]string{},
+		pingEvery:    100 * time.Millisecond,
+		changed:      make(chan struct{}),
+		envelopes:    map[string]envelope{},
+		acks:         map[string]Ack{},
+		limits:       map[string][]int{},
+		limitedUntil: map[string]time.Time{},
+		outside:      map[string]bool{},
+		responses:    map[string]*responseURL{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -216,6 +221,45 @@ func (s *Server) Disconnect(reason string) {
 	}
 }
 
+// Slack's documented response_url rules.
+const (
+	ResponseURLUses     = 5
+	ResponseURLLifetime = 30 * time.Minute
+)
+
+// responseURL is a slash command's response_url as Slack tracks it.
+type responseURL struct {
+	channel string
+	created time.Time
+	uses    int
+}
+
+// Advance moves the fake's clock forward (response URLs expire by it).
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offset += d
+}
+
+func (s *Server) now() time.Time { return time.Now().Add(s.offset) }
+
+// RefusedResponses reports how many response_url calls the fake refused
+// (used up, expired or unknown).
+func (s *Server) RefusedResponses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusedResponses
+}
+
+// LimitBlocksText makes the fake reject messages whose blocks hold more
+// than n characters of text with msg_blocks_too_long (0 restores the
+// content-dependent limit), as Slack's moving limit can.
+func (s *Server) LimitBlocksText(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocksLimit = n
+}
+
 // NotInChannel makes chat.postMessage to channel fail with not_in_channel,
 // as Slack answers for channels the bot was never invited to.
 func (s *Server) NotInChannel(channel string) {
@@ -237,6 +281,9 @@ type Limited struct {
 	Method     string
 	RetryAfter time.Duration
 	At         time.Time
+	// Ignored marks a call made while the method was still limited by an
+	// earlier 429: the client did not honour its Retry-After.
+	Ignored bool
 }
 
 // RateLimited returns the 429s served so far.
