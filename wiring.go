@@ -88,7 +88,7 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 			log.Info("GitLab webhooks off: runs are followed by polling", "poll_interval", cfg.GitLab.PollInterval.Duration)
 		}
 	}
-	adapters, err := buildAdapters(cfg, stdin, stdout, log)
+	adapters, err := buildAdapters(cfg, st, stdin, stdout, log)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -150,7 +150,7 @@ func serveHTTP(addr string, h http.Handler, log *slog.Logger) (func(), error) {
 }
 
 // buildAdapters makes one adapter per configured section.
-func buildAdapters(cfg *config.Config, stdin io.Reader, stdout io.Writer, log *slog.Logger) ([]bot.Adapter, error) {
+func buildAdapters(cfg *config.Config, st store.Store, stdin io.Reader, stdout io.Writer, log *slog.Logger) ([]bot.Adapter, error) {
 	var out []bot.Adapter
 	if cfg.Shell != nil {
 		out = append(out, shell.New(shell.Config{User: cfg.Shell.User, In: stdin, Out: stdout}))
@@ -163,7 +163,8 @@ func buildAdapters(cfg *config.Config, stdin io.Reader, stdout io.Writer, log *s
 		out = append(out, a)
 	}
 	if cfg.Mattermost != nil {
-		a, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: cfg.Mattermost.Token, Logger: log.With("adapter", "mattermost")})
+		a, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: cfg.Mattermost.Token, Logger: log.With("adapter", "mattermost"),
+			Cursors: st, CatchUp: cfg.Bot.CatchUp.Duration})
 		if err != nil {
 			return nil, fmt.Errorf("[mattermost]: %w", err)
 		}
