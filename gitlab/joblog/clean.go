@@ -10,16 +10,25 @@ import (
 // escape (CSI, OSC and two-byte escapes), resolves carriage returns,
 // backspaces and erase-line codes as a terminal would (progress bars), drops
 // other control characters except tabs, and replaces invalid UTF-8 with
-// U+FFFD. Lines end at "\n"; "\r\n" is a line end.
+// U+FFFD. Lines end at "\n"; "\r\n" is a line end. A timestamped record
+// whose flag is "+" continues the previous line (the runner flushed a
+// partial line): it is joined to it, as GitLab's log view does.
 func Clean(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	var line []rune
+	var joined strings.Builder // a line made of several records
 	for i := 0; ; i++ {
-		j := strings.IndexByte(s, '\n')
-		raw := s
-		if j >= 0 {
-			raw = s[:j]
+		raw, rest, more := nextLine(s)
+		if more && isContinuation(rest) {
+			joined.Reset()
+			joined.WriteString(strings.TrimRight(raw, "\r"))
+			for more && isContinuation(rest) {
+				var next string
+				next, rest, more = nextLine(rest)
+				joined.WriteString(strings.TrimRight(next[timestampLen:], "\r"))
+			}
+			raw = joined.String()
 		}
 		if i > 0 {
 			b.WriteByte('\n')
@@ -28,11 +37,25 @@ func Clean(s string) string {
 		for _, r := range line {
 			b.WriteRune(r)
 		}
-		if j < 0 {
+		if !more {
 			return b.String()
 		}
-		s = s[j+1:]
+		s = rest
 	}
+}
+
+// nextLine splits s at its first "\n".
+func nextLine(s string) (line, rest string, more bool) {
+	if j := strings.IndexByte(s, '\n'); j >= 0 {
+		return s[:j], s[j+1:], true
+	}
+	return s, "", false
+}
+
+// isContinuation reports a timestamped record flagged "+": the rest of
+// the previous line.
+func isContinuation(s string) bool {
+	return isTimestamp(s) && s[timestampLen-1] == '+'
 }
 
 // timestampLen is the length of the prefix newer runners write on every

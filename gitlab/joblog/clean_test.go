@@ -24,7 +24,14 @@ func TestClean(t *testing.T) {
 		{"carriage return overwrite", "progress 10%\rprogress 100%", "progress 100%"},
 		{"shorter overwrite keeps the rest", "abcdef\rXY", "XYcdef"},
 		{"crlf", "a\r\nb\r\n", "a\nb\n"},
-		{"timestamps", "2024-05-01T10:00:00.123456Z 01O hello\n2024-05-01T10:00:00.123457Z 0fE+world", "hello\nworld"},
+		{"timestamps", "2024-05-01T10:00:00.123456Z 01O hello\n2024-05-01T10:00:00.123457Z 0fE world", "hello\nworld"},
+		// FF_TIMESTAMPS: a record flagged "+" continues the previous line
+		// (the runner flushed a partial line), as GitLab's log view joins.
+		{"continuation joins the line", "2024-05-01T10:00:00.123456Z 01O hello \n2024-05-01T10:00:00.123457Z 01O+world", "hello world"},
+		{"chain of continuations", "2024-05-01T10:00:00.000001Z 01O a\n2024-05-01T10:00:00.000002Z 01O+b\n2024-05-01T10:00:00.000003Z 01O+c\n2024-05-01T10:00:00.000004Z 01O d", "abc\nd"},
+		{"continuation keeps colours out", "2024-05-01T10:00:00.000001Z 01O \x1b[32;1mlong \n2024-05-01T10:00:00.000002Z 01O+line\x1b[0;m\n", "long line\n"},
+		{"continuation on the first line", "2024-05-01T10:00:00.000002Z 01O+tail", "tail"},
+		{"continuation after crlf", "2024-05-01T10:00:00.000001Z 01O x\r\n2024-05-01T10:00:00.000002Z 01O+y", "xy"},
 		{"leaked marker", "section_start:1:chat_reply\r\x1b[0Kinside", "inside"},
 		{"invalid utf8", "ok \xff", "ok \uFFFD"},
 		{"controls dropped, tabs kept", "a\tb\x07c\x00", "a\tbc"},
