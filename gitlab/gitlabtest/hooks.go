@@ -80,16 +80,17 @@ func (s *Server) jobHookPayload(j *job) map[string]any {
 		}
 		duration = end.Sub(j.Started).Seconds()
 	}
-	name := s.ProjectPath
+	pr := j.Pipeline.project
+	name := pr.path
 	return map[string]any{
-		"object_kind": "build", "ref": "main", "tag": false, "before_sha": "0000000000000000000000000000000000000000",
+		"object_kind": "build", "ref": j.Pipeline.Ref, "tag": pr.tags[j.Pipeline.Ref], "before_sha": "0000000000000000000000000000000000000000",
 		"sha": j.Pipeline.SHA, "build_id": j.ID, "build_name": j.Name, "build_stage": j.Stage, "build_status": j.Status,
 		"build_created_at": timeRFC(j.Created), "build_started_at": timeRFC(j.Started), "build_finished_at": timeRFC(j.Finished),
 		"build_duration": duration, "build_queued_duration": 0.1, "build_allow_failure": false, "build_failure_reason": "unknown_failure",
-		"retries_count": 0, "pipeline_id": j.Pipeline.ID, "project_id": s.ProjectID, "project_name": name,
-		"user":   map[string]any{"id": 1, "name": "chatops bot", "username": "chatops-bot", "email": "[REDACTED]"},
-		"commit": map[string]any{"id": j.Pipeline.ID, "name": nil, "sha": j.Pipeline.SHA, "message": "Update .gitlab-ci.yml", "status": j.Pipeline.status()},
-		"repository": map[string]any{"name": name, "url": s.webURL() + ".git", "homepage": s.webURL(), "visibility_level": 0},
+		"retries_count": 0, "pipeline_id": j.Pipeline.ID, "project_id": pr.id, "project_name": name,
+		"user":        map[string]any{"id": 1, "name": "chatops bot", "username": "chatops-bot", "email": "[REDACTED]"},
+		"commit":      map[string]any{"id": j.Pipeline.ID, "name": nil, "sha": j.Pipeline.SHA, "message": "Update .gitlab-ci.yml", "status": j.Pipeline.status()},
+		"repository":  map[string]any{"name": name, "url": s.webURL(pr) + ".git", "homepage": s.webURL(pr), "visibility_level": 0},
 		"environment": nil,
 	}
 }

@@ -19,7 +19,12 @@ type variable struct {
 }
 
 type pipeline struct {
-	ID        int64
+	ID      int64
+	project *project
+	Ref     string
+	// Token is the Private-Token that created the pipeline: GitLab
+	// records the token's user as the pipeline's user.
+	Token     string
 	SHA       string
 	Variables []variable
 	Created   time.Time
@@ -65,19 +70,19 @@ type job struct {
 
 func (s *Server) pipelineJSON(p *pipeline) map[string]any {
 	return map[string]any{
-		"id": p.ID, "iid": p.ID - 100, "project_id": s.ProjectID, "sha": p.SHA, "ref": "main", "status": p.status(),
+		"id": p.ID, "iid": p.ID - 100, "project_id": p.project.id, "sha": p.SHA, "ref": p.Ref, "status": p.status(),
 		"source": "api", "created_at": timeRFC(p.Created), "updated_at": timeRFC(p.Updated),
-		"web_url": fmt.Sprintf("%s/-/pipelines/%d", s.webURL(), p.ID),
+		"web_url": fmt.Sprintf("%s/-/pipelines/%d", s.webURL(p.project), p.ID),
 	}
 }
 
 func (s *Server) jobJSON(j *job) map[string]any {
 	m := map[string]any{
-		"id": j.ID, "name": j.Name, "stage": j.Stage, "status": j.Status, "ref": "main", "tag": false,
+		"id": j.ID, "name": j.Name, "stage": j.Stage, "status": j.Status, "ref": j.Pipeline.Ref, "tag": j.Pipeline.project.tags[j.Pipeline.Ref],
 		"allow_failure": false, "created_at": timeRFC(j.Created), "started_at": timeRFC(j.Started),
 		"finished_at": timeRFC(j.Finished), "duration": nil, "queued_duration": 0.1,
-		"web_url":  fmt.Sprintf("%s/-/jobs/%d", s.webURL(), j.ID),
-		"pipeline": map[string]any{"id": j.Pipeline.ID, "project_id": s.ProjectID, "ref": "main", "sha": j.Pipeline.SHA, "status": j.Pipeline.status()},
+		"web_url":  fmt.Sprintf("%s/-/jobs/%d", s.webURL(j.Pipeline.project), j.ID),
+		"pipeline": map[string]any{"id": j.Pipeline.ID, "project_id": j.Pipeline.project.id, "ref": j.Pipeline.Ref, "sha": j.Pipeline.SHA, "status": j.Pipeline.status()},
 	}
 	if !j.Started.IsZero() {
 		end := j.Finished
@@ -98,27 +103,34 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 		apiError(w, 400, "ref is missing")
 		return
 	}
+	pr := projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	refuse := func(msg string) { apiError(w, 400, map[string][]string{"base": {msg}}) }
-	if body.Ref != "main" {
+	sha, ok := pr.refs[body.Ref]
+	if !ok {
 		refuse("Reference not found")
 		return
 	}
-	if s.protected {
+	if pr.protected && body.Ref == "main" {
 		refuse("You do not have sufficient permission to run a pipeline on 'main'. Please select a different branch or contact your administrator for assistance.")
 		return
 	}
-	if s.varsForbidden && len(body.Variables) > 0 {
+	if pr.varsForbidden && len(body.Variables) > 0 {
 		refuse("Insufficient permissions to set pipeline variables")
 		return
 	}
-	specs, err := parseCI(s.ciConfig)
+	specs, err := parseCI(pr.configs[sha])
 	if err != nil {
 		refuse(err.Error())
 		return
 	}
-	vars := map[string]string{"CI_PIPELINE_SOURCE": "api", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_REF_NAME": "main", "CI_DEFAULT_BRANCH": "main"}
+	vars := map[string]string{"CI_PIPELINE_SOURCE": "api", "CI_COMMIT_REF_NAME": body.Ref, "CI_DEFAULT_BRANCH": "main", "CI_PROJECT_PATH": pr.path}
+	if pr.tags[body.Ref] {
+		vars["CI_COMMIT_TAG"] = body.Ref
+	} else {
+		vars["CI_COMMIT_BRANCH"] = body.Ref
+	}
 	for _, v := range body.Variables {
 		vars[v.Key] = v.Value
 	}
@@ -129,7 +141,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 	sort.Strings(names)
 	s.nextID++
 	now := time.Now()
-	p := &pipeline{ID: s.nextID, SHA: s.sha, Variables: body.Variables, Created: now, Updated: now}
+	p := &pipeline{ID: s.nextID, project: pr, Ref: body.Ref, Token: r.Header.Get("Private-Token"), SHA: sha, Variables: body.Variables, Created: now, Updated: now}
 	for _, n := range names {
 		when := specs[n].decide(vars)
 		if when == "" {
@@ -179,10 +191,13 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var list []*pipeline
+	pr := projectOf(r)
 	for _, p := range s.pipelines {
 		switch {
+		case p.project != pr:
+			continue
 		case q.Get("source") != "" && q.Get("source") != "api",
-			q.Get("ref") != "" && q.Get("ref") != "main",
+			q.Get("ref") != "" && q.Get("ref") != p.Ref,
 			!after.IsZero() && !p.Updated.After(after),
 			!before.IsZero() && !p.Updated.Before(before):
 			continue
@@ -226,8 +241,9 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 func (s *Server) lookupPipeline(w http.ResponseWriter, r *http.Request) *pipeline {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	p, ok := s.pipelines[id]
-	if !ok {
+	if !ok || p.project != projectOf(r) {
 		apiError(w, 404, "404 Not found")
+		return nil
 	}
 	return p
 }
@@ -274,8 +290,9 @@ func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) {
 func (s *Server) lookupJob(w http.ResponseWriter, r *http.Request) *job {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	j, ok := s.jobs[id]
-	if !ok {
+	if !ok || j.Pipeline.project != projectOf(r) {
 		apiError(w, 404, "404 Job Not Found")
+		return nil
 	}
 	return j
 }

@@ -14,6 +14,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/projects/{pid}", s.project(s.getProject))
 	api.HandleFunc("GET /api/v4/projects/{pid}/repository/branches/{branch}", s.project(s.getBranch))
 	api.HandleFunc("GET /api/v4/projects/{pid}/ci/lint", s.project(s.lint))
+	api.HandleFunc("GET /api/v4/projects/{pid}/repository/commits/{ref}", s.project(s.getCommit))
 	api.HandleFunc("GET /api/v4/users", s.listUsers)
 	api.HandleFunc("GET /api/v4/projects/{pid}/members/all/{uid}", s.project(s.getMember))
 	api.HandleFunc("POST /api/v4/projects/{pid}/pipeline", s.project(s.createPipeline))
@@ -34,7 +35,7 @@ func (s *Server) routes() http.Handler {
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Body: string(body)})
 		s.mu.Unlock()
-		if r.Header.Get("Private-Token") != s.Token {
+		if !s.tokenOK(r.Header.Get("Private-Token")) {
 			apiError(w, http.StatusUnauthorized, "401 Unauthorized")
 			return
 		}
@@ -59,44 +60,83 @@ func (s *Server) routes() http.Handler {
 func (s *Server) project(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		pid, _ := url.PathUnescape(r.PathValue("pid"))
-		if pid != strconv.FormatInt(s.ProjectID, 10) && pid != s.ProjectPath {
+		p := s.lookupProject(pid, r.Header.Get("Private-Token"))
+		if p == nil {
 			apiError(w, http.StatusNotFound, "404 Project Not Found")
 			return
 		}
-		h(w, r)
+		h(w, withProject(r, p))
 	}
 }
 
-func (s *Server) webURL() string { return s.srv.URL + "/" + s.ProjectPath }
+func (s *Server) webURL(p *project) string { return s.srv.URL + "/" + p.path }
 
-func (s *Server) getProject(w http.ResponseWriter, _ *http.Request) {
-	name := s.ProjectPath[strings.LastIndex(s.ProjectPath, "/")+1:]
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
+	p := projectOf(r)
+	name := p.path[strings.LastIndex(p.path, "/")+1:]
 	writeJSON(w, 200, map[string]any{
-		"id": s.ProjectID, "name": name, "path": name, "path_with_namespace": s.ProjectPath,
-		"default_branch": "main", "web_url": s.webURL(), "visibility": "private",
+		"id": p.id, "name": name, "path": name, "path_with_namespace": p.path,
+		"default_branch": "main", "web_url": s.webURL(p), "visibility": "private",
 	})
+}
+
+// getCommit answers GET /repository/commits/:ref for a branch, tag or sha.
+func (s *Server) getCommit(w http.ResponseWriter, r *http.Request) {
+	p := projectOf(r)
+	ref, _ := url.PathUnescape(r.PathValue("ref"))
+	s.mu.Lock()
+	sha, ok := p.refs[ref]
+	if !ok {
+		if _, isSHA := p.configs[ref]; isSHA {
+			sha, ok = ref, true
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		apiError(w, 404, "404 Commit Not Found")
+		return
+	}
+	writeJSON(w, 200, map[string]any{"id": sha, "short_id": sha[:8], "title": "Update .gitlab-ci.yml",
+		"web_url": s.webURL(p) + "/-/commit/" + sha})
 }
 
 func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("branch") != "main" {
+	p := projectOf(r)
+	name := r.PathValue("branch")
+	s.mu.Lock()
+	sha, ok := p.refs[name]
+	ok = ok && !p.tags[name]
+	protected := p.protected && name == "main"
+	s.mu.Unlock()
+	if !ok {
 		apiError(w, 404, "404 Branch Not Found")
 		return
 	}
-	s.mu.Lock()
-	sha := s.sha
-	protected := s.protected
-	s.mu.Unlock()
 	writeJSON(w, 200, map[string]any{
-		"name": "main", "default": true, "protected": protected, "merged": false,
+		"name": name, "default": name == "main", "protected": protected, "merged": false,
 		"commit":  map[string]any{"id": sha, "short_id": sha[:8], "title": "Update .gitlab-ci.yml"},
-		"web_url": s.webURL() + "/-/tree/main",
+		"web_url": s.webURL(p) + "/-/tree/" + name,
 	})
 }
 
-func (s *Server) lint(w http.ResponseWriter, _ *http.Request) {
+// lint answers for the configuration at content_ref (a sha, branch or
+// tag; default: the default branch), as GitLab's project lint does.
+func (s *Server) lint(w http.ResponseWriter, r *http.Request) {
+	p := projectOf(r)
+	ref := r.URL.Query().Get("content_ref")
 	s.mu.Lock()
-	yaml := s.ciConfig
+	if sha, ok := p.refs[ref]; ok {
+		ref = sha
+	}
+	if ref == "" {
+		ref = p.sha()
+	}
+	yaml, ok := p.configs[ref]
 	s.mu.Unlock()
+	if !ok {
+		apiError(w, 404, "404 Commit Not Found")
+		return
+	}
 	if _, err := parseCI(yaml); err != nil {
 		writeJSON(w, 200, map[string]any{"valid": false, "errors": []string{err.Error()}, "warnings": []string{}, "merged_yaml": nil, "includes": []any{}})
 		return
@@ -118,7 +158,7 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
 	uid, _ := strconv.ParseInt(r.PathValue("uid"), 10, 64)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	level, ok := s.members[uid]
+	level, ok := projectOf(r).members[uid]
 	if !ok {
 		apiError(w, 404, "404 Not found")
 		return

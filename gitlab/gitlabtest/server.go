@@ -55,10 +55,8 @@ type Server struct {
 	exec Exec
 
 	mu        sync.Mutex
-	ciConfig  string
-	sha       string
+	projects  []*project       // the first is the default project
 	users     map[string]*user // by username
-	members   map[int64]int    // user id -> access level
 	pipelines map[int64]*pipeline
 	jobs      map[int64]*job
 	nextID    int64
@@ -66,13 +64,9 @@ type Server struct {
 	faults    []fault
 	blocked   map[string]bool // job names that stay running until canceled
 	// jobChanged is closed and replaced whenever a job changes state.
-	jobChanged chan struct{}
-	// The protected default branch refuses pipelines (403).
-	protected bool
-	// varsForbidden makes pipeline variables refused (GitLab.com default).
-	varsForbidden bool
-	closed        bool
-	traceSources  []traceSource
+	jobChanged   chan struct{}
+	closed       bool
+	traceSources []traceSource
 	// A project webhook with Job events (SetWebhook).
 	hookURL, hookSecret string
 	hooksSent           int
@@ -99,10 +93,11 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		Token: opts.Token, ProjectID: 42, ProjectPath: opts.ProjectPath,
-		exec: opts.Exec, ciConfig: opts.CIConfig, sha: newSHA(1),
-		users: map[string]*user{}, members: map[int64]int{}, pipelines: map[int64]*pipeline{},
+		exec:  opts.Exec,
+		users: map[string]*user{}, pipelines: map[int64]*pipeline{},
 		jobs: map[int64]*job{}, nextID: 100, blocked: map[string]bool{}, jobChanged: make(chan struct{}),
 	}
+	s.addProjectLocked(opts.ProjectPath, opts.CIConfig)
 	s.srv = httptest.NewServer(s.routes())
 	return s
 }
@@ -119,8 +114,8 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-// AddUser adds an active user who is a project member with the access
-// level (0 for a non-member) and returns the user id.
+// AddUser adds an active user who is a member of the default project with
+// the access level (0 for a non-member) and returns the user id.
 func (s *Server) AddUser(username string, access int) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,7 +123,7 @@ func (s *Server) AddUser(username string, access int) int64 {
 	id := s.nextID
 	s.users[username] = &user{ID: id, Username: username, Name: username, State: "active", WebURL: s.srv.URL + "/" + username}
 	if access > 0 {
-		s.members[id] = access
+		s.projects[0].members[id] = access
 	}
 	return id
 }
@@ -147,9 +142,7 @@ func (s *Server) BlockUser(username string) {
 func (s *Server) SetCIConfig(yaml string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ciConfig = yaml
-	s.nextID++
-	s.sha = newSHA(s.nextID)
+	s.setRefLocked(s.projects[0], "main", yaml, false)
 }
 
 // Block makes jobs with this name stay running until canceled.
@@ -164,7 +157,7 @@ func (s *Server) Block(jobName string) {
 func (s *Server) SetProtectedBranch(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.protected = on
+	s.projects[0].protected = on
 }
 
 // SetVariablesForbidden makes pipeline variables refused, as on projects
@@ -172,7 +165,7 @@ func (s *Server) SetProtectedBranch(on bool) {
 func (s *Server) SetVariablesForbidden(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.varsForbidden = on
+	s.projects[0].varsForbidden = on
 }
 
 // Requests returns the recorded requests.
@@ -201,7 +194,7 @@ func (s *Server) Pipelines() []PipelineInfo {
 	var out []PipelineInfo
 	for id := int64(0); id <= s.nextID; id++ {
 		if p, ok := s.pipelines[id]; ok {
-			info := PipelineInfo{ID: p.ID, Status: p.status(), Variables: map[string]string{}}
+			info := PipelineInfo{ID: p.ID, Project: p.project.path, Ref: p.Ref, Token: p.Token, Status: p.status(), Variables: map[string]string{}}
 			for _, v := range p.Variables {
 				info.Variables[v.Key] = v.Value
 			}
@@ -216,10 +209,13 @@ func (s *Server) Pipelines() []PipelineInfo {
 
 // PipelineInfo describes a created pipeline for assertions.
 type PipelineInfo struct {
-	ID        int64
-	Status    string
-	Variables map[string]string
-	Jobs      []string // "name:status"
+	ID int64
+	// Project is the project's path, Ref the branch or tag, Token the
+	// Private-Token that created the pipeline.
+	Project, Ref, Token string
+	Status              string
+	Variables           map[string]string
+	Jobs                []string // "name:status"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
