@@ -74,10 +74,14 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 			a.close()
 			return nil, err
 		}
-		runs = runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: cfg.GitLab.Project,
+		runs, err = runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: cfg.GitLab.Project,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
 			Logger: log.With("component", "run")})
+		if err != nil {
+			a.close()
+			return nil, err
+		}
 		if err := router.Add(runs); err != nil {
 			a.close()
 			return nil, err
@@ -216,8 +220,12 @@ func setupDemo(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) (
 	a.closers = append(a.closers, func() { _ = st.Close() })
 	router := commands.NewRouter("chatops")
 	router.Use(commands.Audit(log))
-	runs := runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: demo.Project,
+	runs, err := runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: demo.Project,
 		PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, Logger: log})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
 	for _, p := range []commands.Plugin{ping.New(version()), runs} {
 		if err := router.Add(p); err != nil {
 			a.close()

@@ -40,6 +40,9 @@ func (rt *Router) helpCommand() Command {
 func (rt *Router) Overview() bot.Reply {
 	var b strings.Builder
 	for _, c := range rt.Commands() {
+		if c.Hidden {
+			continue
+		}
 		fmt.Fprintf(&b, "%s — %s\n", rt.usage(c), c.Summary)
 	}
 	return bot.Reply{

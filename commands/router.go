@@ -72,6 +72,9 @@ type Command struct {
 	Examples []string
 	// Handler serves the command.
 	Handler Handler
+	// Hidden leaves the command out of the help overview: a name that
+	// scopes other commands (a project alias) rather than one to learn.
+	Hidden bool
 }
 
 // Plugin is a set of commands a bot operator adds to the router.

@@ -18,8 +18,7 @@ var roleNames = map[gl.AccessLevelValue]string{gl.DeveloperPermissions: "Develop
 func (s *Service) authorize(ctx context.Context, p *project, identity string) (string, error) {
 	username, ok := s.cfg.Identities[identity]
 	if !ok {
-		return "", &bot.Refusal{Title: "Your chat account is not linked to a GitLab account",
-			Text: fmt.Sprintf("Ask a chatops admin to add this line under [identities] in the bot's configuration, with your GitLab username:\n\"%s\" = \"<your GitLab username>\"", identity)}
+		return "", s.unlinked(identity)
 	}
 	users, _, err := s.client.Users.ListUsers(&gl.ListUsersOptions{Username: gl.Ptr(username)}, gl.WithContext(ctx))
 	if err != nil {

@@ -92,8 +92,8 @@ func (s *Service) ciAt(ctx context.Context, p *project) (*ciConfig, error) {
 		return nil, s.apiRefusal("read the CI configuration", err)
 	}
 	if !res.Valid {
-		return nil, &bot.Refusal{Title: "The project's .gitlab-ci.yml is invalid",
-			Text: fmt.Sprintf("GitLab's lint says: %s\nFix it on %s, then try again.", strings.Join(res.Errors, "; "), p.DefaultBranch)}
+		return nil, &bot.Refusal{Title: s.cfg.Project + "'s .gitlab-ci.yml is invalid",
+			Text: fmt.Sprintf("GitLab's lint says: %s\nFix it on %s, then try again.", strings.Join(res.Errors, "; "), p.Ref)}
 	}
 	c, err = parseCIConfig(res.MergedYaml)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Service) ciAt(ctx context.Context, p *project) (*ciConfig, error) {
 func (s *Service) findJob(c *ciConfig, p *project, name string) (*ciJob, error) {
 	j, ok := c.jobs[name]
 	if !ok {
-		text := fmt.Sprintf("There is no job %q in .gitlab-ci.yml on %s.", name, p.DefaultBranch)
+		text := fmt.Sprintf("There is no job %q in %s's .gitlab-ci.yml on %s.", name, s.cfg.Project, p.Ref)
 		if near := suggest.Closest(name, c.runnable()); near != "" {
 			text += fmt.Sprintf(" Did you mean %s?", near)
 		}

@@ -2,8 +2,10 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +24,8 @@ type RunRequest struct {
 	Job string
 	// Args is the raw argument text; it becomes CHAT_INPUT byte for byte.
 	Args string
+	// Ref is the branch or tag to run on; empty means the default branch.
+	Ref string
 	// Identity is "platform:userID", looked up in Config.Identities.
 	Identity string
 	// ChannelID and UserID are the chat ids given to the job as
@@ -58,6 +62,11 @@ func (s *Service) createPipeline(ctx context.Context, plan Plan, runID string, c
 			return pl, nil
 		}
 		st := statusOf(err)
+		if st == http.StatusTooManyRequests {
+			// Not ambiguous: GitLab did nothing. The caller waits and asks
+			// again (and can tell the user why it waits).
+			return nil, &RateLimitedError{Wait: retryAfter(err, maxRateLimitWait), Err: err}
+		}
 		if st != 0 && st < 500 {
 			return nil, s.createRefusal(plan, err)
 		}
@@ -117,6 +126,47 @@ func (s *Service) findRunPipeline(ctx context.Context, plan Plan, runID string, 
 	return nil, nil
 }
 
+// RateLimitedError is GitLab refusing a request for now (429): nothing was
+// done, and asking again after Wait is safe.
+type RateLimitedError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("GitLab is rate limiting the bot (try again in %s): %v", e.Wait, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RateLimitedError) Unwrap() error { return e.Err }
+
+// maxRateLimitWait bounds a wait GitLab asks for.
+const maxRateLimitWait = time.Minute
+
+// retryAfter reads Retry-After (seconds or a date), else RateLimit-Reset
+// (a Unix time), from a client-go error response, bounded by limit; one
+// second when GitLab says nothing.
+func retryAfter(err error, limit time.Duration) time.Duration {
+	var er *gl.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return time.Second
+	}
+	h := er.Response.Header
+	d := time.Second
+	if v := h.Get("Retry-After"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			d = time.Duration(n) * time.Second
+		} else if t, err := http.ParseTime(v); err == nil {
+			d = time.Until(t)
+		}
+	} else if v := h.Get("RateLimit-Reset"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			d = time.Until(time.Unix(n, 0))
+		}
+	}
+	return min(max(d, 0), limit)
+}
+
 // maxPages bounds a paged listing (100 per page).
 const maxPages = 20
 
@@ -136,10 +186,10 @@ func (s *Service) createRefusal(plan Plan, err error) error {
 		return &bot.Refusal{Title: "GitLab refused the CHAT_* pipeline variables",
 			Text: "The project does not let the bot's user set pipeline variables. A Maintainer can allow it in Settings > CI/CD > Variables: set \"Minimum role to use pipeline variables\" to Developer (or the role of the bot's token user).", Err: err}
 	case strings.Contains(msg, "sufficient permission to run a pipeline") || strings.Contains(msg, "protected"):
-		return &bot.Refusal{Title: "The default branch " + ref + " is protected",
-			Text: "The bot's token user may not run pipelines on it. In Settings > Repository > Protected branches, allow that user to merge (or push), or use a token of a user who may.", Err: err}
+		return &bot.Refusal{Title: ref + " is protected in " + s.cfg.Project,
+			Text: "The user the pipeline runs as may not run pipelines on it. In Settings > Repository > Protected branches (or tags), allow that user to merge (or push), or use a token of a user who may.", Err: err}
 	case strings.Contains(msg, "Reference not found"):
-		return &bot.Refusal{Title: "Branch " + ref + " not found", Text: "GitLab could not find the default branch; try again.", Err: err}
+		return &bot.Refusal{Title: "Ref " + ref + " not found in " + s.cfg.Project, Text: "GitLab could not find it; check the name and try again.", Err: err}
 	}
 	return s.apiRefusal("create the pipeline", err)
 }

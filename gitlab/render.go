@@ -14,6 +14,11 @@ import (
 type Outcome struct {
 	// Job is the job's name.
 	Job string
+	// Ref is the branch or tag, shown when it is not the default one.
+	Ref string
+	// RunID is the short id chat commands name the run by (cancel,
+	// retry).
+	RunID string
 	// User is the GitLab username the run acts as.
 	User        string
 	PipelineID  int64
@@ -32,7 +37,14 @@ type Outcome struct {
 }
 
 func (o Outcome) fields() []bot.Field {
-	f := []bot.Field{{Name: "Job", Value: o.Job}}
+	job := o.Job
+	if o.Ref != "" {
+		job += "@" + o.Ref
+	}
+	f := []bot.Field{{Name: "Job", Value: job}}
+	if o.RunID != "" {
+		f = append(f, bot.Field{Name: "Run", Value: o.RunID})
+	}
 	if o.PipelineID != 0 {
 		f = append(f, bot.Field{Name: "Pipeline", Value: fmt.Sprintf("#%d", o.PipelineID)})
 	}

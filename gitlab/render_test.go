@@ -14,7 +14,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestRenderGolden(t *testing.T) {
 	base := Outcome{Job: "deploy", User: "alice", PipelineID: 12, PipelineURL: "https://gitlab.example.com/ops/app/-/pipelines/12",
-		JobURL: "https://gitlab.example.com/ops/app/-/jobs/34", Duration: 83 * time.Second, Timeout: time.Hour}
+		JobURL: "https://gitlab.example.com/ops/app/-/jobs/34", Duration: 83 * time.Second, Timeout: time.Hour, RunID: "3f9a1c"}
 	with := func(f func(*Outcome)) Outcome { o := base; f(&o); return o }
 	tests := map[string]Outcome{
 		"created": with(func(o *Outcome) { o.Status, o.JobURL, o.Duration = "created", "", 0 }),

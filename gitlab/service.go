@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,10 @@ type Config struct {
 	MinRole string
 	// PlayManual plays a manual job after creating its pipeline.
 	PlayManual bool
+	// Refs are the patterns (path.Match globs such as "v*") of the refs
+	// other than the default branch that jobs may run on. Empty: the
+	// default branch only, as GitLab's ChatOps.
+	Refs []string
 	// Identities maps "platform:userID" to a GitLab username.
 	Identities map[string]string
 	// Logger receives the service's logs (default slog.Default()).
@@ -112,12 +117,15 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, client: client, log: cfg.Logger, minLvl: lvl, ciByID: map[string]*ciConfig{}}, nil
 }
 
-// project is what a run needs to know about the project.
+// project is what a run needs to know about the project, at the ref the
+// run is for.
 type project struct {
 	ID            int64
 	WebURL        string
 	DefaultBranch string
-	SHA           string
+	// Ref is the branch or tag the run is on, SHA its HEAD.
+	Ref string
+	SHA string
 }
 
 // lookupProject reads the project, its default branch and that branch's
@@ -134,5 +142,43 @@ func (s *Service) lookupProject(ctx context.Context) (*project, error) {
 	if err != nil {
 		return nil, s.apiRefusal("read the default branch "+p.DefaultBranch, err)
 	}
-	return &project{ID: p.ID, WebURL: p.WebURL, DefaultBranch: p.DefaultBranch, SHA: b.Commit.ID}, nil
+	return &project{ID: p.ID, WebURL: p.WebURL, DefaultBranch: p.DefaultBranch, Ref: p.DefaultBranch, SHA: b.Commit.ID}, nil
+}
+
+// atRef moves p to another ref, if the project's refs patterns allow it:
+// the job is then looked up in that ref's CI configuration.
+func (s *Service) atRef(ctx context.Context, p *project, ref string) error {
+	if ref == "" || ref == p.DefaultBranch {
+		return nil
+	}
+	allowed := false
+	for _, pat := range s.cfg.Refs {
+		if ok, _ := path.Match(pat, ref); ok {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		return &bot.Refusal{Title: "Ref " + ref + " is not allowed in " + s.cfg.Project,
+			Text: "Jobs run from chat on " + s.allowedRefs(p) + ". An operator can allow more with refs = [\"v*\", ...] for the project."}
+	}
+	c, _, err := s.client.Commits.GetCommit(p.ID, ref, nil, gl.WithContext(ctx))
+	if statusOf(err) == http.StatusNotFound {
+		return &bot.Refusal{Title: "Ref " + ref + " not found in " + s.cfg.Project,
+			Text: "There is no branch or tag " + ref + ". Allowed refs: " + s.allowedRefs(p) + "."}
+	}
+	if err != nil {
+		return s.apiRefusal("read the ref "+ref, err)
+	}
+	p.Ref, p.SHA = ref, c.ID
+	return nil
+}
+
+// allowedRefs describes where jobs may run, for refusals.
+func (s *Service) allowedRefs(p *project) string {
+	out := "the default branch " + p.DefaultBranch
+	for _, pat := range s.cfg.Refs {
+		out += ", " + pat
+	}
+	return out
 }

@@ -22,7 +22,7 @@ type Plan struct {
 	// User is the GitLab username the run acts as.
 	User string
 	// ProjectID is the project's numeric id, ProjectURL its web page and
-	// Ref the branch the pipeline runs on (the default branch).
+	// Ref the branch or tag the pipeline runs on.
 	ProjectID  int64
 	ProjectURL string
 	Ref        string
@@ -66,6 +66,9 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	if err := s.atRef(ctx, p, req.Ref); err != nil {
+		return Plan{}, err
+	}
 	c, err := s.ciAt(ctx, p)
 	if err != nil {
 		return Plan{}, err
@@ -74,7 +77,7 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 		return Plan{}, err
 	}
 	return Plan{Job: req.Job, Args: req.Args, ChannelID: req.ChannelID, UserID: req.UserID, User: user,
-		ProjectID: p.ID, ProjectURL: p.WebURL, Ref: p.DefaultBranch}, nil
+		ProjectID: p.ID, ProjectURL: p.WebURL, Ref: p.Ref}, nil
 }
 
 // Create creates the plan's one-job pipeline carrying runID as

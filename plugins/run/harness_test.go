@@ -126,7 +126,10 @@ func (e *env) start() *run.Plugin {
 	e.store = st
 	opts := e.cfg.run
 	opts.GitLab, opts.Store, opts.Project = svc, st, e.cfg.gitlab.Project
-	p := run.New(opts)
+	p, err := run.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rt := commands.NewRouter("chatops")
 	if err := rt.Add(p); err != nil {
 		t.Fatal(err)

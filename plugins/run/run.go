@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -33,16 +34,21 @@ type GitLab interface {
 	Job(ctx context.Context, projectID, jobID int64) (gitlab.State, error)
 	FetchLog(ctx context.Context, projectID, jobID int64, succeeded bool) (joblog.Result, error)
 	ChatJobs(ctx context.Context) ([]gitlab.JobInfo, error)
+	Role(ctx context.Context, identity string) (username string, level int, err error)
+	Cancel(ctx context.Context, projectID, pipelineID int64) error
 }
 
 // Options configure the plugin. Zero durations pick the defaults.
 type Options struct {
-	// GitLab is the shared GitLab client.
-	GitLab GitLab
+	// Projects are the GitLab projects jobs run in. With a single project,
+	// GitLab and Project may be set instead: the default project.
+	Projects []Project
+	// GitLab and Project are the default project's client and path, when
+	// Projects is empty.
+	GitLab  GitLab
+	Project string
 	// Store keeps the runs.
 	Store store.Store
-	// Project names the project in stored runs (as configured).
-	Project string
 	// PollInterval is how often open runs are polled (default 2s,
 	// jittered by ±20%), in one request per project.
 	PollInterval time.Duration
@@ -94,8 +100,9 @@ func (o *Options) setDefaults() {
 // Plugin provides the run command and follows the runs it starts. It is
 // a commands.Plugin and, for its watcher, a bot.Service.
 type Plugin struct {
-	opts Options
-	w    *watcher
+	opts     Options
+	projects *projects
+	w        *watcher
 
 	// inHand holds the ids of runs a handler of this process is still
 	// starting, so the watcher's start-up scan leaves them alone.
@@ -103,26 +110,49 @@ type Plugin struct {
 	inHand map[string]bool
 }
 
-// New returns the plugin.
-func New(opts Options) *Plugin {
+// New returns the plugin, or an error when the projects are ambiguous
+// (two with one name, a channel bound twice, two defaults).
+func New(opts Options) (*Plugin, error) {
 	opts.setDefaults()
-	p := &Plugin{opts: opts, inHand: map[string]bool{}}
+	if len(opts.Projects) == 0 && opts.GitLab != nil {
+		opts.Projects = []Project{{Path: opts.Project, GitLab: opts.GitLab, Default: true}}
+	}
+	ps, err := newProjects(opts.Projects)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plugin{opts: opts, projects: ps, inHand: map[string]bool{}}
 	p.w = newWatcher(p)
-	return p
+	return p, nil
 }
 
-// Commands implements commands.Plugin.
+// Commands implements commands.Plugin: run, runs, cancel, retry,
+// projects, and one hidden command per project name, so that
+// "<project> run <job>" addresses a project as GitLab's
+// "/gitlab <project> run" does.
 func (p *Plugin) Commands() []commands.Command {
-	return []commands.Command{{
+	cmds := []commands.Command{{
 		Name:    "run",
-		Usage:   "<job> [arguments...]",
-		Summary: "Run a GitLab CI job from the default branch and post its output",
-		Help: "Starts a pipeline with only <job> from .gitlab-ci.yml on the default branch, with the arguments in CHAT_INPUT " +
-			"(exactly as typed), the channel in CHAT_CHANNEL and your chat user id in CHAT_USER_ID, and posts the job's " +
-			"chat_reply section (or its script output) here. Type run alone to list the jobs.",
-		Examples: []string{"run hello-world", "run deploy production --force", `run greet "Ada Lovelace"`},
+		Usage:   "<job>[@ref] [arguments...]",
+		Summary: "Run a GitLab CI job and post its output",
+		Help: "Starts a pipeline with only <job> from .gitlab-ci.yml (on the default branch, or on ref after @ where the project allows it), " +
+			"with the arguments in CHAT_INPUT (exactly as typed), the channel in CHAT_CHANNEL and your chat user id in CHAT_USER_ID, " +
+			"and posts the job's chat_reply section (or its script output) here. The project is the one bound to this conversation, " +
+			"else the default; name another first: <project> run <job>. Type run alone to list the jobs.",
+		Examples: []string{"run hello-world", "run deploy production --force", "run deploy@v1.4.2 production", `run greet "Ada Lovelace"`},
 		Handler:  commands.HandlerFunc(p.serve),
 	}}
+	cmds = append(cmds, p.manageCommands()...)
+	for _, proj := range p.projects.list {
+		for _, n := range []string{proj.Alias, proj.Path} {
+			if n == "" {
+				continue
+			}
+			cmds = append(cmds, commands.Command{Name: n, Usage: "run <job> [arguments...] | runs", Hidden: true,
+				Summary: "Run a job in " + proj.Path, Handler: p.scoped(proj)})
+		}
+	}
+	return cmds
 }
 
 // SplitJob splits run's raw arguments as GitLab does
@@ -144,16 +174,45 @@ func newRunID() string {
 	return hex.EncodeToString(b)
 }
 
-// serve starts a run and returns as soon as its pipeline exists: waiting
-// for the job holds no worker, the watcher does it.
+// serve is `run`: in the conversation's project.
 func (p *Plugin) serve(ctx context.Context, w bot.Responder, r *commands.Request) error {
-	job, args := SplitJob(r.RawArgs)
-	if job == "" {
-		return p.list(ctx, w)
+	proj, err := p.projects.forConversation(r.Message)
+	if err != nil {
+		return err
 	}
-	m := r.Message
-	plan, err := p.opts.GitLab.Prepare(ctx, gitlab.RunRequest{
-		Job: job, Args: args, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
+	return p.runIn(ctx, w, r.Message, proj, r.RawArgs)
+}
+
+// scoped serves "<project> run ..." and "<project> runs".
+func (p *Plugin) scoped(proj *Project) commands.Handler {
+	return commands.HandlerFunc(func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+		sub, rest := SplitJob(r.RawArgs)
+		switch strings.ToLower(sub) {
+		case "run":
+			return p.runIn(ctx, w, r.Message, proj, rest)
+		case "runs":
+			return p.listRuns(ctx, w, r.Message, proj, rest)
+		}
+		return &bot.Refusal{Title: "What should I do in " + proj.name() + "?",
+			Text: fmt.Sprintf("Usage: %[1]s run <job> [arguments...], or %[1]s runs.", proj.name())}
+	})
+}
+
+// runIn is `run <job>[@ref] [arguments]` in a project.
+func (p *Plugin) runIn(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, raw string) error {
+	jobRef, args := SplitJob(raw)
+	if jobRef == "" {
+		return p.list(ctx, w, proj)
+	}
+	job, ref, _ := strings.Cut(jobRef, "@")
+	return p.start(ctx, w, m, proj, job, ref, args)
+}
+
+// start starts a run and returns as soon as its pipeline exists: waiting
+// for the job holds no worker, the watcher does it.
+func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, job, ref, args string) error {
+	plan, err := proj.GitLab.Prepare(ctx, gitlab.RunRequest{
+		Job: job, Ref: ref, Args: args, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
 	})
 	if err != nil {
 		return err // a *bot.Refusal: nothing was created
@@ -161,7 +220,7 @@ func (p *Plugin) serve(ctx context.Context, w bot.Responder, r *commands.Request
 	run := &store.Run{
 		ID: newRunID(), Kind: "run", Platform: m.Platform,
 		Requester: m.Identity(), UserID: m.Sender.ID, GitLabUser: plan.User,
-		Project: p.opts.Project, ProjectID: plan.ProjectID, Ref: plan.Ref, Job: plan.Job, Args: plan.Args,
+		Project: proj.Path, ProjectID: plan.ProjectID, Ref: plan.Ref, Job: plan.Job, Args: plan.Args,
 		Phase: store.PhaseCreating, Deadline: time.Now().Add(p.opts.ReplyTimeout),
 	}
 	setConversation(run, m.Conversation)
@@ -172,8 +231,9 @@ func (p *Plugin) serve(ctx context.Context, w bot.Responder, r *commands.Request
 	if err := p.opts.Store.CreateRun(ctx, run); err != nil {
 		return fmt.Errorf("record the run: %w", err)
 	}
-	bot.Logger(ctx).Info("run recorded", "run", run.ID, "job", job)
-	if sent, err := w.Reply(ctx, gitlab.Progress(outcome(run))); err == nil {
+	bot.Logger(ctx).Info("run recorded", "run", run.ID, "job", job, "project", proj.Path)
+	var sent bot.Sent
+	if sent, err = w.Reply(ctx, gitlab.Progress(outcome(run))); err == nil {
 		setReply(run, sent)
 		if err := p.opts.Store.SaveRun(ctx, run); err != nil {
 			return fmt.Errorf("record the run's reply: %w", err)
@@ -182,7 +242,7 @@ func (p *Plugin) serve(ctx context.Context, w bot.Responder, r *commands.Request
 		// The answer is still owed: the watcher posts it when it can.
 		bot.Logger(ctx).Warn("could not post the progress reply", "run", run.ID, "err", err)
 	}
-	st, err := p.opts.GitLab.Create(ctx, plan, run.ID, run.CreatedAt)
+	st, err := p.create(ctx, w, proj, plan, run)
 	if err != nil && ctx.Err() != nil {
 		// Cut by a shutdown: the run stays "creating" and the next
 		// process resumes it.
@@ -190,6 +250,28 @@ func (p *Plugin) serve(ctx context.Context, w bot.Responder, r *commands.Request
 	}
 	p.w.started(ctx, run, st, err)
 	return nil
+}
+
+// create creates the pipeline, waiting out GitLab's rate limit (a 429 is
+// not ambiguous: nothing was created) and saying so in the progress reply.
+func (p *Plugin) create(ctx context.Context, w bot.Responder, proj *Project, plan gitlab.Plan, run *store.Run) (gitlab.State, error) {
+	for attempt := 1; ; attempt++ {
+		st, err := proj.GitLab.Create(ctx, plan, run.ID, run.CreatedAt)
+		var limited *gitlab.RateLimitedError
+		if !errors.As(err, &limited) || attempt >= 3 {
+			return st, err
+		}
+		if run.ReplyID != "" {
+			o := outcome(run)
+			o.Notes = append(o.Notes, fmt.Sprintf("GitLab is rate limiting the bot: the pipeline is created in %s.", limited.Wait.Round(time.Second)))
+			_, _ = w.Update(ctx, replyRef(run), gitlab.Progress(o))
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(limited.Wait):
+		}
+	}
 }
 
 // hold marks a run as being started by a handler of this process.
@@ -221,8 +303,8 @@ func (p *Plugin) Drain(ctx context.Context) { p.w.drain(ctx) }
 // gitlab.HookHandler. It never blocks.
 func (p *Plugin) Hook(ev gitlab.HookEvent) { p.w.hook(ev) }
 
-func (p *Plugin) list(ctx context.Context, w bot.Responder) error {
-	jobs, err := p.opts.GitLab.ChatJobs(ctx)
+func (p *Plugin) list(ctx context.Context, w bot.Responder, proj *Project) error {
+	jobs, err := proj.GitLab.ChatJobs(ctx)
 	if err != nil {
 		return err
 	}
@@ -244,6 +326,10 @@ func (p *Plugin) list(ctx context.Context, w bot.Responder) error {
 	if len(bare) > 0 {
 		fmt.Fprintf(&b, "\n\nOther jobs (no CHATOPS_HELP description; they run only if their rules select $CHATOPS_JOB): %s", strings.Join(bare, ", "))
 	}
-	_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "Jobs you can run", Text: b.String()})
+	title := "Jobs you can run"
+	if len(p.projects.list) > 1 {
+		title += " in " + proj.name()
+	}
+	_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: title, Text: b.String()})
 	return err
 }

@@ -16,19 +16,23 @@ const callTimeout = 30 * time.Second
 // work does what a run needs now and returns it (nil when it was lost to
 // another writer). It owns run while it works.
 func (w *watcher) work(ctx context.Context, run *store.Run, hint string) *store.Run {
-	switch run.Phase {
-	case store.PhaseCreating:
-		w.resume(ctx, run)
-	case store.PhaseFollowing:
+	proj := w.p.projects.forRun(run)
+	switch {
+	case proj == nil && run.Phase != store.PhaseAnswering:
+		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: "chatops stopped following " + run.Job,
+			Text: "Its project " + run.Project + " is no longer in the bot's configuration. Follow the pipeline in GitLab."}))
+	case run.Phase == store.PhaseCreating:
+		w.resume(ctx, proj.GitLab, run)
+	case run.Phase == store.PhaseFollowing:
 		if hint != "" && time.Now().Before(run.Deadline) {
 			run.Status = hint
+			w.progress(ctx, run)
 			if !w.save(ctx, run) {
 				return nil
 			}
-			w.progress(ctx, run)
 			return run
 		}
-		w.check(ctx, run)
+		w.check(ctx, proj.GitLab, run)
 	}
 	if !w.save(ctx, run) {
 		return nil
@@ -60,7 +64,7 @@ func (w *watcher) save(ctx context.Context, run *store.Run) bool {
 // resume takes up a run whose process died while creating its pipeline:
 // the pipeline is looked up by the run's id first, so it is never created
 // twice.
-func (w *watcher) resume(ctx context.Context, run *store.Run) {
+func (w *watcher) resume(ctx context.Context, gl GitLab, run *store.Run) {
 	if run.ReplyID == "" {
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		sent, err := w.out.Send(cctx, run.Platform, conversation(run), gitlab.Progress(outcome(run)))
@@ -69,7 +73,7 @@ func (w *watcher) resume(ctx context.Context, run *store.Run) {
 			setReply(run, sent)
 		}
 	}
-	st, found, err := w.gl.Find(ctx, plan(run), run.ID, run.CreatedAt)
+	st, found, err := gl.Find(ctx, plan(run), run.ID, run.CreatedAt)
 	if ctx.Err() != nil {
 		return
 	}
@@ -79,7 +83,7 @@ func (w *watcher) resume(ctx context.Context, run *store.Run) {
 				Text: "chatops stopped before it could start the pipeline, and it is too late to start it now. Run it again if it is still wanted."}))
 			return
 		}
-		st, err = w.gl.Create(ctx, plan(run), run.ID, run.CreatedAt)
+		st, err = gl.Create(ctx, plan(run), run.ID, run.CreatedAt)
 		if ctx.Err() != nil {
 			return
 		}
@@ -89,8 +93,8 @@ func (w *watcher) resume(ctx context.Context, run *store.Run) {
 
 // check reads the job and moves the run on: a progress edit, or the final
 // answer when the job finished or the deadline passed.
-func (w *watcher) check(ctx context.Context, run *store.Run) {
-	st, err := w.gl.Job(ctx, run.ProjectID, run.JobID)
+func (w *watcher) check(ctx context.Context, gl GitLab, run *store.Run) {
+	st, err := gl.Job(ctx, run.ProjectID, run.JobID)
 	if ctx.Err() != nil {
 		return
 	}
@@ -111,7 +115,7 @@ func (w *watcher) check(ctx context.Context, run *store.Run) {
 	if gitlab.Finished(st.Status) {
 		o := outcome(run)
 		o.Status, o.Duration = st.Status, st.Duration
-		log, lerr := w.gl.FetchLog(ctx, run.ProjectID, run.JobID, st.Status == "success")
+		log, lerr := gl.FetchLog(ctx, run.ProjectID, run.JobID, st.Status == "success")
 		if ctx.Err() != nil {
 			return
 		}

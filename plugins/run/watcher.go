@@ -25,6 +25,9 @@ type tracked struct {
 	// hint is a progress status learnt from the pipeline list, shown
 	// without asking for the job.
 	hint string
+	// notes wait to be added to the run (by the loop, when no task
+	// holds it): who canceled it.
+	notes []string
 	// due asks for the job's state at the next chance (a webhook, a
 	// pipeline that finished).
 	due       bool
@@ -36,7 +39,6 @@ type tracked struct {
 // log, an edit) to a bounded set of tasks.
 type watcher struct {
 	p   *Plugin
-	gl  GitLab
 	st  store.Store
 	log *slog.Logger
 	out bot.Messenger
@@ -46,6 +48,7 @@ type watcher struct {
 	count int          // open runs in the loop and the inbox, for drain
 	wake  chan struct{}
 	hooks chan gitlab.HookEvent
+	notes chan runNote
 
 	runs       map[string]*tracked
 	byPipeline map[int64]*tracked
@@ -75,7 +78,7 @@ type pollResult struct {
 }
 
 func newWatcher(p *Plugin) *watcher {
-	return &watcher{p: p, gl: p.opts.GitLab, st: p.opts.Store, log: p.opts.Logger,
+	return &watcher{p: p, st: p.opts.Store, log: p.opts.Logger, notes: make(chan runNote, 256),
 		wake: make(chan struct{}, 1), hooks: make(chan gitlab.HookEvent, 4096),
 		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}}
 }
@@ -121,6 +124,18 @@ func (w *watcher) apply(run *store.Run, st gitlab.State, err error) {
 	default:
 		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: run.Job + " could not be started",
 			Text: fmt.Sprintf("%v\nThe bot is still running; try again, and tell its operators if it keeps happening.", err), Err: err}))
+	}
+}
+
+// runNote is a remark for a run's replies from outside the watcher.
+type runNote struct{ run, text string }
+
+// note adds a remark to a run's replies (who canceled it) and has the
+// run's job read at once. It never blocks.
+func (w *watcher) note(runID, text string) {
+	select {
+	case w.notes <- runNote{runID, text}:
+	default:
 	}
 }
 
@@ -179,6 +194,11 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 			if t := w.byPipeline[ev.PipelineID]; t != nil {
 				t.due = true
 			}
+		case n := <-w.notes:
+			if t := w.runs[n.run]; t != nil {
+				t.notes = append(t.notes, n.text)
+				t.due = true
+			}
 		case d := <-done:
 			t := d.t
 			t.busy = false
@@ -212,6 +232,10 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 			t.hint = ""
 			if t.run.Phase == store.PhaseFollowing && hint == "" {
 				t.lastCheck = now
+			}
+			if len(t.notes) > 0 && t.run.Open() {
+				t.run.Notes = append(t.run.Notes, t.notes...)
+				t.notes = nil
 			}
 			run := clone(t.run)
 			tasks.Go(func() {
@@ -295,20 +319,22 @@ func (w *watcher) isDue(t *tracked, now time.Time) bool {
 // poll lists each project's recently updated pipelines, one request per
 // project, for the projects that have runs being followed.
 func (w *watcher) poll(ctx context.Context, tasks *sync.WaitGroup, polled chan<- pollResult) {
-	projects := map[int64]bool{}
+	projects := map[int64]GitLab{}
 	for _, t := range w.runs {
 		if t.run.Phase == store.PhaseFollowing {
-			projects[t.run.ProjectID] = true
+			if proj := w.p.projects.forRun(t.run); proj != nil {
+				projects[t.run.ProjectID] = proj.GitLab
+			}
 		}
 	}
-	for pid := range projects {
+	for pid, gl := range projects {
 		if w.polling[pid] {
 			continue
 		}
 		w.polling[pid] = true
 		since := w.since[pid]
 		tasks.Go(func() {
-			changes, now, err := w.gl.UpdatedPipelines(ctx, pid, since)
+			changes, now, err := gl.UpdatedPipelines(ctx, pid, since)
 			select {
 			case polled <- pollResult{project: pid, changes: changes, now: now, err: err}:
 			case <-ctx.Done():

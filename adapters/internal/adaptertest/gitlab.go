@@ -37,6 +37,10 @@ func DemoRun(t testing.TB, identity string) (*gitlabtest.Demo, *run.Plugin) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return demo, run.New(run.Options{GitLab: svc, Store: st, Project: demo.Project,
+	p, err := run.New(run.Options{GitLab: svc, Store: st, Project: demo.Project,
 		PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: bottest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return demo, p
 }
