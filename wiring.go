@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -65,16 +66,12 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 	a.closers = append(a.closers, func() { _ = st.Close() })
 	var runs *runplugin.Plugin
 	if cfg.GitLab != nil {
-		svc, err := gitlab.New(gitlab.Config{
-			URL: cfg.GitLab.URL, Token: cfg.GitLab.Token, Project: cfg.GitLab.Project,
-			MinRole: cfg.GitLab.MinRole, PlayManual: *cfg.GitLab.PlayManual, Identities: cfg.Identities,
-			Logger: log.With("component", "gitlab"),
-		})
+		projects, err := gitlabProjects(cfg, log)
 		if err != nil {
 			a.close()
 			return nil, err
 		}
-		runs, err = runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: cfg.GitLab.Project,
+		runs, err = runplugin.New(runplugin.Options{Projects: projects, Store: st,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
 			Logger: log.With("component", "run")})
@@ -122,6 +119,55 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 		a.closers = append(a.closers, stop)
 	}
 	return a, nil
+}
+
+// gitlabProjects builds one GitLab client per project: [gitlab] project
+// (the default) and each [projects.<alias>], with the project's own token
+// when it has one, so a project token is never sent to another project.
+func gitlabProjects(cfg *config.Config, log *slog.Logger) ([]runplugin.Project, error) {
+	g := cfg.GitLab
+	build := func(path, token string, refs []string) (*gitlab.Service, error) {
+		if token == "" {
+			token = g.Token
+		}
+		svc, err := gitlab.New(gitlab.Config{URL: g.URL, Token: token, Project: path, Refs: refs,
+			MinRole: g.MinRole, PlayManual: *g.PlayManual, Identities: cfg.Identities,
+			Logger: log.With("component", "gitlab", "project", path)})
+		if err != nil {
+			return nil, fmt.Errorf("project %s: %w", path, err)
+		}
+		return svc, nil
+	}
+	var out []runplugin.Project
+	if g.Project != "" {
+		svc, err := build(g.Project, "", g.Refs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, runplugin.Project{Path: g.Project, GitLab: svc, Default: true})
+	}
+	aliases := make([]string, 0, len(cfg.Projects))
+	for alias := range cfg.Projects {
+		aliases = append(aliases, alias)
+	}
+	sort.Strings(aliases)
+	for _, alias := range aliases {
+		pc := cfg.Projects[alias]
+		svc, err := build(pc.Path, pc.Token, pc.Refs)
+		if err != nil {
+			return nil, err
+		}
+		p := runplugin.Project{Alias: alias, Path: pc.Path, GitLab: svc, Channels: pc.Channels}
+		if pc.Path == g.Project && len(out) > 0 && out[0].Alias == "" {
+			// The default project described again: its alias, token,
+			// channels and refs are these.
+			p.Default = true
+			out[0] = p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // webhookPath is where GitLab's Job and Pipeline Hooks are received.

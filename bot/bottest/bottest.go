@@ -147,18 +147,28 @@ func (c *Chat) Final(t testing.TB, channel string) (bot.Reply, int) {
 
 // WaitFinal is Final that reports a timeout instead of failing the test.
 func (c *Chat) WaitFinal(channel string, timeout time.Duration) (bot.Reply, int, bool) {
+	r, ok := c.WaitFor(channel, func(r bot.Reply) bool { return r.Status != bot.StatusWorking }, timeout)
+	c.mu.Lock()
+	n := len(c.order[channel])
+	c.mu.Unlock()
+	return r, n, ok
+}
+
+// WaitFor waits until a message posted or edited in channel satisfies ok,
+// and returns it.
+func (c *Chat) WaitFor(channel string, ok func(bot.Reply) bool, timeout time.Duration) (bot.Reply, bool) {
 	deadline := time.After(timeout)
 	for {
 		select {
 		case id := <-c.channel(channel):
 			c.mu.Lock()
-			r, n := c.msgs[id], len(c.order[channel])
+			r := c.msgs[id]
 			c.mu.Unlock()
-			if r.Status != bot.StatusWorking {
-				return r, n, true
+			if ok(r) {
+				return r, true
 			}
 		case <-deadline:
-			return bot.Reply{}, 0, false
+			return bot.Reply{}, false
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type Config struct {
 	HTTP       HTTP              `toml:"http"`
 	Store      Store             `toml:"store"`
 	GitLab     *GitLab           `toml:"gitlab"`
+	Projects   map[string]Project `toml:"projects"`
 	Identities map[string]string `toml:"identities"`
 	Shell      *Shell            `toml:"shell"`
 	Slack      *Slack            `toml:"slack"`
@@ -80,6 +82,9 @@ type GitLab struct {
 	MinRole      string   `toml:"min_role"`
 	// PlayManual plays a manual job after creating its pipeline (default true).
 	PlayManual *bool `toml:"play_manual"`
+	// Refs are the patterns of refs besides the default branch that the
+	// default project's jobs may run on (job@ref); default none.
+	Refs []string `toml:"refs"`
 	// WebhookSecret turns on GitLab webhooks: the secret token GitLab
 	// sends in X-Gitlab-Token to [http] addr at /hooks/gitlab.
 	WebhookSecret string `toml:"webhook_secret"`
@@ -87,6 +92,25 @@ type GitLab struct {
 	// (default 30s).
 	WebhookPollInterval Duration `toml:"webhook_poll_interval"`
 }
+
+// Project is a [projects.<alias>] table: one more GitLab project, named
+// in chat by its alias or path ("@chatops api run deploy").
+type Project struct {
+	// Path is "group/project" or the numeric id.
+	Path string `toml:"path"`
+	// Token is the project's own token (a project or group access token);
+	// default: [gitlab] token.
+	Token string `toml:"token"`
+	// Channels are the conversations where `run` means this project:
+	// "slack:C0123", "mattermost:<channel id>", "discord:<channel id>".
+	Channels []string `toml:"channels"`
+	// Refs are the patterns of refs besides the default branch that jobs
+	// may run on (job@ref); default none.
+	Refs []string `toml:"refs"`
+}
+
+// ReservedNames are the command names a project alias may not take.
+var ReservedNames = []string{"help", "ping", "run", "runs", "cancel", "retry", "again", "projects"}
 
 // Shell is the [shell] section: the terminal adapter.
 type Shell struct {
@@ -224,7 +248,28 @@ func (c *Config) validate() error {
 	if c.GitLab != nil {
 		need("gitlab", "url", c.GitLab.URL)
 		need("gitlab", "token", c.GitLab.Token)
-		need("gitlab", "project", c.GitLab.Project)
+		if len(c.Projects) == 0 {
+			need("gitlab", "project", c.GitLab.Project)
+		}
+	}
+	if len(c.Projects) > 0 && c.GitLab == nil {
+		errs = append(errs, errors.New("[projects] need a [gitlab] section with url and token"))
+	}
+	for alias, p := range c.Projects {
+		need("projects."+alias, "path", p.Path)
+		if slices.Contains(ReservedNames, strings.ToLower(alias)) {
+			errs = append(errs, fmt.Errorf("[projects.%s]: %q is a command name; choose another alias", alias, alias))
+		}
+		if strings.ContainsAny(alias, " \t") {
+			errs = append(errs, fmt.Errorf("[projects.%s]: an alias is one word", alias))
+		}
+		for _, ch := range p.Channels {
+			if !identityKey.MatchString(ch) {
+				errs = append(errs, fmt.Errorf("[projects.%s] channels: %q must be \"platform:channelID\" with platform shell, slack, mattermost or discord", alias, ch))
+			}
+		}
+	}
+	if c.GitLab != nil {
 		switch strings.ToLower(c.GitLab.MinRole) {
 		case "developer", "maintainer", "owner":
 		default:

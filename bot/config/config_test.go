@@ -106,3 +106,41 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatalf("config.example.toml must load: %v", err)
 	}
 }
+
+func TestProjects(t *testing.T) {
+	base := "[gitlab]\nurl = \"https://gitlab.example.com\"\ntoken = \"t\"\n[shell]\n"
+	cfg, err := Parse(base+`
+[projects.api]
+path = "group/api"
+token = "${API_TOKEN}"
+channels = ["slack:C0123", "discord:42"]
+refs = ["v*"]
+`, env(map[string]string{"API_TOKEN": "glpat-api"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Projects["api"]
+	if p.Path != "group/api" || p.Token != "glpat-api" || len(p.Channels) != 2 || p.Refs[0] != "v*" {
+		t.Fatalf("project %+v (the token must be expanded from the environment)", p)
+	}
+	if cfg.GitLab.Project != "" {
+		t.Fatal("a default project appeared")
+	}
+	for name, tt := range map[string]struct{ text, want string }{
+		"alias shadows a command": {"[projects.run]\npath = \"g/p\"\n", `"run" is a command name`},
+		"no path":                 {"[projects.api]\ntoken = \"x\"\n", "[projects.api] path is required"},
+		"bad channel":             {"[projects.api]\npath = \"g/p\"\nchannels = [\"C0123\"]\n", `"C0123" must be "platform:channelID"`},
+		"no gitlab":               {"[shell]\n[projects.api]\npath = \"g/p\"\n", "need a [gitlab] section"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			text := base + tt.text
+			if name == "no gitlab" {
+				text = tt.text
+			}
+			_, err := Parse(text, env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

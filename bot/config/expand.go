@@ -51,12 +51,16 @@ func walk(v reflect.Value, path []string, f func([]string, string) string) {
 			walk(v.Field(i), append(path[:len(path):len(path)], name), f)
 		}
 	case reflect.Map:
-		if v.Type().Elem().Kind() != reflect.String {
-			return
-		}
 		for _, k := range v.MapKeys() {
-			s := f(append(path[:len(path):len(path)], k.String()), v.MapIndex(k).String())
-			v.SetMapIndex(k, reflect.ValueOf(s))
+			// Map values are not addressable: walk a copy, store it back.
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			walk(e, append(path[:len(path):len(path)], k.String()), f)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			walk(v.Index(i), path, f)
 		}
 	case reflect.String:
 		if v.CanSet() {

@@ -152,6 +152,13 @@ func (s *Server) Block(jobName string) {
 	s.blocked[jobName] = true
 }
 
+// Unblock lets jobs with this name started from now on finish.
+func (s *Server) Unblock(jobName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.blocked, jobName)
+}
+
 // SetProtectedBranch makes pipeline creation on the default branch
 // refused as for a user who may not push to a protected branch.
 func (s *Server) SetProtectedBranch(on bool) {

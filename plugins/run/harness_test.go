@@ -30,6 +30,9 @@ type config struct {
 	run    run.Options
 	// dbPath is the SQLite file (default: a new one in t.TempDir()).
 	dbPath string
+	// manual leaves starting the bot to the test (e.start), after it has
+	// set up the fake.
+	manual bool
 }
 
 const testCI = `
@@ -106,7 +109,9 @@ func newEnv(t *testing.T, tweak func(*config)) *env {
 	if tweak != nil {
 		tweak(&e.cfg)
 	}
-	e.start()
+	if !e.cfg.manual {
+		e.start()
+	}
 	return e
 }
 
@@ -125,7 +130,10 @@ func (e *env) start() *run.Plugin {
 	}
 	e.store = st
 	opts := e.cfg.run
-	opts.GitLab, opts.Store, opts.Project = svc, st, e.cfg.gitlab.Project
+	opts.Store = st
+	if opts.Projects == nil {
+		opts.GitLab, opts.Project = svc, e.cfg.gitlab.Project
+	}
 	p, err := run.New(opts)
 	if err != nil {
 		t.Fatal(err)

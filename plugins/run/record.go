@@ -61,7 +61,7 @@ func setState(r *store.Run, st gitlab.State) {
 
 // outcome is what the run's replies show.
 func outcome(r *store.Run) gitlab.Outcome {
-	return gitlab.Outcome{Job: r.Job, RunID: shortID(r.ID), User: r.GitLabUser, PipelineID: r.PipelineID, PipelineURL: r.PipelineURL,
+	return gitlab.Outcome{Job: r.Job, Ref: r.Ref, RunID: shortID(r.ID), User: r.GitLabUser, PipelineID: r.PipelineID, PipelineURL: r.PipelineURL,
 		JobURL: r.JobURL, Status: r.Status, Notes: r.Notes, Timeout: waited(r)}
 }
 
