@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"time"
 

@@ -19,17 +19,17 @@ import (
 
 // Config is the whole file.
 type Config struct {
-	Bot        Bot               `toml:"bot"`
-	Log        Log               `toml:"log"`
-	HTTP       HTTP              `toml:"http"`
-	Store      Store             `toml:"store"`
-	GitLab     *GitLab           `toml:"gitlab"`
+	Bot        Bot                `toml:"bot"`
+	Log        Log                `toml:"log"`
+	HTTP       HTTP               `toml:"http"`
+	Store      Store              `toml:"store"`
+	GitLab     *GitLab            `toml:"gitlab"`
 	Projects   map[string]Project `toml:"projects"`
-	Identities map[string]string `toml:"identities"`
-	Shell      *Shell            `toml:"shell"`
-	Slack      *Slack            `toml:"slack"`
-	Mattermost *Mattermost       `toml:"mattermost"`
-	Discord    *Discord          `toml:"discord"`
+	Identities map[string]string  `toml:"identities"`
+	Shell      *Shell             `toml:"shell"`
+	Slack      *Slack             `toml:"slack"`
+	Mattermost *Mattermost        `toml:"mattermost"`
+	Discord    *Discord           `toml:"discord"`
 }
 
 // Bot is the [bot] section.
