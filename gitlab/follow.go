@@ -29,6 +29,8 @@ func (s *Service) UpdatedPipelines(ctx context.Context, projectID int64, since t
 		Source: gl.Ptr("api"), UpdatedAfter: gl.Ptr(since), OrderBy: gl.Ptr("updated_at"), Sort: gl.Ptr("desc"),
 		ListOptions: gl.ListOptions{PerPage: 100},
 	}
+	ctx, cancel := s.bound(ctx, 2)
+	defer cancel()
 	var out []PipelineChange
 	now := since
 	for page := 1; page <= maxPages; page++ {
@@ -61,6 +63,8 @@ func (s *Service) UpdatedPipelines(ctx context.Context, projectID int64, since t
 
 // Job returns the job's status and duration.
 func (s *Service) Job(ctx context.Context, projectID, jobID int64) (State, error) {
+	ctx, cancel := s.bound(ctx, 1)
+	defer cancel()
 	j, _, err := s.client.Jobs.GetJob(projectID, jobID, gl.WithContext(ctx))
 	if err != nil {
 		return State{}, fmt.Errorf("read job %d: %w", jobID, err)
@@ -81,10 +85,16 @@ func IsPermanent(err error) bool {
 
 // FetchLog streams the job log through the extractor: memory is bounded
 // by MaxReplyBytes, however long the log. For a successful job whose
-// sections are not complete yet, it re-reads for up to ExtractWait, as
-// GitLab does (the log is flushed after the job's status changes).
+// sections are not complete yet it re-reads, as GitLab does (the log is
+// flushed after the job's status changes), but with growing waits, only
+// while the log is still growing, and for at most ExtractWait: a log GitLab
+// cut at its size limit never completes.
 func (s *Service) FetchLog(ctx context.Context, projectID, jobID int64, succeeded bool) (joblog.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ExtractWait+s.cfg.RequestTimeout)
+	defer cancel()
 	deadline := time.Now().Add(s.cfg.ExtractWait)
+	wait := s.cfg.ExtractInterval
+	lastSize := int64(-1)
 	for {
 		e := joblog.NewExtractor(s.cfg.MaxReplyBytes, 15)
 		req, err := s.client.NewRequest(http.MethodGet, fmt.Sprintf("projects/%d/jobs/%d/trace", projectID, jobID), nil, []gl.RequestOptionFunc{gl.WithContext(ctx)})
@@ -95,13 +105,15 @@ func (s *Service) FetchLog(ctx context.Context, projectID, jobID int64, succeede
 			return joblog.Result{}, fmt.Errorf("read the job log: %w", err)
 		}
 		r := e.Result()
-		if r.Section != "" || !succeeded || time.Now().After(deadline) {
+		if r.Section != "" || !succeeded || time.Now().Add(wait).After(deadline) || r.LogBytes == lastSize {
 			return r, nil
 		}
+		lastSize = r.LogBytes
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()
-		case <-time.After(s.cfg.ExtractInterval):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, 30*time.Second)
 	}
 }

@@ -18,6 +18,8 @@ func (s *Service) Role(ctx context.Context, identity string) (username string, l
 	if !ok {
 		return "", 0, s.unlinked(identity)
 	}
+	ctx, cancel := s.bound(ctx, 2)
+	defer cancel()
 	users, _, err := s.client.Users.ListUsers(&gl.ListUsersOptions{Username: gl.Ptr(username)}, gl.WithContext(ctx))
 	if err != nil {
 		return "", 0, s.apiRefusal("look up the GitLab user "+username, err)
@@ -42,6 +44,8 @@ const Maintainer = int(gl.MaintainerPermissions)
 // Cancel cancels a pipeline (idempotent in GitLab: canceling a finished
 // pipeline changes nothing).
 func (s *Service) Cancel(ctx context.Context, projectID, pipelineID int64) error {
+	ctx, cancel := s.bound(ctx, 1)
+	defer cancel()
 	if _, _, err := s.client.Pipelines.CancelPipelineBuild(projectID, pipelineID, gl.WithContext(ctx)); err != nil {
 		return s.apiRefusal(fmt.Sprintf("cancel pipeline #%d", pipelineID), err)
 	}

@@ -94,11 +94,13 @@ func (s *Service) createPipeline(ctx context.Context, plan Plan, runID string, c
 }
 
 // findRunPipeline looks for the pipeline carrying runID among the ref's
-// API pipelines updated since the run was recorded, paging through all of
-// them so a busy project cannot hide it.
+// API pipelines created since the run was recorded, paging through all of
+// them so a busy project cannot hide it. The window is on GitLab's clock
+// (the skew learnt from its Date headers), with a margin.
 func (s *Service) findRunPipeline(ctx context.Context, plan Plan, runID string, since time.Time) (*gl.Pipeline, error) {
+	after := since.Add(time.Duration(s.skew.Load())).Add(-2 * time.Minute)
 	opts := &gl.ListProjectPipelinesOptions{
-		Ref: gl.Ptr(plan.Ref), Source: gl.Ptr("api"), UpdatedAfter: gl.Ptr(since.Add(-5 * time.Minute)),
+		Ref: gl.Ptr(plan.Ref), Source: gl.Ptr("api"), UpdatedAfter: gl.Ptr(after),
 		OrderBy: gl.Ptr("id"), Sort: gl.Ptr("desc"), ListOptions: gl.ListOptions{PerPage: 100},
 	}
 	for page := 1; page <= maxPages; page++ {

@@ -16,6 +16,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -52,8 +53,19 @@ type Config struct {
 	// ExtractWait bounds how long a finished job's log is re-read while
 	// its sections are incomplete (default 5m, as GitLab).
 	ExtractWait time.Duration
-	// ExtractInterval is the wait between those re-reads (default 2s).
+	// ExtractInterval is the first wait between those re-reads (default
+	// 2s); it doubles after each read, up to 30s, and re-reading stops as
+	// soon as the log stopped growing: a log GitLab cut at its size limit
+	// never completes, and is not downloaded again and again.
 	ExtractInterval time.Duration
+	// RequestTimeout bounds one API call, retries included, and how long
+	// GitLab may take to start answering (default 30s): a GitLab that
+	// accepts connections and never answers cannot hold a run past its
+	// deadline. Streaming a job log is bounded by ExtractWait instead.
+	RequestTimeout time.Duration
+	// MaxRetryWait caps a Retry-After GitLab sends with a 429 or 503
+	// (default 10s).
+	MaxRetryWait time.Duration
 	// RetryBackoff is the first wait between retries of idempotent
 	// requests after 5xx, 429 or network errors (default 1s).
 	RetryBackoff time.Duration
@@ -70,6 +82,8 @@ type Service struct {
 
 	mu     sync.Mutex
 	ciByID map[string]*ciConfig // by commit sha: an unchanged branch costs no lint call
+	// skew is GitLab's clock minus the bot's, from responses' Date.
+	skew atomic.Int64
 }
 
 // New validates cfg and returns a service; it makes no request.
@@ -82,6 +96,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.ExtractInterval <= 0 {
 		cfg.ExtractInterval = 2 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.MaxRetryWait <= 0 {
+		cfg.MaxRetryWait = 10 * time.Second
 	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = time.Second
@@ -98,23 +118,24 @@ func New(cfg Config) (*Service, error) {
 	if !ok {
 		return nil, fmt.Errorf("gitlab: min_role must be developer, maintainer or owner, not %q", cfg.MinRole)
 	}
-	backoff := cfg.RetryBackoff
+	backoff, maxWait := cfg.RetryBackoff, cfg.MaxRetryWait
+	s := &Service{cfg: cfg, log: cfg.Logger, minLvl: lvl, ciByID: map[string]*ciConfig{}}
 	opts := []gl.ClientOptionFunc{
 		gl.WithBaseURL(cfg.URL),
 		gl.WithCustomRetryMax(4),
-		// Jittered exponential backoff that honours Retry-After on 429/503.
+		// Exponential backoff that honours Retry-After on 429/503, capped:
+		// a GitLab asking for minutes must not hold a run past its deadline.
 		gl.WithCustomBackoff(func(_, _ time.Duration, attempt int, resp *http.Response) time.Duration {
-			return retryablehttp.DefaultBackoff(backoff, 30*time.Second, attempt, resp)
+			return min(retryablehttp.DefaultBackoff(backoff, maxWait, attempt, resp), maxWait)
 		}),
-	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, gl.WithHTTPClient(cfg.HTTPClient))
+		gl.WithHTTPClient(s.httpClient(cfg.HTTPClient)),
 	}
 	client, err := gl.NewClient(cfg.Token, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: %w", err)
 	}
-	return &Service{cfg: cfg, client: client, log: cfg.Logger, minLvl: lvl, ciByID: map[string]*ciConfig{}}, nil
+	s.client = client
+	return s, nil
 }
 
 // project is what a run needs to know about the project, at the ref the

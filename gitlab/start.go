@@ -58,6 +58,12 @@ func Finished(status string) bool {
 // the branch's CI configuration. A *bot.Refusal says why a run cannot
 // start.
 func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
+	// An unmapped chat user costs GitLab nothing.
+	if _, ok := s.cfg.Identities[req.Identity]; !ok {
+		return Plan{}, s.unlinked(req.Identity)
+	}
+	ctx, cancel := s.bound(ctx, 3)
+	defer cancel()
 	p, err := s.lookupProject(ctx)
 	if err != nil {
 		return Plan{}, err
@@ -87,6 +93,8 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 // the pipeline is canceled and a *bot.Refusal with the rule to add is
 // returned, together with the state so the reply can link the pipeline.
 func (s *Service) Create(ctx context.Context, plan Plan, runID string, created time.Time) (State, error) {
+	ctx, cancel := s.bound(ctx, 4)
+	defer cancel()
 	pl, err := s.createPipeline(ctx, plan, runID, created)
 	if err != nil {
 		return State{}, err
@@ -100,6 +108,8 @@ func (s *Service) Create(ctx context.Context, plan Plan, runID string, created t
 // and takes it up as Create would. found is false when GitLab has no such
 // pipeline: nothing was created.
 func (s *Service) Find(ctx context.Context, plan Plan, runID string, created time.Time) (st State, found bool, err error) {
+	ctx, cancel := s.bound(ctx, 4)
+	defer cancel()
 	pl, err := s.findRunPipeline(ctx, plan, runID, created)
 	if err != nil {
 		return State{}, false, s.apiRefusal("look for the run's pipeline", err)

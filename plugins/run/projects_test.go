@@ -170,6 +170,10 @@ func TestRunsCancelRetry(t *testing.T) {
 	if err := e.gl.WaitJobStatus(ctx, "slow", "running"); err != nil {
 		t.Fatal(err)
 	}
+	// The progress reply links the pipeline once the run has recorded it.
+	if _, ok := e.chat.WaitFor("C1", func(r bot.Reply) bool { return len(r.Links) > 0 }, 10*time.Second); !ok {
+		t.Fatal("the progress reply never linked the pipeline")
+	}
 	r, _ := e.say("U-alice", "C1", "runs")
 	if !strings.Contains(r.Title, "1 open run") || !strings.Contains(r.Text, "slow") || !strings.Contains(r.Text, "test:U-alice") {
 		t.Fatalf("runs = %q / %q", r.Title, r.Text)

@@ -248,7 +248,14 @@ func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj
 		// process resumes it.
 		return nil
 	}
-	p.w.started(ctx, run, st, err)
+	p.w.apply(run, st, err)
+	if run.Phase == store.PhaseFollowing && run.ReplyID != "" {
+		// The pipeline exists: the reply links it at once.
+		if sent, uerr := w.Update(ctx, replyRef(run), gitlab.Progress(outcome(run))); uerr == nil {
+			setReply(run, sent)
+		}
+	}
+	p.w.handOver(ctx, run)
 	return nil
 }
 

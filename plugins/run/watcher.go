@@ -95,10 +95,9 @@ func (w *watcher) interval() time.Duration {
 // says nothing changed: a guard against a missed update.
 func (w *watcher) resync() time.Duration { return max(time.Minute, 10*w.interval()) }
 
-// started takes a run over from the handler that started it: it records
-// what GitLab said and hands the run to the loop.
-func (w *watcher) started(ctx context.Context, run *store.Run, st gitlab.State, err error) {
-	w.apply(run, st, err)
+// handOver takes a run over from the handler that started it: it saves
+// the run and hands it to the loop, which owns it from then on.
+func (w *watcher) handOver(ctx context.Context, run *store.Run) {
 	if serr := w.st.SaveRun(context.WithoutCancel(ctx), run); serr != nil {
 		w.log.Error("could not record the run's pipeline", "run", run.ID, "err", serr)
 	}
