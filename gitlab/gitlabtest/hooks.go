@@ -87,9 +87,9 @@ func (s *Server) jobHookPayload(j *job) map[string]any {
 		"build_created_at": timeRFC(j.Created), "build_started_at": timeRFC(j.Started), "build_finished_at": timeRFC(j.Finished),
 		"build_duration": duration, "build_queued_duration": 0.1, "build_allow_failure": false, "build_failure_reason": "unknown_failure",
 		"retries_count": 0, "pipeline_id": j.Pipeline.ID, "project_id": s.ProjectID, "project_name": name,
-		"user":   map[string]any{"id": 1, "name": "chatops bot", "username": "chatops-bot", "email": "[REDACTED]"},
-		"commit": map[string]any{"id": j.Pipeline.ID, "name": nil, "sha": j.Pipeline.SHA, "message": "Update .gitlab-ci.yml", "status": j.Pipeline.status()},
-		"repository": map[string]any{"name": name, "url": s.webURL() + ".git", "homepage": s.webURL(), "visibility_level": 0},
+		"user":        map[string]any{"id": 1, "name": "chatops bot", "username": "chatops-bot", "email": "[REDACTED]"},
+		"commit":      map[string]any{"id": j.Pipeline.ID, "name": nil, "sha": j.Pipeline.SHA, "message": "Update .gitlab-ci.yml", "status": j.Pipeline.status()},
+		"repository":  map[string]any{"name": name, "url": s.webURL() + ".git", "homepage": s.webURL(), "visibility_level": 0},
 		"environment": nil,
 	}
 }
