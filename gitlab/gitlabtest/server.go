@@ -64,7 +64,10 @@ type Server struct {
 	nextID    int64
 	requests  []Request
 	faults    []fault
-	blocked   map[string]bool // job names that stay running until canceled
+	holds     []*Hold
+	// blocked holds the job names that stay running until canceled or
+	// unblocked; Unblock closes the channel.
+	blocked map[string]chan struct{}
 	// jobChanged is closed and replaced whenever a job changes state.
 	jobChanged chan struct{}
 	// The protected default branch refuses pipelines (403).
@@ -101,7 +104,7 @@ func New(opts Options) *Server {
 		Token: opts.Token, ProjectID: 42, ProjectPath: opts.ProjectPath,
 		exec: opts.Exec, ciConfig: opts.CIConfig, sha: newSHA(1),
 		users: map[string]*user{}, members: map[int64]int{}, pipelines: map[int64]*pipeline{},
-		jobs: map[int64]*job{}, nextID: 100, blocked: map[string]bool{}, jobChanged: make(chan struct{}),
+		jobs: map[int64]*job{}, nextID: 100, blocked: map[string]chan struct{}{}, jobChanged: make(chan struct{}),
 	}
 	s.srv = httptest.NewServer(s.routes())
 	return s
@@ -114,7 +117,11 @@ func (s *Server) URL() string { return s.srv.URL }
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
+	holds := s.holds
 	s.mu.Unlock()
+	for _, h := range holds {
+		h.once.Do(func() { close(h.released) })
+	}
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
@@ -152,11 +159,25 @@ func (s *Server) SetCIConfig(yaml string) {
 	s.sha = newSHA(s.nextID)
 }
 
-// Block makes jobs with this name stay running until canceled.
+// Block makes jobs with this name stay running, once their script has
+// run, until canceled or Unblock.
 func (s *Server) Block(jobName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.blocked[jobName] = true
+	if s.blocked[jobName] == nil {
+		s.blocked[jobName] = make(chan struct{})
+	}
+}
+
+// Unblock lets the blocked jobs with this name finish as their script
+// said (success or failed), and new ones run freely.
+func (s *Server) Unblock(jobName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.blocked[jobName]; ch != nil {
+		close(ch)
+		delete(s.blocked, jobName)
+	}
 }
 
 // SetProtectedBranch makes pipeline creation on the default branch
