@@ -228,6 +228,7 @@ func (s *Server) Pipelines() []PipelineInfo {
 			}
 			for _, j := range p.jobs {
 				info.Jobs = append(info.Jobs, j.Name+":"+j.Status)
+				info.JobIDs = append(info.JobIDs, j.ID)
 			}
 			out = append(out, info)
 		}
@@ -241,6 +242,7 @@ type PipelineInfo struct {
 	Status    string
 	Variables map[string]string
 	Jobs      []string // "name:status"
+	JobIDs    []int64  // in the order of Jobs
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
