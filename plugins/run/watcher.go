@@ -280,7 +280,7 @@ func (w *watcher) isDue(t *tracked, now time.Time) bool {
 	r := t.run
 	switch r.Phase {
 	case store.PhaseCreating:
-		return true
+		return !now.Before(r.NextAttempt)
 	case store.PhaseAnswering:
 		return !now.Before(r.NextAttempt)
 	case store.PhaseFollowing:
