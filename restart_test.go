@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
@@ -582,5 +586,184 @@ func TestSIGKILLAtAnyPoint(t *testing.T) {
 				t.Errorf("%d runs still open after every answer was delivered", len(runs))
 			}
 		})
+	}
+}
+
+// waitLog waits until the process's log has n lines containing words.
+func (w *world) waitLog(p *botProc, n int, words ...string) {
+	w.t.Helper()
+	for p.logCount(words...) < n {
+		select {
+		case <-w.ctx.Done():
+			w.t.Fatalf("the log never had %d lines with %q: %v", n, words, w.ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestSlackEnvelopeRedeliveredAfterRestart: Slack redelivers an envelope
+// (retry_attempt 1) to a process that never saw it, since the one that
+// handled it was restarted meanwhile; the claim stored by the first process
+// makes the second drop it.
+func TestSlackEnvelopeRedeliveredAfterRestart(t *testing.T) {
+	bin := buildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	w := newWorld(t, ctx)
+	cfg := w.config(fmt.Sprintf("[store]\npath = %q", filepath.Join(w.dir, "chatops.db")))
+
+	first := w.start(bin, cfg)
+	cmd := w.sl.Mention("C1", "U1", "run hello")
+	for w.answers()["slack"] == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no answer from the first process")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	first.stop()
+
+	second := w.start(bin, cfg)
+	for _, id := range cmd.EnvelopeIDs {
+		again, err := w.sl.Redeliver(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.sl.WaitAck(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The second process saw the redelivery and dropped it.
+	w.waitLog(second, 1, "dropping duplicate delivery", "event=C1:"+cmd.TS)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(w.gl.Pipelines()); n != 1 {
+		t.Fatalf("%d pipelines after the redelivery, want 1", n)
+	}
+	if n := second.logCount("run recorded"); n != 0 {
+		t.Fatalf("the second process started %d runs", n)
+	}
+	posted := 0
+	for _, p := range w.sl.Posts() {
+		if p.Method == "chat.postMessage" {
+			posted++
+		}
+	}
+	if posted != 1 {
+		t.Fatalf("%d messages posted, want the one progress message", posted)
+	}
+}
+
+// freshPostgresSchema returns a CHATOPS_TEST_POSTGRES_URL whose
+// connections use a new schema, dropped when the test ends, or skips.
+func freshPostgresSchema(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CHATOPS_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("CHATOPS_TEST_POSTGRES_URL not set; .ci/run sets it to a throwaway PostgreSQL (scripts/postgres.sh)")
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "chatops_test_" + hex.EncodeToString(b)
+	exec := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("creating schema %s in CHATOPS_TEST_POSTGRES_URL: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("CHATOPS_TEST_POSTGRES_URL must be a URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestTwoProcessesOnePostgres: two bot processes share one PostgreSQL
+// store and both receive the same Mattermost post (and the same Discord
+// message: both platforms send events to every connection); only one
+// handles each, so one pipeline and one answer each.
+func TestTwoProcessesOnePostgres(t *testing.T) {
+	pgURL := freshPostgresSchema(t)
+	bin := buildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	w := newWorld(t, ctx)
+	cfg := w.config(fmt.Sprintf("[store]\nurl = %q", pgURL))
+	a := w.start(bin, cfg)
+	b := w.start(bin, cfg)
+	for w.mm.Connected() < 2 || w.dc.Connected() < 2 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("not both processes connected: mattermost %d, discord %d", w.mm.Connected(), w.dc.Connected())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	w.gl.Block("hello") // both processes see the command while its run is open
+	post := w.mm.Post(w.mm.ChannelID, w.mmUser, "@chatops run hello", "")
+	msg := w.dc.Send(discordtest.Message{ChannelID: "c1", GuildID: "g1", AuthorID: "u1", Content: "<@" + w.dc.BotID + "> run hello"})
+	events := []string{"event=" + post.Id, "event=" + msg}
+	count := func(words ...string) int { return a.logCount(words...) + b.logCount(words...) }
+	for _, ev := range events {
+		// Both processes received it: one handled it, the other dropped it.
+		for count("dropping duplicate delivery", ev) < 1 || count("run recorded", ev) < 1 {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: dropped as a duplicate %d times, run recorded %d times: one process never saw it, or neither started it",
+					ev, count("dropping duplicate delivery", ev), count("run recorded", ev))
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	w.gl.Unblock("hello")
+	for {
+		if an := w.answers(); an["mattermost"] > 0 && an["discord"] > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("answers %v", w.answers())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, ev := range events {
+		if n := count("run recorded", ev); n != 1 {
+			t.Errorf("%s: %d runs recorded, want 1", ev, n)
+		}
+	}
+	if n := len(w.gl.Pipelines()); n != 2 {
+		t.Fatalf("%d pipelines, want one for the post and one for the message", n)
+	}
+	an := w.answers()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	mmCreates, dcCreates := 0, 0
+	for _, r := range w.mmRecs {
+		if !r.Patch {
+			mmCreates++
+		}
+	}
+	for _, p := range w.dcPosts {
+		if p.Kind == "create" {
+			dcCreates++
+		}
+	}
+	if mmCreates != 1 || dcCreates != 1 || an["mattermost"] != 1 || an["discord"] != 1 {
+		t.Fatalf("progress messages: mattermost %d, discord %d; answers %v; want one of each", mmCreates, dcCreates, an)
 	}
 }
