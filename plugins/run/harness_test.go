@@ -22,6 +22,8 @@ type env struct {
 	chat  *bottest.Chat
 	store store.Store
 	cfg   config
+	// plugin is the last started plugin.
+	plugin *run.Plugin
 }
 
 // config is what a test may change before the bot starts.
@@ -127,6 +129,7 @@ func (e *env) start() *run.Plugin {
 	opts := e.cfg.run
 	opts.GitLab, opts.Store, opts.Project = svc, st, e.cfg.gitlab.Project
 	p := run.New(opts)
+	e.plugin = p
 	rt := commands.NewRouter("chatops")
 	if err := rt.Add(p); err != nil {
 		t.Fatal(err)
