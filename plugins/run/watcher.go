@@ -51,6 +51,39 @@ type watcher struct {
 	byPipeline map[int64]*tracked
 	since      map[int64]time.Time // per project: GitLab's clock at the last poll
 	polling    map[int64]bool
+	// early holds hooks for pipelines no followed run has yet: a quick
+	// job's hooks can all arrive before its handler hands the run over.
+	early map[int64]time.Time
+}
+
+// maxEarly bounds the hooks kept for pipelines not followed (yet); most
+// are for pipelines chatops did not start.
+const maxEarly = 4096
+
+// earlyHook remembers a hook for a pipeline no run follows yet.
+func (w *watcher) earlyHook(pipelineID int64, now time.Time) {
+	if len(w.early) >= maxEarly {
+		for id, at := range w.early {
+			if now.Sub(at) > time.Minute {
+				delete(w.early, id)
+			}
+		}
+		if len(w.early) >= maxEarly {
+			clear(w.early)
+		}
+	}
+	w.early[pipelineID] = now
+}
+
+// takeEarly marks t due when a hook for its pipeline came before it was
+// followed.
+func (w *watcher) takeEarly(t *tracked) {
+	if id := t.run.PipelineID; id != 0 {
+		if _, ok := w.early[id]; ok {
+			delete(w.early, id)
+			t.due = true
+		}
+	}
 }
 
 // taskDone returns a run from a task: run is the task's copy, now the
@@ -77,7 +110,7 @@ type pollResult struct {
 func newWatcher(p *Plugin) *watcher {
 	return &watcher{p: p, gl: p.opts.GitLab, st: p.opts.Store, log: p.opts.Logger,
 		wake: make(chan struct{}, 1), hooks: make(chan gitlab.HookEvent, 4096),
-		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}}
+		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]time.Time{}}
 }
 
 // interval is the poll period: slow when webhooks wake the watcher.
@@ -178,6 +211,8 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 		case ev := <-w.hooks:
 			if t := w.byPipeline[ev.PipelineID]; t != nil {
 				t.due = true
+			} else if ev.PipelineID != 0 {
+				w.earlyHook(ev.PipelineID, time.Now())
 			}
 		case d := <-done:
 			t := d.t
@@ -259,6 +294,7 @@ func (w *watcher) track(r *store.Run, checked time.Time) {
 	w.runs[r.ID] = t
 	if r.PipelineID != 0 {
 		w.byPipeline[r.PipelineID] = t
+		w.takeEarly(t)
 	}
 	if _, ok := w.since[r.ProjectID]; !ok && r.ProjectID != 0 {
 		// Until GitLab's clock is known, start well before the run with
@@ -286,6 +322,7 @@ func (w *watcher) isDue(t *tracked, now time.Time) bool {
 	case store.PhaseFollowing:
 		if r.PipelineID != 0 && w.byPipeline[r.PipelineID] != t {
 			w.byPipeline[r.PipelineID] = t // learnt while creating
+			w.takeEarly(t)
 		}
 		return t.due || t.hint != "" || now.After(r.Deadline) || now.Sub(t.lastCheck) >= w.resync()
 	}

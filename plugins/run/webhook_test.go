@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -195,3 +196,31 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 }
 
+// A quick job's hooks may all arrive before the handler has handed its run
+// to the watcher; the answer must not wait for the backup poll.
+func TestWebhookBeforeTheRunIsFollowed(t *testing.T) {
+	e, srv := hookEnv(t)
+	e.gl.SetWebhook(srv.URL, hookSecret)
+	// The handler's read of the new pipeline's jobs is answered only once
+	// the job has finished and its hooks have been delivered.
+	hold := e.gl.HoldAfterWork("GET", "/projects/42/pipelines/", 1)
+	start := time.Now()
+	e.chat.Say("U-alice", "C1", "run hello-world")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hold.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.gl.WaitJobStatus(ctx, "hello-world", "success"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the hooks arrive
+	hold.Release()
+	r, _, ok := e.chat.WaitFinal("C1", 5*time.Second)
+	if !ok || r.Status != bot.StatusSuccess {
+		t.Fatalf("no answer within 5s (poll interval 10s): answered %v, %+v", ok, r)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("answered after %v", took)
+	}
+}
