@@ -12,6 +12,7 @@ import (
 
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/store"
 )
 
 const hookSecret = "hook-secret"
@@ -53,8 +54,8 @@ func postHook(t *testing.T, url, token, uuid string, body []byte) int {
 }
 
 // startBlocked starts `run slow` (kept running by the fake) and waits
-// until the watcher follows it: the progress reply is posted and the
-// handler has handed the run over.
+// until the watcher follows it: the handler is done with GitLab and has
+// handed the run over.
 func startBlocked(t *testing.T, e *env) {
 	t.Helper()
 	e.gl.Block("slow")
@@ -66,7 +67,19 @@ func startBlocked(t *testing.T, e *env) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // the handler hands the run to the watcher
+	// The handler hands the run over once it has saved it "following".
+	id := e.gl.Pipelines()[0].Variables["CHATOPS_RUN_ID"]
+	for {
+		r, err := e.store.GetRun(context.Background(), id)
+		if err == nil && r.Phase == store.PhaseFollowing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run was never followed: %+v, %v", r, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
 }
 
 // jobReads counts the watcher's reads of a job's state.
