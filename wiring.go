@@ -74,7 +74,7 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 		runs, err = runplugin.New(runplugin.Options{Projects: projects, Store: st,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
-			Logger: log.With("component", "run")})
+			CreatingGrace: creatingGrace(cfg.Store), Logger: log.With("component", "run")})
 		if err != nil {
 			a.close()
 			return nil, err
@@ -172,6 +172,17 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger) ([]runplugin.Project, 
 
 // webhookPath is where GitLab's Job and Pipeline Hooks are received.
 const webhookPath = "/hooks/gitlab"
+
+// creatingGrace is how long a run found "creating" is left to the process
+// that may be creating it: none with SQLite (the file is this process's
+// alone, so such a run's process is dead), two minutes with a PostgreSQL
+// store that replicas share.
+func creatingGrace(c config.Store) time.Duration {
+	if c.URL != "" {
+		return 2 * time.Minute
+	}
+	return 0
+}
 
 // openStore opens the configured store: PostgreSQL by URL, else the
 // SQLite file.

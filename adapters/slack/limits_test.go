@@ -52,6 +52,15 @@ func TestRateLimitIsPerMethodNotPerChannel(t *testing.T) {
 	if err := h.fake.WaitRateLimited(h.ctx(), 1); err != nil {
 		t.Fatal(err)
 	}
+	// The fake has sent the 429; wait until the adapter has read it, so
+	// the next call is one it made knowing the limit.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(h.logs.String(), "rate limited by Slack") {
+		if time.Now().After(deadline) {
+			t.Fatal("the adapter never noticed the 429")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	h.fake.Mention("C2", "U1", "progress two") // another channel, same method
 	edits := 0
 	for edits < 2 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,4 +67,42 @@ func logHeader(jobID int64) string {
 		ansiClear + "Using Shell (bash) executor..." + ansiReset + "\n" +
 		sectionEnd("prepare_executor") +
 		sectionStart("step_script", `Executing "step_script" stage of the job script`)
+}
+
+// SleepExec runs no process: a `sleep N` line (N in seconds, fractions
+// allowed) waits N seconds or until the job is canceled, `exit N` fails
+// with code N, `echo text` prints text, and any other line does nothing.
+// It makes hundreds of concurrent jobs cheap, for load tests.
+func SleepExec(ctx context.Context, _ string, _ []string, line string) (string, int) {
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return "", 0
+	}
+	switch fields[0] {
+	case "sleep":
+		if len(fields) != 2 {
+			return "sleep: missing operand\n", 1
+		}
+		secs, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil || secs < 0 {
+			return "sleep: invalid time interval '" + fields[1] + "'\n", 1
+		}
+		t := time.NewTimer(time.Duration(secs * float64(time.Second)))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return "", 0
+		case <-ctx.Done():
+			return "", 143
+		}
+	case "exit":
+		code := 0
+		if len(fields) > 1 {
+			code, _ = strconv.Atoi(fields[1])
+		}
+		return "", code
+	case "echo":
+		return strings.Trim(strings.TrimSpace(strings.TrimPrefix(line, "echo")), `"'`) + "\n", 0
+	}
+	return "", 0
 }

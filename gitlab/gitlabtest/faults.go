@@ -1,8 +1,12 @@
 package gitlabtest
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 )
 
 type fault struct {
@@ -12,6 +16,9 @@ type fault struct {
 	// afterWork: the request is carried out, then the connection is
 	// reset before the answer, so the client cannot know it succeeded.
 	afterWork bool
+	// hold: the request is carried out, then its answer is held back
+	// until the hold is released (or the client goes away).
+	hold *Hold
 }
 
 // Fail makes the next n requests with method and a path starting with
@@ -65,4 +72,92 @@ func reset(w http.ResponseWriter) {
 		}
 	}
 	http.Error(w, "connection reset", http.StatusBadGateway)
+}
+
+// Hold is a set of requests the fake carried out but whose answers it
+// holds back: the state a client is in when it dies (or is killed) after
+// GitLab acted and before it learnt so. See HoldAfterWork.
+type Hold struct {
+	s        *Server
+	released chan struct{}
+	once     sync.Once
+
+	mu      sync.Mutex
+	held    int
+	changed chan struct{}
+}
+
+// HoldAfterWork makes the next n requests with method and a path starting
+// with prefix take effect at once, and then keeps each answer until the
+// returned Hold is released. A held request whose client disconnects (a
+// killed process) is dropped without an answer.
+func (s *Server) HoldAfterWork(method, prefix string, n int) *Hold {
+	h := &Hold{s: s, released: make(chan struct{}), changed: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{method: method, prefix: prefix, hold: h})
+	}
+	s.holds = append(s.holds, h)
+	return h
+}
+
+// Held is how many requests have taken effect and are (or were) held.
+func (h *Hold) Held() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.held
+}
+
+// Wait waits until n requests have taken effect and are held.
+func (h *Hold) Wait(ctx context.Context, n int) error {
+	for {
+		h.mu.Lock()
+		held, ch := h.held, h.changed
+		h.mu.Unlock()
+		if held >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("gitlabtest: %d of %d requests held: %w", held, n, ctx.Err())
+		}
+	}
+}
+
+// Release sends the held answers to the clients still waiting for them;
+// the hold's unused requests are no longer held.
+func (h *Hold) Release() {
+	h.once.Do(func() { close(h.released) })
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	kept := h.s.faults[:0]
+	for _, f := range h.s.faults {
+		if f.hold != h {
+			kept = append(kept, f)
+		}
+	}
+	h.s.faults = kept
+}
+
+// serve carries out the request, then holds its answer.
+func (h *Hold) serve(api http.Handler, w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, r)
+	h.mu.Lock()
+	h.held++
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+	select {
+	case <-h.released:
+	case <-r.Context().Done():
+		return
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }

@@ -40,6 +40,10 @@ func (s *Server) routes() http.Handler {
 			return
 		}
 		if f, ok := s.takeFault(r, path); ok {
+			if f.hold != nil {
+				f.hold.serve(api, w, r)
+				return
+			}
 			if f.afterWork {
 				api.ServeHTTP(resetWriter{w}, r)
 				reset(w)

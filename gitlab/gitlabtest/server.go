@@ -62,7 +62,10 @@ type Server struct {
 	nextID    int64
 	requests  []Request
 	faults    []fault
-	blocked   map[string]bool // job names that stay running until canceled
+	holds     []*Hold
+	// blocked holds the job names that stay running until canceled or
+	// unblocked; Unblock closes the channel.
+	blocked map[string]chan struct{}
 	// jobChanged is closed and replaced whenever a job changes state.
 	jobChanged   chan struct{}
 	closed       bool
@@ -95,7 +98,7 @@ func New(opts Options) *Server {
 		Token: opts.Token, ProjectID: 42, ProjectPath: opts.ProjectPath,
 		exec:  opts.Exec,
 		users: map[string]*user{}, pipelines: map[int64]*pipeline{},
-		jobs: map[int64]*job{}, nextID: 100, blocked: map[string]bool{}, jobChanged: make(chan struct{}),
+		jobs: map[int64]*job{}, nextID: 100, blocked: map[string]chan struct{}{}, jobChanged: make(chan struct{}),
 	}
 	s.addProjectLocked(opts.ProjectPath, opts.CIConfig)
 	s.srv = httptest.NewServer(s.routes())
@@ -109,7 +112,11 @@ func (s *Server) URL() string { return s.srv.URL }
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
+	holds := s.holds
 	s.mu.Unlock()
+	for _, h := range holds {
+		h.once.Do(func() { close(h.released) })
+	}
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
@@ -145,18 +152,25 @@ func (s *Server) SetCIConfig(yaml string) {
 	s.setRefLocked(s.projects[0], "main", yaml, false)
 }
 
-// Block makes jobs with this name stay running until canceled.
+// Block makes jobs with this name stay running, once their script has
+// run, until canceled or Unblock.
 func (s *Server) Block(jobName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.blocked[jobName] = true
+	if s.blocked[jobName] == nil {
+		s.blocked[jobName] = make(chan struct{})
+	}
 }
 
-// Unblock lets jobs with this name started from now on finish.
+// Unblock lets the blocked jobs with this name finish as their script
+// said (success or failed), and new ones run freely.
 func (s *Server) Unblock(jobName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.blocked, jobName)
+	if ch := s.blocked[jobName]; ch != nil {
+		close(ch)
+		delete(s.blocked, jobName)
+	}
 }
 
 // SetProtectedBranch makes pipeline creation on the default branch
@@ -207,6 +221,7 @@ func (s *Server) Pipelines() []PipelineInfo {
 			}
 			for _, j := range p.jobs {
 				info.Jobs = append(info.Jobs, j.Name+":"+j.Status)
+				info.JobIDs = append(info.JobIDs, j.ID)
 			}
 			out = append(out, info)
 		}
@@ -223,6 +238,7 @@ type PipelineInfo struct {
 	Status              string
 	Variables           map[string]string
 	Jobs                []string // "name:status"
+	JobIDs              []int64  // in the order of Jobs
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -91,7 +91,7 @@ func (s *Server) notify() {
 
 // runJob plays a job's timeline: pending, running (script lines run one by
 // one, the log growing), then success or failed; a blocked job stays
-// running until canceled.
+// running until canceled or unblocked.
 func (s *Server) runJob(j *job) {
 	s.mu.Lock()
 	if s.closed || j.Status != "pending" {
@@ -138,8 +138,11 @@ func (s *Server) runJob(j *job) {
 			break
 		}
 	}
-	if blocked {
-		<-j.cancel
+	if blocked != nil {
+		select {
+		case <-j.cancel:
+		case <-blocked:
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -22,6 +22,8 @@ type env struct {
 	chat  *bottest.Chat
 	store store.Store
 	cfg   config
+	// plugin is the last started plugin.
+	plugin *run.Plugin
 }
 
 // config is what a test may change before the bot starts.
@@ -138,6 +140,7 @@ func (e *env) start() *run.Plugin {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.plugin = p
 	rt := commands.NewRouter("chatops")
 	if err := rt.Add(p); err != nil {
 		t.Fatal(err)

@@ -66,6 +66,13 @@ type Options struct {
 	// process died first) is still created when resumed within this long
 	// of the request (default 10m); older ones are answered "not run".
 	ResumeCreateWithin time.Duration
+	// CreatingGrace: with a store shared by several processes, a run found
+	// still "creating" may be another live process's, in the middle of
+	// creating its pipeline. Such a run is left alone until CreatingGrace
+	// after its last save, then read again: only if it is still creating
+	// is it looked up in GitLab and, if missing, created. Zero (for a
+	// store only this process opens, such as SQLite) resumes at once.
+	CreatingGrace time.Duration
 	// Concurrency bounds the GitLab and chat calls the watcher makes at
 	// once (default 16).
 	Concurrency int

@@ -54,6 +54,39 @@ type watcher struct {
 	byPipeline map[int64]*tracked
 	since      map[int64]time.Time // per project: GitLab's clock at the last poll
 	polling    map[int64]bool
+	// early holds hooks for pipelines no followed run has yet: a quick
+	// job's hooks can all arrive before its handler hands the run over.
+	early map[int64]time.Time
+}
+
+// maxEarly bounds the hooks kept for pipelines not followed (yet); most
+// are for pipelines chatops did not start.
+const maxEarly = 4096
+
+// earlyHook remembers a hook for a pipeline no run follows yet.
+func (w *watcher) earlyHook(pipelineID int64, now time.Time) {
+	if len(w.early) >= maxEarly {
+		for id, at := range w.early {
+			if now.Sub(at) > time.Minute {
+				delete(w.early, id)
+			}
+		}
+		if len(w.early) >= maxEarly {
+			clear(w.early)
+		}
+	}
+	w.early[pipelineID] = now
+}
+
+// takeEarly marks t due when a hook for its pipeline came before it was
+// followed.
+func (w *watcher) takeEarly(t *tracked) {
+	if id := t.run.PipelineID; id != 0 {
+		if _, ok := w.early[id]; ok {
+			delete(w.early, id)
+			t.due = true
+		}
+	}
 }
 
 // taskDone returns a run from a task: run is the task's copy, now the
@@ -80,7 +113,7 @@ type pollResult struct {
 func newWatcher(p *Plugin) *watcher {
 	return &watcher{p: p, st: p.opts.Store, log: p.opts.Logger, notes: make(chan runNote, 256),
 		wake: make(chan struct{}, 1), hooks: make(chan gitlab.HookEvent, 4096),
-		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}}
+		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]time.Time{}}
 }
 
 // interval is the poll period: slow when webhooks wake the watcher.
@@ -192,6 +225,8 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 		case ev := <-w.hooks:
 			if t := w.byPipeline[ev.PipelineID]; t != nil {
 				t.due = true
+			} else if ev.PipelineID != 0 {
+				w.earlyHook(ev.PipelineID, time.Now())
 			}
 		case n := <-w.notes:
 			if t := w.runs[n.run]; t != nil {
@@ -282,6 +317,7 @@ func (w *watcher) track(r *store.Run, checked time.Time) {
 	w.runs[r.ID] = t
 	if r.PipelineID != 0 {
 		w.byPipeline[r.PipelineID] = t
+		w.takeEarly(t)
 	}
 	if _, ok := w.since[r.ProjectID]; !ok && r.ProjectID != 0 {
 		// Until GitLab's clock is known, start well before the run with
@@ -303,12 +339,13 @@ func (w *watcher) isDue(t *tracked, now time.Time) bool {
 	r := t.run
 	switch r.Phase {
 	case store.PhaseCreating:
-		return true
+		return !now.Before(r.NextAttempt)
 	case store.PhaseAnswering:
 		return !now.Before(r.NextAttempt)
 	case store.PhaseFollowing:
 		if r.PipelineID != 0 && w.byPipeline[r.PipelineID] != t {
 			w.byPipeline[r.PipelineID] = t // learnt while creating
+			w.takeEarly(t)
 		}
 		return t.due || t.hint != "" || now.After(r.Deadline) || now.Sub(t.lastCheck) >= w.resync()
 	}

@@ -1,0 +1,159 @@
+package run_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
+	"github.com/chatops-dev/chatops/commands"
+	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	"github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/store"
+	"github.com/chatops-dev/chatops/store/postgres"
+)
+
+// postgresURL returns CHATOPS_TEST_POSTGRES_URL with a new schema, dropped
+// when the test ends, or skips the test.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CHATOPS_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("CHATOPS_TEST_POSTGRES_URL not set; .ci/run sets it to a throwaway PostgreSQL (scripts/postgres.sh)")
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "chatops_test_" + hex.EncodeToString(b)
+	exec := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("creating schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// startShared starts a bot with the run plugin on the PostgreSQL store at
+// u, as one of several processes sharing it.
+func startShared(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.Chat, grace time.Duration) store.Store {
+	t.Helper()
+	svc, err := gitlab.New(gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath,
+		ExtractWait: 300 * time.Millisecond, ExtractInterval: 20 * time.Millisecond, RetryBackoff: time.Second,
+		Identities: map[string]string{"test:U-alice": "alice"}, Logger: bottest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := run.New(run.Options{GitLab: svc, Store: st, Project: fake.ProjectPath, PollInterval: 20 * time.Millisecond,
+		CreatingGrace: grace, Logger: bottest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := commands.NewRouter("chatops")
+	if err := rt.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := bot.New(rt, bot.Options{Logger: bottest.Quiet(), Claims: st}, chat)
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; st.Close() })
+	return st
+}
+
+// A process that starts while another sharing the store is creating a
+// run's pipeline must not create it too: the run is the other one's.
+func TestSharedStoreStartLeavesACreatingRunToItsProcess(t *testing.T) {
+	u := postgresURL(t)
+	fake := gitlabtest.New(gitlabtest.Options{CIConfig: testCI})
+	defer fake.Close()
+	fake.AddUser("alice", gitlabtest.Developer)
+	// The first create gets a 502: the creating process looks the run up
+	// and tries again after RetryBackoff (1s), a window in which the run
+	// is stored "creating" and has no pipeline.
+	fake.Fail("POST", "/projects/42/pipeline", 1, 502, "")
+	a := bottest.NewChat("test")
+	startShared(t, fake, u, a, time.Minute)
+	a.Say("U-alice", "C1", "run hello-world")
+	for fake.Count("POST", "/projects/42/pipeline") == 0 || fake.Count("GET", "/projects/42/pipelines") == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b := bottest.NewChat("test")
+	startShared(t, fake, u, b, time.Minute)
+	r, _, answered := a.WaitFinal("C1", 10*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(fake.Pipelines()); n != 1 {
+		t.Fatalf("%d pipelines for one run: the process that started meanwhile created it again", n)
+	}
+	if !answered || r.Status != bot.StatusSuccess {
+		t.Fatalf("answered %v, reply %+v", answered, r)
+	}
+	if m := b.Messages("C1"); len(m) != 0 {
+		t.Fatalf("the other process posted %d messages", len(m))
+	}
+}
+
+// A run left "creating" by a process that is gone is resumed once the
+// grace has passed: looked up, not found, created and answered.
+func TestSharedStoreResumesACreatingRunAfterTheGrace(t *testing.T) {
+	u := postgresURL(t)
+	fake := gitlabtest.New(gitlabtest.Options{CIConfig: testCI})
+	defer fake.Close()
+	fake.AddUser("alice", gitlabtest.Developer)
+	st, err := postgres.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	orphan := &store.Run{ID: "orphan1", Kind: "run", Platform: "test", ChannelID: "C1", Requester: "test:U-alice", UserID: "U-alice",
+		GitLabUser: "alice", Project: fake.ProjectPath, ProjectID: fake.ProjectID, Ref: "main", Job: "hello-world",
+		Phase: store.PhaseCreating, Deadline: time.Now().Add(time.Minute)}
+	if err := st.CreateRun(context.Background(), orphan); err != nil {
+		t.Fatal(err)
+	}
+	const grace = 400 * time.Millisecond
+	chat := bottest.NewChat("test")
+	startShared(t, fake, u, chat, grace)
+	r, _ := chat.Final(t, "C1")
+	if r.Status != bot.StatusSuccess {
+		t.Fatalf("reply %+v", r)
+	}
+	ps := fake.Pipelines()
+	if len(ps) != 1 || ps[0].Variables["CHATOPS_RUN_ID"] != "orphan1" {
+		t.Fatalf("pipelines %+v", ps)
+	}
+	if waited := time.Since(orphan.CreatedAt); waited < grace {
+		t.Fatalf("resumed after %v, before the grace of %v", waited, grace)
+	}
+}
