@@ -51,6 +51,7 @@ type watcher struct {
 	byPipeline map[int64]*tracked
 	since      map[int64]time.Time // per project: GitLab's clock at the last poll
 	polling    map[int64]bool
+	finished   map[string]finish // by run id, guarded by mu: see jobFinished
 }
 
 // taskDone returns a run from a task: run is the task's copy, now the
@@ -77,7 +78,8 @@ type pollResult struct {
 func newWatcher(p *Plugin) *watcher {
 	return &watcher{p: p, gl: p.opts.GitLab, st: p.opts.Store, log: p.opts.Logger,
 		wake: make(chan struct{}, 1), hooks: make(chan gitlab.HookEvent, 4096),
-		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}}
+		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{},
+		finished: map[string]finish{}}
 }
 
 // interval is the poll period: slow when webhooks wake the watcher.
@@ -116,6 +118,7 @@ func (w *watcher) apply(run *store.Run, st gitlab.State, err error) {
 	switch {
 	case err == nil:
 		run.Phase = store.PhaseFollowing
+		w.audit(run)
 	case errors.As(err, &ref):
 		setAnswer(run, gitlab.Refused(outcome(run), ref))
 	default:
@@ -256,6 +259,7 @@ func (w *watcher) load(ctx context.Context) error {
 
 func (w *watcher) track(r *store.Run, checked time.Time) {
 	t := &tracked{run: r, lastCheck: checked}
+	w.followed(r)
 	w.runs[r.ID] = t
 	if r.PipelineID != 0 {
 		w.byPipeline[r.PipelineID] = t
@@ -270,6 +274,7 @@ func (w *watcher) track(r *store.Run, checked time.Time) {
 func (w *watcher) untrack(t *tracked) {
 	delete(w.runs, t.run.ID)
 	delete(w.byPipeline, t.run.PipelineID)
+	w.left(t.run)
 	w.mu.Lock()
 	w.count--
 	w.mu.Unlock()
