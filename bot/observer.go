@@ -27,9 +27,10 @@ const (
 )
 
 // statePoll is how often adapter states are reported to the Observer.
-// Adapters keep their state in an atomic; reading it is free, and a drop
-// shorter than this is seen by the adapter's own reconnect logs.
-const statePoll = time.Second
+// Adapters keep their state in an atomic, so reading it costs nothing;
+// a reconnect waits at least half a second of backoff, so a drop is not
+// missed.
+const statePoll = 100 * time.Millisecond
 
 // reportStates reports every adapter's state to the Observer until ctx
 // ends: at once, then every statePoll.

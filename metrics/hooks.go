@@ -39,6 +39,14 @@ func (m *Metrics) AdapterState(adapter string, s bot.ConnState) {
 	was, known := m.state[adapter]
 	m.state[adapter] = up
 	m.mu.Unlock()
+	if !known {
+		// Export the adapter's counters at 0 from the start, so a rate()
+		// over them works before the first event.
+		m.reconnects.WithLabelValues(adapter)
+		m.deduplicated.WithLabelValues(adapter)
+		m.refusals.WithLabelValues(adapter, bot.RefusedBusy)
+		m.refusals.WithLabelValues(adapter, bot.RefusedShuttingDown)
+	}
 	if known && was && !up {
 		m.reconnects.WithLabelValues(adapter).Inc()
 	}
