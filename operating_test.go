@@ -202,6 +202,13 @@ api_url = %q
 	_, metricsText := get(t, base+"/metrics")
 	_, readyText := get(t, base+"/readyz")
 	logs := stderr.String()
+	// The start-up check: one line per platform (as which bot user), one summary.
+	for _, w := range []string{`check=slack found="as @chatops (UBOT)`, `check=mattermost found="as @chatops (`, `check=discord found="as @chatops (` + dc.BotID,
+		`check=gitlab found="` + demo.URL + ` as @` + gitlabtest.BotUser, `msg="chatops starting" platforms=`} {
+		if !strings.Contains(logs, w) {
+			t.Errorf("stderr lacks the start-up line %q", w)
+		}
+	}
 	if !strings.Contains(logs, "level=DEBUG") || !strings.Contains(logs, `msg="pipeline created"`) {
 		t.Errorf("the scan needs debug logs and audit lines; stderr:\n%.2000s", logs)
 	}
