@@ -68,7 +68,7 @@ api_url = %q
 	}
 	t.Setenv("TEST_GITLAB_TOKEN", demo.Token)
 	var stdout, stderr bytes.Buffer
-	a, err := setup(ctx, path, strings.NewReader(""), &stdout, &stderr)
+	a, err := setup(ctx, options{configPath: path}, strings.NewReader(""), &stdout, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 // Command chatops is a chat bot that runs GitLab CI jobs from Slack,
 // Mattermost, Discord and the terminal. With no configuration it starts a
 // demo: the terminal adapter against a simulated GitLab.
+//
+//	chatops -config chatops.toml     run the bot
+//	chatops check -config FILE       check the configuration, GitLab and each platform's credentials
 package main
 
 import (
@@ -8,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,25 +20,55 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// options are the command line's choices.
+type options struct {
+	configPath string
+	// fromEnv says configPath came from $CHATOPS_CONFIG, so an error
+	// reading it can say where the path came from.
+	fromEnv bool
+	// verbose shows info logs in the terminal's interactive mode, which
+	// otherwise shows only warnings and errors.
+	verbose bool
+}
+
 // run is main with its inputs and outputs made explicit, so the binary's
 // behaviour is a function tests can reason about.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("chatops", flag.ContinueOnError)
+	check := len(args) > 0 && args[0] == "check"
+	name := "chatops"
+	if check {
+		args, name = args[1:], "chatops check"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", os.Getenv("CHATOPS_CONFIG"), "configuration `file` (TOML); also $CHATOPS_CONFIG. Without one, chatops starts a demo against a simulated GitLab.")
+	var o options
+	fs.StringVar(&o.configPath, "config", "", "configuration `file` (TOML); also $CHATOPS_CONFIG. Without one, chatops starts a demo against a simulated GitLab.")
+	fs.BoolVar(&o.verbose, "v", false, "verbose: in the interactive terminal, show info logs too (default: warnings and errors only)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q: give the configuration file with -config, as in\n  %s -config %s\n", name, fs.Arg(0), name, fs.Arg(0))
 		return 2
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "chatops", version())
 		return 0
 	}
+	if o.configPath == "" {
+		if p := os.Getenv("CHATOPS_CONFIG"); p != "" {
+			o.configPath, o.fromEnv = p, true
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	app, err := setup(ctx, *configPath, stdin, stdout, stderr)
+	if check {
+		return runCheck(ctx, o, stdout, stderr)
+	}
+	app, err := setup(ctx, o, stdin, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "chatops:", err)
 		return 1
@@ -47,17 +79,4 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// newLogger builds the process logger: text or JSON on stderr.
-func newLogger(w io.Writer, level, format string) *slog.Logger {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/chatops-dev/chatops/adapters/discord"
 	"github.com/chatops-dev/chatops/adapters/mattermost"
@@ -22,19 +21,20 @@ import (
 	"github.com/chatops-dev/chatops/bot/config"
 	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
-	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	"github.com/chatops-dev/chatops/metrics"
 	"github.com/chatops-dev/chatops/plugins/ping"
 	runplugin "github.com/chatops-dev/chatops/plugins/run"
 	"github.com/chatops-dev/chatops/store"
-	"github.com/chatops-dev/chatops/store/sqlite"
 	"github.com/chatops-dev/chatops/store/storeopen"
 )
 
 // app is the wired process: the bot and what must be closed after it.
 type app struct {
-	bot     *bot.Bot
-	log     *slog.Logger
-	closers []func()
+	bot *bot.Bot
+	log *slog.Logger
+	// httpAddr is where the HTTP listener listens ("" when off).
+	httpAddr string
+	closers  []func()
 }
 
 func (a *app) close() {
@@ -43,38 +43,114 @@ func (a *app) close() {
 	}
 }
 
-// setup builds the bot from the config file, or the demo without one.
-func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stderr io.Writer) (*app, error) {
-	if configPath == "" {
-		return setupDemo(ctx, stdin, stdout, stderr)
+// parts are what a configuration builds before the bot: shared by the
+// bot's start and `chatops check`.
+type parts struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	redact func(string) string
+	store  store.Store
+	// projects are the GitLab projects (none without [gitlab]), and
+	// gitlabs their clients, in the same order.
+	projects []runplugin.Project
+	gitlabs  []*gitlab.Service
+	adapters []bot.Adapter
+	closers  []func()
+}
+
+func (p *parts) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
 	}
-	cfg, err := config.Load(configPath)
-	if err != nil {
-		return nil, err
+}
+
+// loadConfig loads the file, saying where its path came from when it
+// cannot be read.
+func loadConfig(o options) (*config.Config, error) {
+	cfg, err := config.Load(o.configPath)
+	if err != nil && o.fromEnv {
+		return nil, fmt.Errorf("%w\n(the path %s was taken from $CHATOPS_CONFIG)", err, o.configPath)
 	}
-	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	a := &app{log: log}
-	router := commands.NewRouter(cfg.Bot.Name)
-	router.Use(commands.Audit(log))
-	if err := router.Add(ping.New(version())); err != nil {
-		return nil, err
+	return cfg, err
+}
+
+// build makes the store, the GitLab client and the adapters of cfg. m,
+// when set, counts GitLab requests.
+func build(ctx context.Context, cfg *config.Config, o options, stdin io.Reader, stdout, stderr io.Writer, m *metrics.Metrics) (*parts, error) {
+	p := &parts{cfg: cfg, redact: redactor(cfg)}
+	var sh *shell.Adapter
+	if cfg.Shell != nil {
+		sh = shell.New(shell.Config{User: cfg.Shell.User, In: stdin, Out: stdout})
 	}
+	logOut := stderr
+	interactive := sh != nil && sh.Interactive()
+	if interactive {
+		// Log lines must not land on the prompt line.
+		logOut = sh.LogWriter(stderr)
+	}
+	p.log = newLogger(logOut, logLevel(cfg.Log.Level, interactive, o.verbose), cfg.Log.Format, p.redact)
 	st, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, func() { _ = st.Close() })
-	var runs *runplugin.Plugin
+	p.store = st
+	p.closers = append(p.closers, func() { _ = st.Close() })
 	if cfg.GitLab != nil {
-		projects, err := gitlabProjects(cfg, log)
-		if err != nil {
-			a.close()
+		if p.projects, p.gitlabs, err = gitlabProjects(cfg, p.log, m); err != nil {
+			p.close()
 			return nil, err
 		}
-		runs, err = runplugin.New(runplugin.Options{Projects: projects, Store: st,
+	}
+	if sh != nil {
+		p.adapters = append(p.adapters, sh)
+	}
+	more, err := buildAdapters(cfg, st, p.log)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	p.adapters = append(p.adapters, more...)
+	return p, nil
+}
+
+// setup builds the bot from the config file, or the demo without one.
+func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) (*app, error) {
+	if o.configPath == "" {
+		return setupDemo(ctx, o, stdin, stdout, stderr)
+	}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	// One registry for the process, passed down: no global state.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+
+	p, err := build(ctx, cfg, o, stdin, stdout, stderr, m)
+	if err != nil {
+		return nil, err
+	}
+	log := p.log
+	a := &app{log: log, closers: p.closers}
+	if err := startupCheck(ctx, p); err != nil {
+		a.close()
+		return nil, err
+	}
+
+	router := commands.NewRouter(cfg.Bot.Name)
+	router.Use(m.Commands())
+	if err := router.Add(ping.New(version())); err != nil {
+		a.close()
+		return nil, err
+	}
+	var runs *runplugin.Plugin
+	if len(p.projects) > 0 {
+		runs, err = runplugin.New(runplugin.Options{Projects: p.projects, Store: p.store,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
-			CreatingGrace: creatingGrace(cfg.Store), Logger: log.With("component", "run")})
+			CreatingGrace: creatingGrace(cfg.Store),
+			Logger:        log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
 		if err != nil {
 			a.close()
 			return nil, err
@@ -88,9 +164,7 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 		} else {
 			log.Info("GitLab webhooks off: runs are followed by polling", "poll_interval", cfg.GitLab.PollInterval.Duration)
 		}
-	}
-	adapters, err := buildAdapters(cfg, st, stdin, stdout, log)
-	if err != nil {
+	} else if err := router.Add(runplugin.Disabled{}); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -102,20 +176,22 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 		Workers:       cfg.Bot.Workers,
 		ShutdownGrace: cfg.Bot.ShutdownGrace.Duration,
 		DrainTimeout:  drain,
-		Claims:        st,
+		Claims:        p.store,
 		Logger:        log,
-	}, adapters...)
+		Observer:      m,
+	}, p.adapters...)
+	m.QueueDepth(a.bot.QueueDepth)
 	if cfg.HTTP.Addr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /healthz", a.bot.HealthHandler())
+		var hook http.Handler
 		if runs != nil && cfg.GitLab.WebhookSecret != "" {
-			mux.Handle("POST "+webhookPath, gitlab.HookHandler(cfg.GitLab.WebhookSecret, runs.Hook))
+			hook = gitlab.HookHandler(cfg.GitLab.WebhookSecret, runs.Hook)
 		}
-		stop, err := serveHTTP(cfg.HTTP.Addr, mux, log)
+		addr, stop, err := serveHTTP(cfg.HTTP.Addr, httpHandler(p, m, hook), log)
 		if err != nil {
 			a.close()
 			return nil, err
 		}
+		a.httpAddr = addr
 		a.closers = append(a.closers, stop)
 	}
 	return a, nil
@@ -124,25 +200,32 @@ func setup(ctx context.Context, configPath string, stdin io.Reader, stdout, stde
 // gitlabProjects builds one GitLab client per project: [gitlab] project
 // (the default) and each [projects.<alias>], with the project's own token
 // when it has one, so a project token is never sent to another project.
-func gitlabProjects(cfg *config.Config, log *slog.Logger) ([]runplugin.Project, error) {
+// m, when set, counts their requests.
+func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([]runplugin.Project, []*gitlab.Service, error) {
 	g := cfg.GitLab
+	var svcs []*gitlab.Service
 	build := func(path, token string, refs []string) (*gitlab.Service, error) {
 		if token == "" {
 			token = g.Token
 		}
-		svc, err := gitlab.New(gitlab.Config{URL: g.URL, Token: token, Project: path, Refs: refs,
+		gc := gitlab.Config{URL: g.URL, Token: token, Project: path, Refs: refs,
 			MinRole: g.MinRole, PlayManual: *g.PlayManual, Identities: cfg.Identities,
-			Logger: log.With("component", "gitlab", "project", path)})
-		if err != nil {
-			return nil, fmt.Errorf("project %s: %w", path, err)
+			Logger: log.With("component", "gitlab", "project", path)}
+		if m != nil {
+			gc.HTTPClient = &http.Client{Transport: m.Transport(nil)}
 		}
+		svc, err := gitlab.New(gc)
+		if err != nil {
+			return nil, fmt.Errorf("[gitlab] project %s: %w", path, err)
+		}
+		svcs = append(svcs, svc)
 		return svc, nil
 	}
 	var out []runplugin.Project
 	if g.Project != "" {
 		svc, err := build(g.Project, "", g.Refs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, runplugin.Project{Path: g.Project, GitLab: svc, Default: true})
 	}
@@ -155,28 +238,28 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger) ([]runplugin.Project, 
 		pc := cfg.Projects[alias]
 		svc, err := build(pc.Path, pc.Token, pc.Refs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p := runplugin.Project{Alias: alias, Path: pc.Path, GitLab: svc, Channels: pc.Channels}
 		if pc.Path == g.Project && len(out) > 0 && out[0].Alias == "" {
 			// The default project described again: its alias, token,
 			// channels and refs are these.
 			p.Default = true
-			out[0] = p
+			out[0], svcs[0] = p, svc
+			svcs = svcs[:len(svcs)-1]
 			continue
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, svcs, nil
 }
 
 // webhookPath is where GitLab's Job and Pipeline Hooks are received.
 const webhookPath = "/hooks/gitlab"
 
-// creatingGrace is how long a run found "creating" is left to the process
-// that may be creating it: none with SQLite (the file is this process's
-// alone, so such a run's process is dead), two minutes with a PostgreSQL
-// store that replicas share.
+// creatingGrace is how long a run another process may still be creating
+// is left alone on a shared store (PostgreSQL); a SQLite file belongs to
+// one process, so there its runs are resumed at once.
 func creatingGrace(c config.Store) time.Duration {
 	if c.URL != "" {
 		return 2 * time.Minute
@@ -194,28 +277,9 @@ func openStore(ctx context.Context, c config.Store) (store.Store, error) {
 	return st, nil
 }
 
-// serveHTTP serves the bot's one HTTP listener until the returned stop.
-func serveHTTP(addr string, h http.Handler, log *slog.Logger) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("[http] addr: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			log.Error("HTTP listener stopped", "err", err)
-		}
-	}()
-	log.Info("HTTP listener up", "addr", ln.Addr().String())
-	return func() { _ = srv.Close() }, nil
-}
-
-// buildAdapters makes one adapter per configured section.
-func buildAdapters(cfg *config.Config, st store.Store, stdin io.Reader, stdout io.Writer, log *slog.Logger) ([]bot.Adapter, error) {
+// buildAdapters makes one adapter per configured chat platform section.
+func buildAdapters(cfg *config.Config, st store.Store, log *slog.Logger) ([]bot.Adapter, error) {
 	var out []bot.Adapter
-	if cfg.Shell != nil {
-		out = append(out, shell.New(shell.Config{User: cfg.Shell.User, In: stdin, Out: stdout}))
-	}
 	if cfg.Slack != nil {
 		a, err := slack.New(slack.Config{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log.With("adapter", "slack")})
 		if err != nil {
@@ -238,73 +302,7 @@ func buildAdapters(cfg *config.Config, st store.Store, stdin io.Reader, stdout i
 		}
 		out = append(out, a)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no adapter could be started")
-	}
 	return out, nil
-}
-
-// setupDemo is `go run .` with no configuration: the terminal adapter
-// against the simulated GitLab, whose demo jobs really run.
-func setupDemo(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) (*app, error) {
-	log := newLogger(stderr, "warn", "text")
-	demo, err := gitlabtest.NewDemo(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("start the simulated GitLab: %w", err)
-	}
-	sh := shell.New(shell.Config{In: stdin, Out: stdout})
-	svc, err := gitlab.New(gitlab.Config{
-		URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true,
-		ExtractWait: 5 * time.Second, ExtractInterval: 250 * time.Millisecond,
-		Identities: map[string]string{"shell:" + sh.User(): demo.User}, Logger: log,
-	})
-	if err != nil {
-		demo.Close()
-		return nil, err
-	}
-	// The demo's runs are kept in a throwaway SQLite file.
-	dir, err := os.MkdirTemp("", "chatops-demo-")
-	if err != nil {
-		demo.Close()
-		return nil, err
-	}
-	a := &app{log: log, closers: []func(){demo.Close, func() { _ = os.RemoveAll(dir) }}}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "chatops.db"))
-	if err != nil {
-		a.close()
-		return nil, err
-	}
-	a.closers = append(a.closers, func() { _ = st.Close() })
-	router := commands.NewRouter("chatops")
-	router.Use(commands.Audit(log))
-	runs, err := runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: demo.Project,
-		PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, Logger: log})
-	if err != nil {
-		a.close()
-		return nil, err
-	}
-	for _, p := range []commands.Plugin{ping.New(version()), runs} {
-		if err := router.Add(p); err != nil {
-			a.close()
-			return nil, err
-		}
-	}
-	fmt.Fprint(stdout, demoBanner(demo))
-	a.bot = bot.New(router, bot.Options{Logger: log, DrainTimeout: 6 * time.Minute, Claims: st}, sh)
-	return a, nil
-}
-
-func demoBanner(demo *gitlabtest.Demo) string {
-	var b strings.Builder
-	b.WriteString("chatops demo: no configuration given, so this is the terminal adapter talking to a\n")
-	b.WriteString("SIMULATED GitLab (project " + demo.Project + "): its jobs really run on this machine with bash\n")
-	b.WriteString("in a temporary directory and write GitLab Runner logs. Jobs you can run:\n")
-	for _, j := range demo.Jobs {
-		fmt.Fprintf(&b, "  run %-12s %s\n", j.Name, j.Description)
-	}
-	b.WriteString("Try: run hello-world, run ls, run greet Ada, help. Ctrl-D quits.\n")
-	b.WriteString("With -config FILE (see config.example.toml) chatops connects to real services.\n\n")
-	return b.String()
 }
 
 func version() string {

@@ -46,6 +46,9 @@ type Options struct {
 	SendRetryFor time.Duration
 	// Logger receives the bot's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, is told about duplicates, refusals and adapter
+	// states (metrics).
+	Observer Observer
 }
 
 func (o *Options) setDefaults() {
@@ -163,6 +166,9 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	adapterCtx, stopAdapters := context.WithCancel(ctx)
 	defer stopAdapters()
+	if b.opts.Observer != nil {
+		go b.reportStates(adapterCtx)
+	}
 	errs := make(chan error, len(b.adapters))
 	for _, a := range b.adapters {
 		go func() {
@@ -234,7 +240,12 @@ func (b *Bot) services() []Service {
 
 // deliver is what adapters call for every received message.
 func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
-	log := b.opts.Logger.With("adapter", a.Name(), "event", m.EventID, "user", m.Sender.ID, "channel", m.Conversation.ChannelID)
+	// Each attribute once: the command's own line adds what it knows.
+	attrs := []any{"adapter", a.Name(), "user", m.Sender.ID, "channel", m.Conversation.ChannelID}
+	if m.EventID != "" {
+		attrs = append(attrs, "event", m.EventID)
+	}
+	log := b.opts.Logger.With(attrs...)
 	switch {
 	case m.Sender.IsSelf:
 		return
@@ -246,6 +257,9 @@ func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
 	}
 	if m.EventID != "" && !b.firstClaim(ctx, a.Name()+":"+m.EventID, log) {
 		log.Debug("dropping duplicate delivery")
+		if b.opts.Observer != nil {
+			b.opts.Observer.Deduplicated(a.Name())
+		}
 		return
 	}
 	log = log.With("req", strconv.FormatUint(b.reqID.Add(1), 36))
@@ -256,6 +270,8 @@ func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
 	b.acceptMu.RLock()
 	defer b.acceptMu.RUnlock()
 	if !b.accepting || ctx.Err() != nil {
+		b.refused(a, RefusedShuttingDown)
+		log.Warn("shutting down, refusing command")
 		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "chatops is shutting down", Text: "Your command was not run. Send it again in a minute, when the bot is back."})
 		return
 	}
@@ -263,7 +279,14 @@ func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
 	case b.queue <- job{adapter: a, msg: m, log: log}:
 	default:
 		log.Warn("queue full, refusing command")
+		b.refused(a, RefusedBusy)
 		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "chatops is busy", Text: "Too many commands are running right now, so yours was not started. Send it again in a minute."})
+	}
+}
+
+func (b *Bot) refused(a Adapter, reason string) {
+	if b.opts.Observer != nil {
+		b.opts.Observer.Refused(a.Name(), reason)
 	}
 }
 
@@ -329,7 +352,8 @@ func (b *Bot) handle(workCtx context.Context, j job) {
 		_, _ = w.Reply(nctx, Reply{Status: StatusError, Title: "chatops shut down while working on your command",
 			Text: "Anything it had started (such as a GitLab pipeline) keeps running; check it there, or ask again when the bot is back."})
 	}
-	j.log.Info("handled", "duration", time.Since(start).Round(time.Millisecond))
+	// The router logs the command's one line; this is for tracing.
+	j.log.Debug("handled", "duration", time.Since(start).Round(time.Millisecond))
 }
 
 func (b *Bot) callHandler(ctx context.Context, w Responder, j job) (panicked bool) {

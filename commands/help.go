@@ -22,7 +22,13 @@ func (rt *Router) helpCommand() Command {
 				return err
 			}
 			if len(args) == 0 {
-				_, err := w.Reply(ctx, rt.Overview())
+				o := rt.Overview()
+				if r.Message.Conversation.Direct {
+					// A direct conversation (a DM, the terminal) needs no
+					// mention or slash command: say only what works here.
+					o = rt.overview("Type a command as shown; help <command> gives details.")
+				}
+				_, err := w.Reply(ctx, o)
 				return err
 			}
 			c, ok := rt.Lookup(args[0])
@@ -36,8 +42,13 @@ func (rt *Router) helpCommand() Command {
 	}
 }
 
-// Overview is the reply to "help": one line per command.
+// Overview is the reply to "help" in a channel: one line per command and
+// how to address the bot.
 func (rt *Router) Overview() bot.Reply {
+	return rt.overview(fmt.Sprintf("Mention me (@%s help), message me directly, or use /%s. Type help <command> for details.", rt.botName, rt.botName))
+}
+
+func (rt *Router) overview(hint string) bot.Reply {
 	var b strings.Builder
 	for _, c := range rt.Commands() {
 		if c.Hidden {
@@ -48,8 +59,7 @@ func (rt *Router) Overview() bot.Reply {
 	return bot.Reply{
 		Status: bot.StatusInfo,
 		Title:  "Commands",
-		Text: strings.TrimRight(b.String(), "\n") +
-			fmt.Sprintf("\n\nMention me (@%s help), message me directly, or use /%s. Type help <command> for details.", rt.botName, rt.botName),
+		Text:   strings.TrimRight(b.String(), "\n") + "\n\n" + hint,
 	}
 }
 

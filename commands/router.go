@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chatops-dev/chatops/bot"
 )
@@ -188,28 +189,39 @@ func (rt *Router) Lookup(name string) (Command, bool) {
 }
 
 // HandleMessage implements bot.Handler: it parses the message, finds the
-// command and serves it, turning errors into replies.
+// command and serves it, turning errors into replies, and logs one line
+// per message (see logCommand).
 func (rt *Router) HandleMessage(ctx context.Context, w bot.Responder, m bot.Message) {
-	err := rt.Dispatch(ctx, w, m)
-	var ue *bot.Refusal
-	var te *TokenError
-	switch {
-	case err == nil:
-	case errors.As(err, &ue), errors.As(err, &te):
-		// Refusals and bad input were answered; they are not faults.
-		bot.Logger(ctx).Debug("command refused", "err", err)
+	start := time.Now()
+	p := Parse(m.Text)
+	command, err := rt.dispatch(ctx, w, m)
+	switch command {
+	case "":
+		// Not a command: a greeting or an unknown name, answered with
+		// help. The typed name is cut short: it is the user's free text.
+		bot.Logger(ctx).Info("not a command", "invoked", firstRunes(p.Name, 32), "duration", time.Since(start).Round(time.Millisecond))
+		if err != nil {
+			bot.Logger(ctx).Warn("could not answer", "err", err)
+		}
 	default:
-		bot.Logger(ctx).Warn("command failed", "err", err)
+		logCommand(ctx, command, p.Args, start, err)
 	}
 }
 
 // Dispatch is HandleMessage returning the handler's error (after it has been
-// answered), for callers and tests that want it.
+// answered) instead of logging it, for callers and tests that want it.
 func (rt *Router) Dispatch(ctx context.Context, w bot.Responder, m bot.Message) error {
+	_, err := rt.dispatch(ctx, w, m)
+	return err
+}
+
+// dispatch serves m and returns the canonical name of the command served
+// ("" when m named none).
+func (rt *Router) dispatch(ctx context.Context, w bot.Responder, m bot.Message) (string, error) {
 	p := Parse(m.Text)
 	if p.Name == "" {
 		_, err := w.Reply(ctx, rt.greeting())
-		return err
+		return "", err
 	}
 	rt.mu.RLock()
 	canonical, ok := rt.names[p.Name]
@@ -218,7 +230,7 @@ func (rt *Router) Dispatch(ctx context.Context, w bot.Responder, m bot.Message) 
 	rt.mu.RUnlock()
 	if !ok {
 		_, err := w.Reply(ctx, rt.unknown(p.Name))
-		return err
+		return "", err
 	}
 	req := &Request{Message: m, Command: canonical, Invoked: p.Name, RawArgs: p.Args}
 	h := cmd.Handler
@@ -227,12 +239,19 @@ func (rt *Router) Dispatch(ctx context.Context, w bot.Responder, m bot.Message) 
 	}
 	err := h.ServeCommand(ctx, w, req)
 	if err == nil {
-		return nil
+		return canonical, nil
 	}
 	if _, rerr := w.Reply(ctx, rt.errorReply(*cmd, err)); rerr != nil {
-		return errors.Join(err, rerr)
+		return canonical, errors.Join(err, rerr)
 	}
-	return err
+	return canonical, err
+}
+
+func firstRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 func (rt *Router) errorReply(c Command, err error) bot.Reply {

@@ -73,6 +73,9 @@ func (s *Service) Job(ctx context.Context, projectID, jobID int64) (State, error
 	if j.Pipeline.ID != 0 {
 		st.PipelineID = j.Pipeline.ID
 	}
+	if j.FinishedAt != nil {
+		st.FinishedAt = *j.FinishedAt
+	}
 	return st, nil
 }
 

@@ -39,6 +39,9 @@ type State struct {
 	Status string
 	// Duration is how long the job ran.
 	Duration time.Duration
+	// FinishedAt is when the job finished, by GitLab's clock (zero while
+	// it runs).
+	FinishedAt time.Time
 	// Notes are remarks worth showing with the run (jobs that came along,
 	// a manual job that could not be played).
 	Notes []string

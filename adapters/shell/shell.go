@@ -45,8 +45,9 @@ type Adapter struct {
 	color  bool
 	prompt bool
 
-	mu     sync.Mutex // one reply printed at a time
-	nextID atomic.Uint64
+	mu       sync.Mutex // one reply or log line printed at a time
+	prompted bool       // the prompt is the last thing on the screen
+	nextID   atomic.Uint64
 }
 
 // New returns a terminal adapter.
@@ -89,24 +90,39 @@ func (a *Adapter) User() string { return a.user }
 // Name implements bot.Adapter.
 func (a *Adapter) Name() string { return "shell" }
 
+// Interactive reports whether a person types at a terminal (the input is
+// one): the prompt is shown, and logs should be kept to warnings.
+func (a *Adapter) Interactive() bool { return a.prompt }
+
 // Run implements bot.Adapter: it delivers every non-empty input line until
-// end of input or ctx ends, then returns nil.
+// end of input or ctx ends, then returns nil. A line longer than maxLine
+// is refused with a message and skipped.
 func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
-	lines := make(chan string)
+	type line struct {
+		text    string
+		tooLong bool
+	}
+	lines := make(chan line)
 	errc := make(chan error, 1)
 	go func() {
 		// Reading blocks and cannot be cancelled; the goroutine ends with
 		// the input (the process exits soon after ctx ends anyway).
-		sc := bufio.NewScanner(a.in)
-		sc.Buffer(make([]byte, 64*1024), maxLine)
-		for sc.Scan() {
+		r := bufio.NewReaderSize(a.in, 64*1024)
+		for {
+			text, tooLong, err := readLine(r, maxLine)
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				errc <- err
+				return
+			}
 			select {
-			case lines <- sc.Text():
+			case lines <- line{text, tooLong}:
 			case <-ctx.Done():
 				return
 			}
 		}
-		errc <- sc.Err()
 	}()
 	for {
 		a.showPrompt()
@@ -114,13 +130,22 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 		case <-ctx.Done():
 			return nil
 		case err := <-errc:
+			a.endPrompt()
 			if err != nil {
 				return fmt.Errorf("read terminal input: %w", err)
 			}
 			return nil
-		case line := <-lines:
-			line = strings.TrimRight(line, "\r")
-			if strings.TrimSpace(line) == "" {
+		case l := <-lines:
+			a.mu.Lock()
+			a.prompted = false // the user pressed Enter: a fresh line
+			a.mu.Unlock()
+			if l.tooLong {
+				_, _ = a.Send(ctx, bot.Conversation{}, bot.Reply{Status: bot.StatusError, Title: "Line too long",
+					Text: fmt.Sprintf("A command may be at most %d KiB; that line was ignored.", maxLine>>10)})
+				continue
+			}
+			text := strings.TrimRight(l.text, "\r")
+			if strings.TrimSpace(text) == "" {
 				continue
 			}
 			deliver(bot.Message{
@@ -129,9 +154,9 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 				// Handle carries the command line so each reply can say
 				// which command it answers: commands run concurrently and
 				// their replies interleave.
-				Conversation: bot.Conversation{ChannelID: "terminal", Direct: true, Handle: line},
+				Conversation: bot.Conversation{ChannelID: "terminal", Direct: true, Handle: text},
 				Sender:       bot.User{ID: a.user, Username: a.user, DisplayName: a.user},
-				Text:         line,
+				Text:         text,
 				Addressed:    true,
 				Received:     time.Now(),
 			})
@@ -139,31 +164,139 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 	}
 }
 
+// readLine reads one line of at most max bytes without its line ending.
+// A longer line is read to its end and discarded: tooLong reports it.
+// The last line may lack a newline; io.EOF comes after it.
+func readLine(r *bufio.Reader, max int) (text string, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(buf)+len(chunk) <= max+1 { // +1: the newline
+			buf = append(buf, chunk...)
+		} else {
+			tooLong, buf = true, nil
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && (len(buf) > 0 || tooLong):
+			return strings.TrimRight(string(buf), "\n"), tooLong, nil
+		case err != nil:
+			return "", false, err
+		}
+		return strings.TrimRight(string(buf), "\n"), tooLong, nil
+	}
+}
+
+// showPrompt prints "> " unless it is already showing.
 func (a *Adapter) showPrompt() {
 	if !a.prompt {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	fmt.Fprint(a.out, "> ")
+	if !a.prompted {
+		fmt.Fprint(a.out, "> ")
+		a.prompted = true
+	}
 }
 
-// Send implements bot.Adapter by printing the reply.
+// endPrompt leaves the prompt line at end of input, so what follows
+// (a shutdown notice) starts on a line of its own.
+func (a *Adapter) endPrompt() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clearPrompt()
+}
+
+// clearPrompt takes the prompt off the current line before other output:
+// erased on a terminal, else ended with a newline. Callers hold mu.
+func (a *Adapter) clearPrompt() {
+	if !a.prompted {
+		return
+	}
+	if a.color {
+		io.WriteString(a.out, "\r\x1b[K")
+	} else {
+		io.WriteString(a.out, "\n")
+	}
+	a.prompted = false
+}
+
+// print writes text on lines of its own, with the prompt after it.
+func (a *Adapter) print(w io.Writer, text string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clearPrompt()
+	_, err := io.WriteString(w, text)
+	if a.prompt {
+		fmt.Fprint(a.out, "> ")
+		a.prompted = true
+	}
+	return err
+}
+
+// LogWriter wraps w (stderr, on the same terminal) so that log lines
+// never land on the prompt line: the prompt is cleared before a line and
+// shown again after it.
+func (a *Adapter) LogWriter(w io.Writer) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		if err := a.print(w, string(p)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Send implements bot.Adapter by printing the reply: a reply saying work
+// is in progress as one compact line (the run's progress is a line per
+// state change), anything else in full.
 func (a *Adapter) Send(_ context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
-	text := Render(r, a.color)
+	var text string
+	header := ""
 	if to.Handle != "" {
-		header := "» " + firstLine(to.Handle, 72)
+		header = "» " + firstLine(to.Handle, 72)
 		if a.color {
 			header = dim + header + reset
 		}
-		text = header + "\n" + text
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, err := io.WriteString(a.out, text+"\n"); err != nil {
+	switch {
+	case r.Status == bot.StatusWorking:
+		text = compact(r, a.color)
+		if header != "" {
+			text = header + "  " + text
+		}
+	case header != "":
+		text = header + "\n" + Render(r, a.color)
+	default:
+		text = Render(r, a.color)
+	}
+	if err := a.print(a.out, text+"\n"); err != nil {
 		return bot.Sent{}, bot.Permanent(fmt.Errorf("write reply to terminal: %w", err))
 	}
 	return bot.Sent{ID: strconv.FormatUint(a.nextID.Add(1), 10)}, nil
+}
+
+// compact renders a progress reply on one line: the title, the first
+// field that identifies the work (a pipeline), and the first note.
+func compact(r bot.Reply, color bool) string {
+	s := r.Status.Emoji() + " " + r.Title
+	if color {
+		s = yellow + s + reset
+	}
+	for _, f := range r.Fields {
+		if f.Name == "Pipeline" {
+			s += " (pipeline " + f.Value + ")"
+		}
+	}
+	if note := firstLine(r.Text, 100); note != "" {
+		s += " — " + note
+	}
+	return s
 }
 
 // ANSI SGR sequences for statuses.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -153,7 +154,8 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Load reads and validates the file at path.
+// Load reads and validates the file at path. Its errors name the file,
+// then every problem found (a Problems), one per line.
 func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -161,6 +163,10 @@ func Load(path string) (*Config, error) {
 	}
 	cfg, err := Parse(string(b), os.LookupEnv)
 	if err != nil {
+		var ps Problems
+		if errors.As(err, &ps) && len(ps) > 1 {
+			return nil, fmt.Errorf("config %s has %d problems:\n%w", path, len(ps), err)
+		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	// A relative store file lives beside the configuration, wherever the
@@ -172,33 +178,25 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes TOML text. lookup resolves ${VAR} references (os.LookupEnv
-// in production). Unknown keys, wrong types and unset variables are errors
-// that name the key and its line.
+// in production). Every error is a Problems: unknown keys, wrong types,
+// bad durations and URLs, unset variables, missing keys, each naming the
+// key and its line with the fix.
 func Parse(text string, lookup func(string) (string, bool)) (*Config, error) {
 	var cfg Config
 	md, err := toml.Decode(text, &cfg)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("line %d: %s", pe.Position.Line, pe.Message)
-		}
-		return nil, err
+		// The decoder stops at its first error: that one is all we know.
+		return nil, Problems{decodeProblem(err)}
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		var msgs []string
-		for _, k := range und {
-			// Identity entries are free-form keys inside a map and decode;
-			// anything left is a typo or an unsupported option.
-			msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q", lineOf(text, k), k.String()))
-		}
-		return nil, errors.New(strings.Join(msgs, "; "))
-	}
-	if err := expandAll(&cfg, text, lookup); err != nil {
-		return nil, err
-	}
+	// Identity entries are free-form keys inside a map and decode;
+	// anything left is a typo or an unsupported option.
+	problems := unknownKeys(text, md.Undecoded())
+	problems = append(problems, expandAll(&cfg, text, lookup)...)
 	cfg.applyDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	problems = append(problems, cfg.validate(text)...)
+	if len(problems) > 0 {
+		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
+		return nil, problems
 	}
 	return &cfg, nil
 }
@@ -238,34 +236,45 @@ func (c *Config) applyDefaults() {
 
 var identityKey = regexp.MustCompile(`^(shell|slack|mattermost|discord):\S+$`)
 
-func (c *Config) validate() error {
-	var errs []error
-	need := func(section, key, v string) {
+func (c *Config) validate(text string) Problems {
+	var ps Problems
+	at := func(key ...string) int { return lineOf(text, key) }
+	need := func(section, key, v, example string) {
 		if strings.TrimSpace(v) == "" {
-			errs = append(errs, fmt.Errorf("[%s] %s is required", section, key))
+			line := at(section, key)
+			if line == 0 {
+				line = at(section) // the key is absent: point at its section
+			}
+			ps = append(ps, Problem{Line: line, Key: []string{section, key}, What: "is required", Fix: fmt.Sprintf("%s = %q", key, example)})
+		}
+	}
+	url := func(section, key, v, example string) {
+		if p := checkURL(text, []string{section, key}, v, example); p != nil {
+			ps = append(ps, *p)
 		}
 	}
 	if c.GitLab != nil {
-		need("gitlab", "url", c.GitLab.URL)
-		need("gitlab", "token", c.GitLab.Token)
+		need("gitlab", "url", c.GitLab.URL, "https://gitlab.example.com")
+		url("gitlab", "url", c.GitLab.URL, "https://gitlab.example.com")
+		need("gitlab", "token", c.GitLab.Token, "${GITLAB_TOKEN}")
 		if len(c.Projects) == 0 {
-			need("gitlab", "project", c.GitLab.Project)
+			need("gitlab", "project", c.GitLab.Project, "group/project")
 		}
 	}
 	if len(c.Projects) > 0 && c.GitLab == nil {
-		errs = append(errs, errors.New("[projects] need a [gitlab] section with url and token"))
+		ps = append(ps, Problem{What: "[projects] need a [gitlab] section", Fix: "add [gitlab] with url and token"})
 	}
 	for alias, p := range c.Projects {
-		need("projects."+alias, "path", p.Path)
-		if slices.Contains(ReservedNames, strings.ToLower(alias)) {
-			errs = append(errs, fmt.Errorf("[projects.%s]: %q is a command name; choose another alias", alias, alias))
-		}
-		if strings.ContainsAny(alias, " \t") {
-			errs = append(errs, fmt.Errorf("[projects.%s]: an alias is one word", alias))
+		sec := "projects." + alias
+		need(sec, "path", p.Path, "group/project")
+		if slices.Contains(ReservedNames, strings.ToLower(alias)) || strings.ContainsAny(alias, " \t") {
+			ps = append(ps, Problem{Line: at(sec), Key: []string{sec},
+				What: fmt.Sprintf("%q is a command name or not one word, so chat could not name the project", alias), Fix: "choose another alias, such as [projects.api]"})
 		}
 		for _, ch := range p.Channels {
 			if !identityKey.MatchString(ch) {
-				errs = append(errs, fmt.Errorf("[projects.%s] channels: %q must be \"platform:channelID\" with platform shell, slack, mattermost or discord", alias, ch))
+				ps = append(ps, Problem{Line: at(sec, "channels"), Key: []string{sec, "channels"},
+					What: fmt.Sprintf("%q must be \"platform:channelID\" with platform shell, slack, mattermost or discord", ch), Fix: `channels = ["slack:C0123ABCD"]`})
 			}
 		}
 	}
@@ -273,39 +282,53 @@ func (c *Config) validate() error {
 		switch strings.ToLower(c.GitLab.MinRole) {
 		case "developer", "maintainer", "owner":
 		default:
-			errs = append(errs, fmt.Errorf("[gitlab] min_role must be developer, maintainer or owner, not %q", c.GitLab.MinRole))
+			ps = append(ps, Problem{Line: at("gitlab", "min_role"), Key: []string{"gitlab", "min_role"},
+				What: fmt.Sprintf("%q is not a role chatops knows", c.GitLab.MinRole), Fix: `min_role = "developer" (or "maintainer", "owner")`})
 		}
 	}
 	if c.Bot.HealthAddr != "" && c.HTTP.Addr != c.Bot.HealthAddr {
-		errs = append(errs, fmt.Errorf("[bot] health_addr (%s) and [http] addr (%s) differ: keep only [http] addr, which serves /healthz and the webhook", c.Bot.HealthAddr, c.HTTP.Addr))
+		ps = append(ps, Problem{Line: at("bot", "health_addr"), Key: []string{"bot", "health_addr"},
+			What: fmt.Sprintf("%s differs from [http] addr %s", c.Bot.HealthAddr, c.HTTP.Addr),
+			Fix:  "remove health_addr and keep only [http] addr, which serves /healthz, /readyz, /metrics and the webhook"})
 	}
 	if c.GitLab != nil && c.GitLab.WebhookSecret != "" && c.HTTP.Addr == "" {
-		errs = append(errs, errors.New("[gitlab] webhook_secret needs [http] addr: GitLab posts its webhooks there, at /hooks/gitlab"))
+		ps = append(ps, Problem{Line: at("gitlab", "webhook_secret"), Key: []string{"gitlab", "webhook_secret"},
+			What: "webhooks need the HTTP listener, where GitLab posts them (at /hooks/gitlab)", Fix: `add [http] addr = ":8080"`})
 	}
 	if u := c.Store.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-		errs = append(errs, fmt.Errorf("[store] url must be a PostgreSQL URL (postgres://...), not %q", u))
+		ps = append(ps, Problem{Line: at("store", "url"), Key: []string{"store", "url"},
+			What: "is not a PostgreSQL URL", Fix: `url = "postgres://user:${PGPASSWORD}@host/chatops", or remove it to use the SQLite file`})
 	}
 	if c.Slack != nil {
-		need("slack", "app_token", c.Slack.AppToken)
-		need("slack", "bot_token", c.Slack.BotToken)
+		need("slack", "app_token", c.Slack.AppToken, "${SLACK_APP_TOKEN}")
+		need("slack", "bot_token", c.Slack.BotToken, "${SLACK_BOT_TOKEN}")
+		url("slack", "api_url", c.Slack.APIURL, "https://slack.com/api/")
+		if u := c.Slack.APIURL; u != "" && !strings.HasSuffix(u, "/") && checkURL(text, []string{"slack", "api_url"}, u, "") == nil {
+			ps = append(ps, Problem{Line: at("slack", "api_url"), Key: []string{"slack", "api_url"},
+				What: "must end with /", Fix: fmt.Sprintf("api_url = %q", u+"/")})
+		}
 	}
 	if c.Mattermost != nil {
-		need("mattermost", "url", c.Mattermost.URL)
-		need("mattermost", "token", c.Mattermost.Token)
+		need("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
+		url("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
+		need("mattermost", "token", c.Mattermost.Token, "${MATTERMOST_TOKEN}")
 	}
 	if c.Discord != nil {
-		need("discord", "token", c.Discord.Token)
+		need("discord", "token", c.Discord.Token, "${DISCORD_TOKEN}")
+		url("discord", "api_url", c.Discord.APIURL, "https://discord.com")
 	}
 	for k, v := range c.Identities {
 		if !identityKey.MatchString(k) {
-			errs = append(errs, fmt.Errorf("[identities] key %q must be \"platform:userID\" with platform shell, slack, mattermost or discord", k))
+			ps = append(ps, Problem{Line: at("identities", k), Key: []string{"identities", k},
+				What: "must be \"platform:userID\" with platform shell, slack, mattermost or discord", Fix: `"slack:U0123ABCD" = "alice"`})
 		}
 		if strings.TrimSpace(v) == "" {
-			errs = append(errs, fmt.Errorf("[identities] %q maps to an empty GitLab username", k))
+			ps = append(ps, Problem{Line: at("identities", k), Key: []string{"identities", k},
+				What: "maps to an empty GitLab username", Fix: fmt.Sprintf("%q = \"<GitLab username>\"", k)})
 		}
 	}
 	if c.Slack == nil && c.Mattermost == nil && c.Discord == nil && c.Shell == nil {
-		errs = append(errs, errors.New("no adapter is enabled: add a [shell], [slack], [mattermost] or [discord] section"))
+		ps = append(ps, Problem{What: "no adapter is enabled", Fix: "add a [shell], [slack], [mattermost] or [discord] section"})
 	}
-	return errors.Join(errs...)
+	return ps
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,12 +67,18 @@ func TestParseErrorsNameKeyAndLine(t *testing.T) {
 		name, text string
 		want       []string
 	}{
-		{"unknown key", "[shell]\nuser = \"me\"\ncolour = \"red\"\n", []string{"line 3", "shell.colour"}},
-		{"unknown section", "[shell]\n[slak]\napp_token = \"x\"\n", []string{"slak"}},
-		{"wrong type", "[bot]\nworkers = \"many\"\n[shell]\n", []string{"line 2"}},
-		{"bad duration", "[gitlab]\nurl=\"u\"\ntoken=\"t\"\nproject=\"p\"\npoll_interval = \"soon\"\n[shell]\n", []string{"line 5", "duration"}},
-		{"unset env", "[shell]\n[discord]\ntoken = \"${NOPE}\"\n", []string{"line 3", "discord.token", "${NOPE}"}},
-		{"missing required", "[slack]\napp_token = \"x\"\n", []string{"[slack] bot_token is required"}},
+		{"unknown key", "[shell]\nuser = \"me\"\nusr = \"red\"\n", []string{"line 3: [shell] usr: unknown key; fix: did you mean user?"}},
+		{"unknown section", "[shell]\n[slak]\napp_token = \"x\"\n", []string{"line 2: [slak]: unknown section; fix: did you mean slack?"}},
+		{"wrong type", "[bot]\nworkers = \"many\"\n[shell]\n", []string{"line 2: [bot] workers: the value is a string but must be an integer; fix: write a number without quotes"}},
+		{"wrong type bool", "[shell]\n[gitlab]\nplay_manual = \"yes\"\n", []string{"line 3: [gitlab] play_manual:", "play_manual = true"}},
+		{"bad duration", "[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\nproject=\"p\"\npoll_interval = \"soon\"\n[shell]\n", []string{"line 5: [gitlab] poll_interval: not a duration", `fix: write a duration in quotes, e.g. poll_interval = "30s"`}},
+		{"unquoted duration", "[bot]\nshutdown_grace = 30\n[shell]\n", []string{"line 2: [bot] shutdown_grace:", `shutdown_grace = "30s"`}},
+		{"bad url", "[shell]\n[gitlab]\nurl = \"gitlab.example.com\"\ntoken=\"t\"\nproject=\"p\"\n", []string{`line 3: [gitlab] url: "gitlab.example.com" is not an http(s) URL with a host; fix: url = "https://gitlab.example.com"`}},
+		{"bad mattermost url", "[mattermost]\nurl = \"ftp://mm\"\ntoken=\"t\"\n", []string{"line 2: [mattermost] url:", "fix: url ="}},
+		{"slack api_url slash", "[slack]\napp_token=\"a\"\nbot_token=\"b\"\napi_url=\"http://x/api\"\n", []string{`line 4: [slack] api_url: must end with /; fix: api_url = "http://x/api/"`}},
+		{"several, one per line", "[bot]\nnme = \"x\"\n[gitlab]\nurl = \"x\"\ntoken = \"t\"\nproject = \"p\"\n[shell]\n", []string{"line 2: [bot] nme: unknown key; fix: did you mean name?\nline 4: [gitlab] url:"}},
+		{"unset env", "[shell]\n[discord]\ntoken = \"${NOPE}\"\n", []string{"line 3: [discord] token: refers to ${NOPE}", "fix: export NOPE="}},
+		{"missing required", "[slack]\napp_token = \"x\"\n", []string{"line 1: [slack] bot_token: is required; fix: bot_token = \"${SLACK_BOT_TOKEN}\""}},
 		{"bad identity", "[shell]\n[identities]\n\"U123\" = \"alice\"\n", []string{"platform:userID"}},
 		{"bad role", "[gitlab]\nurl=\"u\"\ntoken=\"t\"\nproject=\"p\"\nmin_role=\"guest\"\n[shell]\n", []string{"min_role"}},
 		{"no adapter", "[bot]\nname = \"x\"\n", []string{"no adapter is enabled"}},
@@ -92,6 +99,9 @@ func TestParseErrorsNameKeyAndLine(t *testing.T) {
 	}
 }
 
+// setting matches a commented-out section header or key = value line.
+var setting = regexp.MustCompile(`^(\[[a-z.]+\]|"?[a-z_:0-9A-Z]+"? = .+)$`)
+
 func TestExampleConfigLoads(t *testing.T) {
 	path := filepath.Join("..", "..", "config.example.toml")
 	if _, err := os.Stat(path); err != nil {
@@ -102,8 +112,32 @@ func TestExampleConfigLoads(t *testing.T) {
 	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test")
 	t.Setenv("MATTERMOST_TOKEN", "mm-test")
 	t.Setenv("DISCORD_TOKEN", "discord-test")
-	if _, err := Load(path); err != nil {
+	cfg, err := Load(path)
+	if err != nil {
 		t.Fatalf("config.example.toml must load: %v", err)
+	}
+	if cfg.Slack != nil || cfg.Mattermost != nil || cfg.Discord != nil {
+		t.Fatal("copied as is, the example must not switch on the chat platforms")
+	}
+	// Every documented key is valid: uncommenting the whole file loads too.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "# "); ok && setting.MatchString(rest) {
+			l = rest
+		}
+		lines = append(lines, l)
+	}
+	t.Setenv("PGPASSWORD", "pw")
+	t.Setenv("GITLAB_WEBHOOK_SECRET", "hook-secret")
+	t.Setenv("API_PROJECT_TOKEN", "glpat-api")
+	all := strings.Join(lines, "\n")
+	all = strings.Replace(all, "health_addr = \"127.0.0.1:8080\"", "", 1) // an alias of addr: one of the two
+	if _, err := Parse(all, os.LookupEnv); err != nil {
+		t.Fatalf("the example with every key uncommented must parse: %v", err)
 	}
 }
 
@@ -128,7 +162,7 @@ refs = ["v*"]
 	}
 	for name, tt := range map[string]struct{ text, want string }{
 		"alias shadows a command": {"[projects.run]\npath = \"g/p\"\n", `"run" is a command name`},
-		"no path":                 {"[projects.api]\ntoken = \"x\"\n", "[projects.api] path is required"},
+		"no path":                 {"[projects.api]\ntoken = \"x\"\n", "path: is required"},
 		"bad channel":             {"[projects.api]\npath = \"g/p\"\nchannels = [\"C0123\"]\n", `"C0123" must be "platform:channelID"`},
 		"no gitlab":               {"[shell]\n[projects.api]\npath = \"g/p\"\n", "need a [gitlab] section"},
 	} {

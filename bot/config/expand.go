@@ -13,24 +13,23 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandAll replaces ${VAR} in every string value of cfg. Only the braced
 // form is expanded so that a literal "$" in a token stays as written.
-func expandAll(cfg *Config, text string, lookup func(string) (string, bool)) error {
-	var errs []string
+func expandAll(cfg *Config, text string, lookup func(string) (string, bool)) Problems {
+	var ps Problems
 	expand := func(path []string, s string) string {
 		return envRef.ReplaceAllStringFunc(s, func(ref string) string {
 			name := envRef.FindStringSubmatch(ref)[1]
 			v, ok := lookup(name)
 			if !ok {
 				key := toml.Key(path)
-				errs = append(errs, fmt.Sprintf("line %d: %s refers to ${%s}, which is not set in the environment", lineOf(text, key), key.String(), name))
+				ps = append(ps, Problem{Line: lineOf(text, key), Key: key,
+					What: fmt.Sprintf("refers to ${%s}, which is not set in the environment", name),
+					Fix:  fmt.Sprintf("export %s=... before starting chatops", name)})
 			}
 			return v
 		})
 	}
 	walk(reflect.ValueOf(cfg).Elem(), nil, expand)
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return nil
+	return ps
 }
 
 // walk visits every string reachable from v (struct fields by their toml

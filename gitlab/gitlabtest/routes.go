@@ -16,6 +16,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/projects/{pid}/ci/lint", s.project(s.lint))
 	api.HandleFunc("GET /api/v4/projects/{pid}/repository/commits/{ref}", s.project(s.getCommit))
 	api.HandleFunc("GET /api/v4/users", s.listUsers)
+	api.HandleFunc("GET /api/v4/user", s.currentUser)
 	api.HandleFunc("GET /api/v4/projects/{pid}/members/all/{uid}", s.project(s.getMember))
 	api.HandleFunc("POST /api/v4/projects/{pid}/pipeline", s.project(s.createPipeline))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines", s.project(s.listPipelines))
@@ -28,7 +29,12 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/play", s.project(s.playJob))
 	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/cancel", s.project(s.cancelJob))
 
+	web := s.web()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/v4/") {
+			web.ServeHTTP(w, r) // web pages need no token
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		path := strings.TrimPrefix(r.URL.Path, "/api/v4")

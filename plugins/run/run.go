@@ -78,6 +78,11 @@ type Options struct {
 	Concurrency int
 	// Logger receives the plugin's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, is told how runs go (metrics).
+	Observer Observer
+	// Audit, when set, receives one line per pipeline created (see
+	// watcher.audit), for operators to ship as their audit trail.
+	Audit *slog.Logger
 }
 
 func (o *Options) setDefaults() {

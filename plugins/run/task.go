@@ -153,6 +153,7 @@ func (w *watcher) check(ctx context.Context, gl GitLab, run *store.Run) {
 		}
 		o.Log = log
 		run.Status = st.Status
+		w.jobFinished(run, st)
 		setAnswer(run, gitlab.Result(o))
 		return
 	}
@@ -215,6 +216,7 @@ func (w *watcher) deliver(ctx context.Context, run *store.Run) {
 	if err == nil {
 		setReply(run, sent)
 		run.Phase = store.PhaseDone
+		w.answered(run)
 		w.log.Info("run answered", "run", run.ID, "job", run.Job, "status", run.Status, "pipeline", run.PipelineID)
 		return
 	}

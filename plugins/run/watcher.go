@@ -54,6 +54,7 @@ type watcher struct {
 	byPipeline map[int64]*tracked
 	since      map[int64]time.Time // per project: GitLab's clock at the last poll
 	polling    map[int64]bool
+	finished   map[string]finish // by run id, guarded by mu: see jobFinished
 	// early holds hooks for pipelines no followed run has yet: a quick
 	// job's hooks can all arrive before its handler hands the run over.
 	early map[int64]time.Time
@@ -113,7 +114,8 @@ type pollResult struct {
 func newWatcher(p *Plugin) *watcher {
 	return &watcher{p: p, st: p.opts.Store, log: p.opts.Logger, notes: make(chan runNote, 256),
 		wake: make(chan struct{}, 1), hooks: make(chan gitlab.HookEvent, 4096),
-		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]time.Time{}}
+		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]time.Time{},
+		finished: map[string]finish{}}
 }
 
 // interval is the poll period: slow when webhooks wake the watcher.
@@ -151,6 +153,7 @@ func (w *watcher) apply(run *store.Run, st gitlab.State, err error) {
 	switch {
 	case err == nil:
 		run.Phase = store.PhaseFollowing
+		w.audit(run)
 	case errors.As(err, &ref):
 		setAnswer(run, gitlab.Refused(outcome(run), ref))
 	default:
@@ -314,6 +317,7 @@ func (w *watcher) load(ctx context.Context) error {
 
 func (w *watcher) track(r *store.Run, checked time.Time) {
 	t := &tracked{run: r, lastCheck: checked}
+	w.followed(r)
 	w.runs[r.ID] = t
 	if r.PipelineID != 0 {
 		w.byPipeline[r.PipelineID] = t
@@ -329,6 +333,7 @@ func (w *watcher) track(r *store.Run, checked time.Time) {
 func (w *watcher) untrack(t *tracked) {
 	delete(w.runs, t.run.ID)
 	delete(w.byPipeline, t.run.PipelineID)
+	w.left(t.run)
 	w.mu.Lock()
 	w.count--
 	w.mu.Unlock()

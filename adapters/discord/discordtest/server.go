@@ -275,6 +275,9 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, 200, map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http"), "shards": 1,
 			"session_start_limit": map[string]any{"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1}})
 	})
+	api.HandleFunc("GET /api/v9/users/@me", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, map[string]any{"id": s.BotID, "username": "chatops", "discriminator": "0", "bot": true})
+	})
 	api.HandleFunc("POST /api/v9/channels/{cid}/messages", s.createMessage)
 	api.HandleFunc("PATCH /api/v9/channels/{cid}/messages/{mid}", s.editMessage)
 	api.HandleFunc("POST /api/v9/interactions/{iid}/{token}/callback", s.callback)

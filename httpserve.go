@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/probe"
+	"github.com/chatops-dev/chatops/metrics"
+)
+
+// gitlabProbeTTL is how long a GitLab readiness answer is reused: probes
+// come every few seconds, GitLab need not be asked that often.
+const gitlabProbeTTL = 30 * time.Second
+
+// httpHandler is the one HTTP listener's routes: /healthz (alive),
+// /readyz (adapters connected, store reachable, GitLab accepting the
+// token), /metrics (Prometheus) and, when on, the GitLab webhook.
+func httpHandler(p *parts, m *metrics.Metrics, hook http.Handler) http.Handler {
+	checks := []probe.Check{{Name: "store", Run: p.store.Ping}}
+	for _, a := range p.adapters {
+		if sr, ok := a.(bot.StateReporter); ok {
+			checks = append(checks, probe.Check{Name: "adapter " + a.Name(), Run: func(context.Context) error {
+				if s := sr.State(); s != bot.StateConnected {
+					return fmt.Errorf("%s (not connected)", s)
+				}
+				return nil
+			}})
+		}
+	}
+	for i, svc := range p.gitlabs {
+		name := "gitlab"
+		if i > 0 {
+			name = "gitlab " + svc.Project()
+		}
+		whoami := func(ctx context.Context) error { _, err := svc.Whoami(ctx); return err }
+		checks = append(checks, probe.Check{Name: name, Run: probe.Cached(gitlabProbeTTL, whoami)})
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", probe.Live())
+	mux.Handle("GET /readyz", probe.Ready(5*time.Second, p.redact, checks...))
+	mux.Handle("GET /metrics", m.Handler())
+	if hook != nil {
+		mux.Handle("POST "+webhookPath, hook)
+	}
+	return mux
+}
+
+// serveHTTP serves the bot's one HTTP listener until the returned stop;
+// it returns the address listened on (a port 0 resolved).
+func serveHTTP(addr string, h http.Handler, log *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("[http] addr: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP listener stopped", "err", err)
+		}
+	}()
+	log.Info("HTTP listener up", "addr", ln.Addr().String(), "paths", "/healthz /readyz /metrics "+webhookPath)
+	return ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
