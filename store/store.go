@@ -112,6 +112,13 @@ type Run struct {
 	Attempts    int
 	NextAttempt time.Time
 
+	// Owner names the process following the run and LeaseUntil is when
+	// that claim lapses (see AcquireRuns). CreateRun stores them as given;
+	// SaveRun leaves them alone: only AcquireRuns and ReleaseRuns move a
+	// lease, so a save from a stale copy cannot undo a renewal.
+	Owner      string
+	LeaseUntil time.Time
+
 	// CreatedAt is set by CreateRun, UpdatedAt by every save.
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -194,6 +201,27 @@ type Store interface {
 	// be positive. Implementations sharing a database (PostgreSQL) decide
 	// atomically across processes, by the database's clock.
 	ClaimEvent(ctx context.Context, key string, ttl time.Duration) (bool, error)
+
+	// AcquireRuns leases to owner, until now+lease, every open run that
+	// has no owner, whose lease has lapsed, or that owner holds already
+	// (renewing it), oldest first, at most limit, and returns them. With
+	// several processes on one database each open run is thus followed by
+	// exactly one of them, and a dead one's runs pass to the others once
+	// its leases lapse. The database's clock decides (PostgreSQL), so
+	// processes with skewed clocks agree.
+	AcquireRuns(ctx context.Context, owner string, lease time.Duration, limit int) ([]*Run, error)
+	// ReleaseRuns ends owner's leases now (a clean shutdown), so another
+	// process takes its runs over without waiting for them to lapse.
+	ReleaseRuns(ctx context.Context, owner string) error
+
+	// Notify delivers payload to every process listening on this
+	// database, this one included (PostgreSQL NOTIFY; in-process for
+	// SQLite, which only one process may open). Best effort: a listener
+	// that is not connected misses it.
+	Notify(ctx context.Context, payload string) error
+	// Listen calls f with every payload notified until ctx ends; it
+	// reconnects by itself and returns nil when ctx ends.
+	Listen(ctx context.Context, f func(payload string)) error
 
 	// Cursor returns the value stored under key, "" when there is none.
 	Cursor(ctx context.Context, key string) (string, error)
