@@ -865,6 +865,7 @@ func Bench(b *testing.B, open func(tb testing.TB) store.Store) {
 			i++
 		}
 	})
+	benchLeases(b, open)
 	b.Run("GetRun", func(b *testing.B) {
 		s := open(b)
 		mustCreate(b, s, fullRun("get"))
