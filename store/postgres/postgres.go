@@ -4,7 +4,10 @@
 // Replicas may all receive one chat event; ClaimEvent lets exactly one of
 // them handle it, decided by one atomic upsert on the database's clock (so
 // skew between the replicas' clocks does not matter). Runs are guarded by
-// their version as in every store.
+// their version as in every store, and leased (AcquireRuns), also on the
+// database's clock, so each open run is followed by one replica; Notify
+// and Listen (NOTIFY/LISTEN on chatops_events) let a replica that got a
+// webhook wake the one holding the run.
 package postgres
 
 import (
