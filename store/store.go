@@ -22,7 +22,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Errors every implementation returns, so callers can test with errors.Is.
@@ -112,6 +115,13 @@ type Run struct {
 	Attempts    int
 	NextAttempt time.Time
 
+	// Owner names the process following the run and LeaseUntil is when
+	// that claim lapses (see AcquireRuns). CreateRun stores them as given;
+	// SaveRun leaves them alone: only AcquireRuns and ReleaseRuns move a
+	// lease, so a save from a stale copy cannot undo a renewal.
+	Owner      string
+	LeaseUntil time.Time
+
 	// CreatedAt is set by CreateRun, UpdatedAt by every save.
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -155,6 +165,29 @@ func (f RunFilter) EffectiveLimit() int {
 	return f.Limit
 }
 
+// MaxPayload is the largest Notify payload in bytes: PostgreSQL refuses
+// 8000 bytes or more (in its default build).
+const MaxPayload = 7999
+
+// ErrPayload: Notify with a payload CheckPayload refuses.
+var ErrPayload = errors.New("store: payload not allowed")
+
+// CheckPayload returns an error matching ErrPayload when Notify must
+// refuse payload: longer than MaxPayload, not UTF-8, or holding a NUL byte,
+// all of which PostgreSQL refuses. Every store checks alike, so a payload
+// that works on SQLite does not fail on PostgreSQL.
+func CheckPayload(payload string) error {
+	switch {
+	case len(payload) > MaxPayload:
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrPayload, len(payload), MaxPayload)
+	case !utf8.ValidString(payload):
+		return fmt.Errorf("%w: not valid UTF-8", ErrPayload)
+	case strings.IndexByte(payload, 0) >= 0:
+		return fmt.Errorf("%w: holds a NUL byte", ErrPayload)
+	}
+	return nil
+}
+
 // TimePrecision is the resolution both implementations keep times at.
 const TimePrecision = time.Microsecond
 
@@ -174,11 +207,13 @@ type Store interface {
 	// Version (1), and truncates the other times to TimePrecision.
 	// ErrExists when the id is taken; an empty id is an error.
 	CreateRun(ctx context.Context, r *Run) error
-	// SaveRun stores every field of an existing run, if its Version is
-	// the stored one; it then bumps r.Version and sets r.UpdatedAt.
-	// CreatedAt is the stored one whatever r holds. r is changed only on
-	// success. ErrNotFound when there is no such run, ErrConflict when the
-	// stored version differs.
+	// SaveRun stores every field of an existing run but its lease, if its
+	// Version is the stored one; it then bumps r.Version and sets
+	// r.UpdatedAt. CreatedAt, Owner and LeaseUntil are the stored ones
+	// whatever r holds, and r gets them back, so a caller that saved a
+	// copy taken before a takeover learns it lost the run. r is changed
+	// only on success. ErrNotFound when there is no such run, ErrConflict
+	// when the stored version differs.
 	SaveRun(ctx context.Context, r *Run) error
 	// GetRun returns one run, or ErrNotFound.
 	GetRun(ctx context.Context, id string) (*Run, error)
@@ -194,6 +229,42 @@ type Store interface {
 	// be positive. Implementations sharing a database (PostgreSQL) decide
 	// atomically across processes, by the database's clock.
 	ClaimEvent(ctx context.Context, key string, ttl time.Duration) (bool, error)
+
+	// AcquireRuns leases to owner, until now+lease, every open run that
+	// has no owner, whose lease has lapsed, or that owner holds already
+	// (renewing it), oldest first, at most limit, and returns them. With
+	// several processes on one database each open run is thus followed by
+	// exactly one of them, and a dead one's runs pass to the others once
+	// its leases lapse. The database's clock decides (PostgreSQL), so
+	// processes with skewed clocks agree.
+	//
+	// A lease is not a change of the run: AcquireRuns bumps neither
+	// Version nor UpdatedAt, so renewing the runs a process follows never
+	// makes its copies stale. Two processes that both think they follow a
+	// run (the old owner paused past its lease) are still kept apart by
+	// Version: the second save is ErrConflict, and the run it then reads
+	// back names the new Owner.
+	//
+	// owner must not be empty (no owner means free for anyone), lease must
+	// be at least TimePrecision and limit positive.
+	AcquireRuns(ctx context.Context, owner string, lease time.Duration, limit int) ([]*Run, error)
+	// ReleaseRuns ends owner's leases on its open runs now (a clean
+	// shutdown), so another process takes them over without waiting for
+	// them to lapse. Owner stays, as a record of who followed them last.
+	ReleaseRuns(ctx context.Context, owner string) error
+
+	// Notify delivers payload to every process listening on this
+	// database, this one included (PostgreSQL NOTIFY; in-process for
+	// SQLite, which only one process may open). Best effort: a listener
+	// that is not connected misses it, so a listener must not depend on
+	// notifications alone (AcquireRuns, called periodically, still finds
+	// every run). CheckPayload's rules apply, on every store alike.
+	Notify(ctx context.Context, payload string) error
+	// Listen calls f with every payload notified until ctx ends; it
+	// reconnects by itself and returns nil when ctx ends or the store is
+	// closed. f runs on Listen's goroutine, one payload at a time, in the
+	// order they were notified.
+	Listen(ctx context.Context, f func(payload string)) error
 
 	// Cursor returns the value stored under key, "" when there is none.
 	Cursor(ctx context.Context, key string) (string, error)

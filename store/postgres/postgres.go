@@ -4,7 +4,10 @@
 // Replicas may all receive one chat event; ClaimEvent lets exactly one of
 // them handle it, decided by one atomic upsert on the database's clock (so
 // skew between the replicas' clocks does not matter). Runs are guarded by
-// their version as in every store.
+// their version as in every store, and leased (AcquireRuns), also on the
+// database's clock, so each open run is followed by one replica; Notify
+// and Listen (NOTIFY/LISTEN on chatops_events) let a replica that got a
+// webhook wake the one holding the run.
 package postgres
 
 import (
@@ -13,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +56,9 @@ type Store struct {
 	claims atomic.Int64
 	// migrated is how many migrations Open applied (for tests).
 	migrated int
+	// done is closed by Close, to end every Listen.
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,7 +73,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// it cannot always tell a mangled url's password).
 		return nil, fmt.Errorf("store: parsing the PostgreSQL url: %w", err)
 	}
-	s := &Store{where: fmt.Sprintf("PostgreSQL database %q on %s:%d", cfg.ConnConfig.Database, cfg.ConnConfig.Host, cfg.ConnConfig.Port)}
+	s := &Store{done: make(chan struct{}), where: fmt.Sprintf("PostgreSQL database %q on %s:%d", cfg.ConnConfig.Database, cfg.ConnConfig.Host, cfg.ConnConfig.Port)}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connecting to %s: %w", s.where, err)
@@ -130,8 +137,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connections.
+// Close closes the connections and ends every Listen.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.done) })
 	s.pool.Close()
 	return nil
 }
@@ -163,19 +171,20 @@ func fromTimestamptz(t pgtype.Timestamptz) time.Time {
 const runColumns = `id, kind, platform, channel_id, thread_id, direct, handle, reply_id,
 	requester, user_id, gitlab_user, project, project_id, ref, job, args,
 	pipeline_id, pipeline_url, job_id, job_url, status, notes, phase, deadline,
-	answer, attempts, next_attempt, created_at, updated_at, version`
+	answer, attempts, next_attempt, created_at, updated_at, version, owner, lease_until`
 
 // scanRun reads one row of runColumns.
 func scanRun(row pgx.Row) (*store.Run, error) {
 	var (
-		r                                           store.Run
-		phase                                       string
-		deadline, nextAttempt, createdAt, updatedAt pgtype.Timestamptz
+		r                                                       store.Run
+		phase                                                   string
+		deadline, nextAttempt, createdAt, updatedAt, leaseUntil pgtype.Timestamptz
 	)
 	err := row.Scan(&r.ID, &r.Kind, &r.Platform, &r.ChannelID, &r.ThreadID, &r.Direct, &r.Handle, &r.ReplyID,
 		&r.Requester, &r.UserID, &r.GitLabUser, &r.Project, &r.ProjectID, &r.Ref, &r.Job, &r.Args,
 		&r.PipelineID, &r.PipelineURL, &r.JobID, &r.JobURL, &r.Status, &r.Notes, &phase, &deadline,
-		&r.Answer, &r.Attempts, &nextAttempt, &createdAt, &updatedAt, &r.Version)
+		&r.Answer, &r.Attempts, &nextAttempt, &createdAt, &updatedAt, &r.Version,
+		&r.Owner, &leaseUntil)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +197,7 @@ func scanRun(row pgx.Row) (*store.Run, error) {
 	r.Phase = store.Phase(phase)
 	r.Deadline, r.NextAttempt = fromTimestamptz(deadline), fromTimestamptz(nextAttempt)
 	r.CreatedAt, r.UpdatedAt = fromTimestamptz(createdAt), fromTimestamptz(updatedAt)
+	r.LeaseUntil = fromTimestamptz(leaseUntil)
 	return &r, nil
 }
 
@@ -211,16 +221,18 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	}
 	c := *r
 	c.Deadline, c.NextAttempt = store.StoredTime(r.Deadline), store.StoredTime(r.NextAttempt)
+	c.LeaseUntil = store.StoredTime(r.LeaseUntil)
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
 	tag, err := s.pool.Exec(ctx, `INSERT INTO runs (`+runColumns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)
 		ON CONFLICT (id) DO NOTHING`,
 		c.ID, c.Kind, c.Platform, c.ChannelID, c.ThreadID, c.Direct, c.Handle, c.ReplyID,
 		c.Requester, c.UserID, c.GitLabUser, c.Project, c.ProjectID, c.Ref, c.Job, c.Args,
 		c.PipelineID, c.PipelineURL, c.JobID, c.JobURL, c.Status, nilIfEmpty(c.Notes), string(c.Phase), timestamptz(c.Deadline),
-		nilIfEmpty(c.Answer), c.Attempts, timestamptz(c.NextAttempt), c.CreatedAt, c.UpdatedAt, c.Version)
+		nilIfEmpty(c.Answer), c.Attempts, timestamptz(c.NextAttempt), c.CreatedAt, c.UpdatedAt, c.Version,
+		c.Owner, timestamptz(c.LeaseUntil))
 	if err != nil {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
 	}
@@ -237,20 +249,23 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 	c.Deadline, c.NextAttempt = store.StoredTime(r.Deadline), store.StoredTime(r.NextAttempt)
 	c.UpdatedAt = now()
 	c.Version = r.Version + 1
-	// RETURNING created_at: the caller gets the stored CreatedAt, whatever
-	// it had put there.
-	var created pgtype.Timestamptz
+	// created_at, owner and lease_until stay as stored: only AcquireRuns
+	// and ReleaseRuns move a lease, so a save from a copy read before a
+	// renewal or a takeover cannot undo it. RETURNING them: the caller
+	// gets the stored values, whatever it had put there.
+	var created, leaseUntil pgtype.Timestamptz
+	var owner string
 	err := s.pool.QueryRow(ctx, `UPDATE runs SET
 		kind = $2, platform = $3, channel_id = $4, thread_id = $5, direct = $6, handle = $7, reply_id = $8,
 		requester = $9, user_id = $10, gitlab_user = $11, project = $12, project_id = $13, ref = $14, job = $15, args = $16,
 		pipeline_id = $17, pipeline_url = $18, job_id = $19, job_url = $20, status = $21, notes = $22, phase = $23, deadline = $24,
 		answer = $25, attempts = $26, next_attempt = $27, updated_at = $28, version = $29
 		WHERE id = $1 AND version = $30
-		RETURNING created_at`,
+		RETURNING created_at, owner, lease_until`,
 		c.ID, c.Kind, c.Platform, c.ChannelID, c.ThreadID, c.Direct, c.Handle, c.ReplyID,
 		c.Requester, c.UserID, c.GitLabUser, c.Project, c.ProjectID, c.Ref, c.Job, c.Args,
 		c.PipelineID, c.PipelineURL, c.JobID, c.JobURL, c.Status, nilIfEmpty(c.Notes), string(c.Phase), timestamptz(c.Deadline),
-		nilIfEmpty(c.Answer), c.Attempts, timestamptz(c.NextAttempt), c.UpdatedAt, c.Version, r.Version).Scan(&created)
+		nilIfEmpty(c.Answer), c.Attempts, timestamptz(c.NextAttempt), c.UpdatedAt, c.Version, r.Version).Scan(&created, &owner, &leaseUntil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Nothing updated: no such run, or another version. Runs are never
 		// deleted, so the row cannot vanish between the update and this.
@@ -267,6 +282,7 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 		return fmt.Errorf("store: saving run %s: %w", r.ID, err)
 	}
 	c.CreatedAt = fromTimestamptz(created)
+	c.Owner, c.LeaseUntil = owner, fromTimestamptz(leaseUntil)
 	*r = c
 	return nil
 }

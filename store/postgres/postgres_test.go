@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -158,5 +161,62 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("error does not name the database: %v", err)
+	}
+}
+
+// Listen survives its connection being killed (a database restart, a
+// proxy timing out the idle connection): it reconnects and hears later
+// payloads.
+func TestListenReconnects(t *testing.T) {
+	s := openURL(t, freshSchema(t))
+	var mu sync.Mutex
+	var heard []string
+	got := func(p string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(heard, p)
+	}
+	c, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.Listen(c, func(p string) {
+			mu.Lock()
+			heard = append(heard, p)
+			mu.Unlock()
+		})
+	}()
+	// notifyUntilHeard notifies p, again and again (one sent while Listen
+	// is not connected is lost), until Listen hears it.
+	notifyUntilHeard := func(p string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !got(p); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("Listen did not hear %q within 10s", p)
+			}
+			if err := s.Notify(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	notifyUntilHeard("before")
+	for round := range 2 {
+		var killed int
+		if err := s.pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = 'LISTEN `+channel+`'`).Scan(&killed); err != nil {
+			t.Fatal(err)
+		}
+		if killed != 1 {
+			t.Fatalf("round %d: terminated %d listening connections, want 1", round, killed)
+		}
+		notifyUntilHeard(fmt.Sprintf("after kill %d", round))
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Listen = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen still running 10s after its context ended")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,12 @@ type Store struct {
 	// migrated is how many migrations Open applied (for tests).
 	migrated int
 	closed   atomic.Bool
+
+	// mu guards listeners, the Listen calls Notify delivers to, and done,
+	// closed by Close to end them.
+	mu        sync.Mutex
+	listeners map[chan string]struct{}
+	done      chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,7 +113,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: abs, lock: lock}
+	s := &Store{path: abs, lock: lock, listeners: make(map[chan string]struct{}), done: make(chan struct{})}
 	if err := s.open(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -210,6 +217,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.mu.Lock()
+	close(s.done) // ends every Listen
+	s.mu.Unlock()
 	var errs []error
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {
@@ -258,7 +268,7 @@ func fromMicros(v sql.NullInt64) time.Time {
 const runColumns = `id, kind, platform, channel_id, thread_id, direct, handle, reply_id,
 	requester, user_id, gitlab_user, project, project_id, ref, job, args,
 	pipeline_id, pipeline_url, job_id, job_url, status, notes, phase, deadline,
-	answer, attempts, next_attempt, created_at, updated_at, version`
+	answer, attempts, next_attempt, created_at, updated_at, version, owner, lease_until`
 
 // runArgs are r's values in runColumns order.
 func runArgs(r *store.Run) ([]any, error) {
@@ -279,21 +289,23 @@ func runArgs(r *store.Run) ([]any, error) {
 		r.Requester, r.UserID, r.GitLabUser, r.Project, r.ProjectID, r.Ref, r.Job, r.Args,
 		r.PipelineID, r.PipelineURL, r.JobID, r.JobURL, r.Status, notes, string(r.Phase), micros(r.Deadline),
 		answer, r.Attempts, micros(r.NextAttempt), micros(r.CreatedAt), micros(r.UpdatedAt), r.Version,
+		r.Owner, micros(r.LeaseUntil),
 	}, nil
 }
 
 // scanRun reads one row of runColumns.
 func scanRun(row interface{ Scan(...any) error }) (*store.Run, error) {
 	var (
-		r                                           store.Run
-		phase                                       string
-		notes                                       sql.NullString
-		deadline, nextAttempt, createdAt, updatedAt sql.NullInt64
+		r                                                       store.Run
+		phase                                                   string
+		notes                                                   sql.NullString
+		deadline, nextAttempt, createdAt, updatedAt, leaseUntil sql.NullInt64
 	)
 	err := row.Scan(&r.ID, &r.Kind, &r.Platform, &r.ChannelID, &r.ThreadID, &r.Direct, &r.Handle, &r.ReplyID,
 		&r.Requester, &r.UserID, &r.GitLabUser, &r.Project, &r.ProjectID, &r.Ref, &r.Job, &r.Args,
 		&r.PipelineID, &r.PipelineURL, &r.JobID, &r.JobURL, &r.Status, &notes, &phase, &deadline,
-		&r.Answer, &r.Attempts, &nextAttempt, &createdAt, &updatedAt, &r.Version)
+		&r.Answer, &r.Attempts, &nextAttempt, &createdAt, &updatedAt, &r.Version,
+		&r.Owner, &leaseUntil)
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +323,7 @@ func scanRun(row interface{ Scan(...any) error }) (*store.Run, error) {
 	r.Phase = store.Phase(phase)
 	r.Deadline, r.NextAttempt = fromMicros(deadline), fromMicros(nextAttempt)
 	r.CreatedAt, r.UpdatedAt = fromMicros(createdAt), fromMicros(updatedAt)
+	r.LeaseUntil = fromMicros(leaseUntil)
 	return &r, nil
 }
 
@@ -324,6 +337,7 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	}
 	c := *r
 	c.Deadline, c.NextAttempt = store.StoredTime(r.Deadline), store.StoredTime(r.NextAttempt)
+	c.LeaseUntil = store.StoredTime(r.LeaseUntil)
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
@@ -332,7 +346,7 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
 	}
 	res, err := s.w.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
@@ -357,18 +371,21 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 		return fmt.Errorf("store: saving run %s: %w", r.ID, err)
 	}
 	// args[1:27] are kind..next_attempt, in runColumns order; created_at
-	// (args[27]) stays as stored.
-	// RETURNING created_at: the caller gets the stored CreatedAt, whatever
-	// it had put there.
-	var created sql.NullInt64
+	// (args[27]), owner and lease_until (args[30:]) stay as stored: only
+	// AcquireRuns and ReleaseRuns move a lease, so a save from a copy read
+	// before a renewal or a takeover cannot undo it.
+	// RETURNING them: the caller gets the stored values, whatever it had
+	// put there.
+	var created, leaseUntil sql.NullInt64
+	var owner string
 	err = s.w.QueryRowContext(ctx, `UPDATE runs SET
 		kind = ?, platform = ?, channel_id = ?, thread_id = ?, direct = ?, handle = ?, reply_id = ?,
 		requester = ?, user_id = ?, gitlab_user = ?, project = ?, project_id = ?, ref = ?, job = ?, args = ?,
 		pipeline_id = ?, pipeline_url = ?, job_id = ?, job_url = ?, status = ?, notes = ?, phase = ?, deadline = ?,
 		answer = ?, attempts = ?, next_attempt = ?, updated_at = ?, version = ?
 		WHERE id = ? AND version = ?
-		RETURNING created_at`,
-		append(append(args[1:27:27], args[28], args[29]), r.ID, r.Version)...).Scan(&created)
+		RETURNING created_at, owner, lease_until`,
+		append(append(args[1:27:27], args[28], args[29]), r.ID, r.Version)...).Scan(&created, &owner, &leaseUntil)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Nothing updated: no such run, or another version. Runs are never
 		// deleted, so the row cannot vanish between the update and this.
@@ -386,6 +403,7 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 		return fmt.Errorf("store: saving run %s: %w", r.ID, err)
 	}
 	c.CreatedAt = fromMicros(created)
+	c.Owner, c.LeaseUntil = owner, fromMicros(leaseUntil)
 	*r = c
 	return nil
 }

@@ -67,6 +67,16 @@ func Run(t *testing.T, o Opener) {
 		{"ConcurrentRuns", testConcurrentRuns},
 		{"ConcurrentSavesOfOneRun", testConcurrentSavesOfOneRun},
 		{"Shared", testShared},
+		{"AcquireRunsRace", testAcquireRunsRace},
+		{"AcquireRunsRenewAndTakeover", testAcquireRunsRenewAndTakeover},
+		{"AcquireRunsLimitOrderDone", testAcquireRunsLimitOrderDone},
+		{"AcquireRunsBadArguments", testAcquireRunsBadArguments},
+		{"ReleaseRuns", testReleaseRuns},
+		{"SaveRunLeavesLease", testSaveRunLeavesLease},
+		{"NotifyListen", testNotifyListen},
+		{"NotifyPayloadRefused", testNotifyPayloadRefused},
+		{"ListenEnds", testListenEnds},
+		{"SharedLeasesAndNotify", testSharedLeasesAndNotify},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o) })
@@ -106,6 +116,8 @@ func fullRun(id string) *store.Run {
 		Answer:      []byte{0, 1, 2, 0xff, 'x', 0},
 		Attempts:    3,
 		NextAttempt: time.Date(2031, 3, 4, 5, 7, 0, 987654000, zone),
+		Owner:       "replica-1",
+		LeaseUntil:  time.Date(2031, 3, 4, 5, 8, 0, 555555555, zone),
 		// CreatedAt, UpdatedAt and Version are the store's.
 		CreatedAt: time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC),
 		UpdatedAt: time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -173,7 +185,7 @@ func ids(runs []*store.Run) []string {
 
 func checkUTC(t testing.TB, r *store.Run) {
 	t.Helper()
-	for name, tm := range map[string]time.Time{"Deadline": r.Deadline, "NextAttempt": r.NextAttempt, "CreatedAt": r.CreatedAt, "UpdatedAt": r.UpdatedAt} {
+	for name, tm := range map[string]time.Time{"Deadline": r.Deadline, "NextAttempt": r.NextAttempt, "LeaseUntil": r.LeaseUntil, "CreatedAt": r.CreatedAt, "UpdatedAt": r.UpdatedAt} {
 		if !tm.IsZero() && tm.Location() != time.UTC {
 			t.Errorf("%s is in %v, want UTC", name, tm.Location())
 		}
@@ -200,6 +212,7 @@ func testCreateGetEveryField(t *testing.T, o Opener) {
 	// sub-second part survives down to the microsecond.
 	want.Deadline = want.Deadline.Truncate(store.TimePrecision)
 	want.NextAttempt = want.NextAttempt.Truncate(store.TimePrecision)
+	want.LeaseUntil = want.LeaseUntil.Truncate(store.TimePrecision)
 	want.CreatedAt, want.UpdatedAt, want.Version = r.CreatedAt, r.UpdatedAt, 1
 	equalRuns(t, r, &want)
 	if r.Deadline.Nanosecond() != 123456000 {
@@ -674,11 +687,13 @@ func testCanceledContext(t *testing.T, o Opener) {
 	c, cancel := context.WithCancel(ctx(t))
 	cancel()
 	calls := map[string]func() error{
-		"GetRun":     func() error { _, err := s.GetRun(c, "x"); return err },
-		"CreateRun":  func() error { return s.CreateRun(c, &store.Run{ID: "y"}) },
-		"ClaimEvent": func() error { _, err := s.ClaimEvent(c, "k", time.Hour); return err },
-		"ListRuns":   func() error { _, err := s.ListRuns(c, store.RunFilter{}); return err },
-		"SetCursor":  func() error { return s.SetCursor(c, "k", "v") },
+		"GetRun":      func() error { _, err := s.GetRun(c, "x"); return err },
+		"CreateRun":   func() error { return s.CreateRun(c, &store.Run{ID: "y"}) },
+		"ClaimEvent":  func() error { _, err := s.ClaimEvent(c, "k", time.Hour); return err },
+		"ListRuns":    func() error { _, err := s.ListRuns(c, store.RunFilter{}); return err },
+		"SetCursor":   func() error { return s.SetCursor(c, "k", "v") },
+		"ReleaseRuns": func() error { return s.ReleaseRuns(c, "a") },
+		"Notify":      func() error { return s.Notify(c, "p") },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {
@@ -850,6 +865,7 @@ func Bench(b *testing.B, open func(tb testing.TB) store.Store) {
 			i++
 		}
 	})
+	benchLeases(b, open)
 	b.Run("GetRun", func(b *testing.B) {
 		s := open(b)
 		mustCreate(b, s, fullRun("get"))

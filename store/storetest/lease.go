@@ -1,0 +1,613 @@
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/store"
+)
+
+// The lease and notification contract: AcquireRuns, ReleaseRuns, Notify
+// and Listen. Leases are short (shortLease) and waits poll against a
+// deadline, so the suite stays fast on a loaded machine and still passes
+// on a slow one.
+
+const (
+	// shortLease is long enough for a few calls on a loaded CI machine,
+	// short enough that waiting for it to lapse costs little.
+	shortLease = 200 * time.Millisecond
+	// patience bounds every poll: far more than any healthy store needs.
+	patience = 10 * time.Second
+	// pollEvery is the pause between polls.
+	pollEvery = 10 * time.Millisecond
+)
+
+func mustAcquire(t testing.TB, s store.Store, owner string, lease time.Duration, limit int) []*store.Run {
+	t.Helper()
+	runs, err := s.AcquireRuns(ctx(t), owner, lease, limit)
+	if err != nil {
+		t.Fatalf("AcquireRuns(%q, %v, %d): %v", owner, lease, limit, err)
+	}
+	return runs
+}
+
+// openRuns creates n open runs named prefix-00.. in that order, and as
+// many done ones after each, which no AcquireRuns may return.
+func openRuns(t testing.TB, s store.Store, prefix string, n int) []string {
+	t.Helper()
+	var open []string
+	for i := range n {
+		id := fmt.Sprintf("%s-%02d", prefix, i)
+		mustCreate(t, s, &store.Run{ID: id, Phase: store.PhaseFollowing})
+		mustCreate(t, s, &store.Run{ID: id + "-done", Phase: store.PhaseDone})
+		open = append(open, id)
+	}
+	return open
+}
+
+// acquireRace calls AcquireRuns from n goroutines, alternating between the
+// owners and, per owner, over the stores, released at once, and checks
+// that every open run ends leased to exactly one owner: the one every
+// result naming it came from. Half the calls ask for every run, so all
+// get leased; the others ask for a few, so owners interleave.
+func acquireRace(t *testing.T, n int, owners []string, stores ...store.Store) {
+	t.Helper()
+	open := openRuns(t, stores[0], "race", 60)
+	var mu sync.Mutex
+	gotBy := map[string]map[string]bool{} // run id -> owners whose results held it
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		owner := owners[i%len(owners)]
+		s := stores[(i/len(owners))%len(stores)]
+		limit := 100
+		if i%4 >= 2 {
+			limit = 1 + i%5
+		}
+		wg.Go(func() {
+			<-start
+			runs, err := s.AcquireRuns(ctx(t), owner, time.Hour, limit)
+			if err != nil {
+				t.Errorf("concurrent AcquireRuns(%q): %v", owner, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range runs {
+				if r.Owner != owner {
+					t.Errorf("AcquireRuns(%q) returned %s owned by %q", owner, r.ID, r.Owner)
+				}
+				if gotBy[r.ID] == nil {
+					gotBy[r.ID] = map[string]bool{}
+				}
+				gotBy[r.ID][owner] = true
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	per := map[string]int{}
+	for _, id := range open {
+		stored := mustGet(t, stores[0], id)
+		switch {
+		case len(gotBy[id]) != 1:
+			t.Errorf("run %s was returned to owners %v, want exactly one", id, gotBy[id])
+		case !gotBy[id][stored.Owner]:
+			t.Errorf("run %s is stored as leased to %q, but was returned to %v", id, stored.Owner, gotBy[id])
+		}
+		per[stored.Owner]++
+	}
+	for id := range gotBy {
+		if strings.HasSuffix(id, "-done") {
+			t.Errorf("done run %s was acquired", id)
+		}
+	}
+	t.Logf("%d concurrent AcquireRuns over %d handles: runs per owner %v", n, len(stores), per)
+}
+
+// Two owners race for the same runs: each run goes to exactly one of them.
+func testAcquireRunsRace(t *testing.T, o Opener) {
+	s := o.Open(t)
+	acquireRace(t, 50, []string{"a", "b"}, s)
+}
+
+func testAcquireRunsRenewAndTakeover(t *testing.T, o Opener) {
+	s := o.Open(t)
+	open := openRuns(t, s, "run", 3)
+	first := mustAcquire(t, s, "a", time.Hour, 10)
+	if got := ids(first); !slices.Equal(got, open) {
+		t.Fatalf("AcquireRuns(a) = %v, want %v", got, open)
+	}
+	if got := mustAcquire(t, s, "b", shortLease, 10); len(got) != 0 {
+		t.Fatalf("AcquireRuns(b) while a's leases hold = %v, want none", ids(got))
+	}
+
+	// a renews: the same runs, later leases, and no new version: a lease is
+	// not a change of the run.
+	renewed := mustAcquire(t, s, "a", 2*time.Hour, 10)
+	if got := ids(renewed); !slices.Equal(got, open) {
+		t.Fatalf("renewing AcquireRuns(a) = %v, want %v", got, open)
+	}
+	for i, r := range renewed {
+		if r.Owner != "a" || !r.LeaseUntil.After(first[i].LeaseUntil) {
+			t.Errorf("%s renewed: owner %q, lease until %v; want a, after %v", r.ID, r.Owner, r.LeaseUntil, first[i].LeaseUntil)
+		}
+		if r.Version != 1 || !r.UpdatedAt.Equal(first[i].CreatedAt) {
+			t.Errorf("%s renewed: version %d, updated %v; want 1 and its creation %v", r.ID, r.Version, r.UpdatedAt, first[i].CreatedAt)
+		}
+		equalRuns(t, mustGet(t, s, r.ID), r)
+	}
+
+	// a renews once more with a short lease (a renewal sets the lease,
+	// it may shorten it), then stops renewing: once the leases lapse, b
+	// takes the runs over.
+	renewedAt := time.Now()
+	if got := ids(mustAcquire(t, s, "a", shortLease, 10)); !slices.Equal(got, open) {
+		t.Fatalf("short renewal by a = %v, want %v", got, open)
+	}
+	var took []*store.Run
+	for deadline := time.Now().Add(patience); len(took) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("b got no run within %v of a's %v leases", patience, shortLease)
+		}
+		took = mustAcquire(t, s, "b", shortLease, 10)
+		if len(took) == 0 {
+			time.Sleep(pollEvery)
+		}
+	}
+	// The renewal's lease began after renewedAt, by any clock running at
+	// the same rate.
+	if e := time.Since(renewedAt); e < shortLease {
+		t.Errorf("b took runs over %v after a renewed its %v leases", e, shortLease)
+	}
+	if got := ids(took); !slices.Equal(got, open) {
+		t.Fatalf("takeover by b = %v, want %v (all lapsed together)", got, open)
+	}
+	for _, r := range took {
+		if r.Owner != "b" || r.Version != 1 {
+			t.Errorf("%s after takeover: owner %q version %d, want b, 1", r.ID, r.Owner, r.Version)
+		}
+	}
+	if got := mustAcquire(t, s, "a", shortLease, 10); len(got) != 0 {
+		t.Fatalf("AcquireRuns(a) after b took over = %v, want none", ids(got))
+	}
+}
+
+func testAcquireRunsLimitOrderDone(t *testing.T, o Opener) {
+	s := o.Open(t)
+	if got := mustAcquire(t, s, "a", time.Hour, 10); len(got) != 0 {
+		t.Fatalf("AcquireRuns on an empty store = %v", ids(got))
+	}
+	open := openRuns(t, s, "run", 6) // run-00..run-05, each followed by a done one
+	if got := ids(mustAcquire(t, s, "a", time.Hour, 2)); !slices.Equal(got, open[:2]) {
+		t.Fatalf("AcquireRuns(a, limit 2) = %v, want the oldest %v", got, open[:2])
+	}
+	if got := ids(mustAcquire(t, s, "b", time.Hour, 2)); !slices.Equal(got, open[2:4]) {
+		t.Fatalf("AcquireRuns(b, limit 2) = %v, want the oldest free %v", got, open[2:4])
+	}
+	// The limit counts renewals too, oldest first.
+	if got := ids(mustAcquire(t, s, "a", time.Hour, 2)); !slices.Equal(got, open[:2]) {
+		t.Fatalf("AcquireRuns(a, limit 2) again = %v, want its own %v", got, open[:2])
+	}
+	want := []string{open[0], open[1], open[4], open[5]}
+	if got := ids(mustAcquire(t, s, "a", time.Hour, 100)); !slices.Equal(got, want) {
+		t.Fatalf("AcquireRuns(a, limit 100) = %v, want %v", got, want)
+	}
+	// A run finished by its owner is never acquired again, whoever asks.
+	r := mustGet(t, s, open[1])
+	r.Phase = store.PhaseDone
+	if err := s.SaveRun(ctx(t), r); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{open[0], open[4], open[5]}
+	if got := ids(mustAcquire(t, s, "a", time.Hour, 100)); !slices.Equal(got, want) {
+		t.Fatalf("AcquireRuns(a) after finishing %s = %v, want %v", open[1], got, want)
+	}
+	if got := ids(mustAcquire(t, s, "c", time.Hour, 100)); len(got) != 0 {
+		t.Fatalf("AcquireRuns(c) = %v, want none (all held or done)", got)
+	}
+}
+
+func testAcquireRunsBadArguments(t *testing.T, o Opener) {
+	s := o.Open(t)
+	openRuns(t, s, "run", 1)
+	for _, tc := range []struct {
+		owner string
+		lease time.Duration
+		limit int
+	}{
+		{"", time.Hour, 10},
+		{"a", 0, 10},
+		{"a", -time.Second, 10},
+		{"a", time.Nanosecond, 10},
+		{"a", time.Hour, 0},
+		{"a", time.Hour, -1},
+	} {
+		if runs, err := s.AcquireRuns(ctx(t), tc.owner, tc.lease, tc.limit); err == nil {
+			t.Errorf("AcquireRuns(%q, %v, %d) = %v, want an error", tc.owner, tc.lease, tc.limit, ids(runs))
+		}
+	}
+	if err := s.ReleaseRuns(ctx(t), ""); err == nil {
+		t.Error("ReleaseRuns(\"\") succeeded, want an error")
+	}
+	if r := mustGet(t, s, "run-00"); r.Owner != "" || !r.LeaseUntil.IsZero() {
+		t.Errorf("refused calls leased the run: owner %q until %v", r.Owner, r.LeaseUntil)
+	}
+	c, cancel := context.WithCancel(ctx(t))
+	cancel()
+	if _, err := s.AcquireRuns(c, "a", time.Hour, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("AcquireRuns with a canceled context = %v, want context.Canceled", err)
+	}
+}
+
+func testReleaseRuns(t *testing.T, o Opener) {
+	s := o.Open(t)
+	open := openRuns(t, s, "run", 3)
+	mustAcquire(t, s, "a", time.Hour, 2)
+	mustAcquire(t, s, "b", time.Hour, 10)
+	if err := s.ReleaseRuns(ctx(t), "a"); err != nil {
+		t.Fatalf("ReleaseRuns(a): %v", err)
+	}
+	released := mustGet(t, s, open[0])
+	if released.Owner != "a" || released.Version != 1 {
+		t.Errorf("released run: owner %q version %d, want a (kept as a record), 1", released.Owner, released.Version)
+	}
+	// At once, without waiting for an hour's lease: only a's runs.
+	if got := ids(mustAcquire(t, s, "c", time.Hour, 10)); !slices.Equal(got, open[:2]) {
+		t.Fatalf("AcquireRuns(c) after a released = %v, want a's %v", got, open[:2])
+	}
+	if r := mustGet(t, s, open[2]); r.Owner != "b" {
+		t.Errorf("b's run is owned by %q after a released, want b", r.Owner)
+	}
+	// Releasing runs one no longer holds, or none, changes nothing.
+	if err := s.ReleaseRuns(ctx(t), "a"); err != nil {
+		t.Fatalf("second ReleaseRuns(a): %v", err)
+	}
+	if err := s.ReleaseRuns(ctx(t), "nobody"); err != nil {
+		t.Fatalf("ReleaseRuns(nobody): %v", err)
+	}
+	if got := mustAcquire(t, s, "d", time.Hour, 10); len(got) != 0 {
+		t.Fatalf("AcquireRuns(d) = %v, want none", ids(got))
+	}
+}
+
+func testSaveRunLeavesLease(t *testing.T, o Opener) {
+	s := o.Open(t)
+	// CreateRun stores a lease as given: a run created by the process
+	// that follows it is born leased.
+	born := mustCreate(t, s, &store.Run{ID: "born", Phase: store.PhaseCreating, Owner: "a", LeaseUntil: time.Now().Add(time.Hour)})
+	if got := mustGet(t, s, "born"); got.Owner != "a" || !got.LeaseUntil.Equal(born.LeaseUntil) {
+		t.Fatalf("created with a lease, read back owner %q until %v", got.Owner, got.LeaseUntil)
+	}
+	if got := mustAcquire(t, s, "b", time.Hour, 10); len(got) != 0 {
+		t.Fatalf("AcquireRuns(b) took %v, leased to a at creation", ids(got))
+	}
+
+	mustCreate(t, s, &store.Run{ID: "r", Phase: store.PhaseFollowing})
+	stale := mustGet(t, s, "r") // read before any lease
+	mustAcquire(t, s, "c", shortLease, 10)
+	renewed := mustAcquire(t, s, "c", time.Hour, 10)
+	if len(renewed) != 1 || renewed[0].ID != "r" {
+		t.Fatalf("AcquireRuns(c) = %v, want [r]", ids(renewed))
+	}
+	// The save from the copy read before the leases succeeds (a lease is
+	// no new version) and leaves the renewed lease alone, whatever the
+	// copy says; the copy learns the stored lease.
+	stale.Status = "saved from a stale copy"
+	stale.Owner, stale.LeaseUntil = "", time.Now()
+	if err := s.SaveRun(ctx(t), stale); err != nil {
+		t.Fatalf("SaveRun of a copy read before the lease: %v", err)
+	}
+	got := mustGet(t, s, "r")
+	if got.Owner != "c" || !got.LeaseUntil.Equal(renewed[0].LeaseUntil) || got.Status != stale.Status || got.Version != 2 {
+		t.Fatalf("after the save: owner %q until %v, status %q, version %d; want c until %v, the saved status, version 2",
+			got.Owner, got.LeaseUntil, got.Status, got.Version, renewed[0].LeaseUntil)
+	}
+	equalRuns(t, stale, got)
+}
+
+// heard collects what one Listen call receives.
+type heard struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (h *heard) add(p string) {
+	h.mu.Lock()
+	h.got = append(h.got, p)
+	h.mu.Unlock()
+}
+
+// with returns the payloads received so far that start with prefix.
+func (h *heard) with(prefix string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, p := range h.got {
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// listen runs s.Listen until the returned stop is called (or the test
+// ends), which waits for Listen to return and returns its error.
+func listen(t testing.TB, s store.Store) (h *heard, stop func() error) {
+	t.Helper()
+	h = &heard{}
+	c, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Listen(c, h.add) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-errc:
+			case <-time.After(patience):
+				err = fmt.Errorf("Listen did not return within %v of its context's end", patience)
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return h, stop
+}
+
+// token is a prefix no other test's payloads start with: PostgreSQL
+// channels are database-wide, and other tests may share the database.
+func token() string { return "t" + rand.Text()[:12] + ":" }
+
+// waitListening notifies through s until every h has heard it: Listen
+// may not have begun listening when it was called, and a payload sent
+// before then is missed.
+func waitListening(t testing.TB, s store.Store, tok string, hs ...*heard) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for i := 0; ; i++ {
+		if err := s.Notify(ctx(t), fmt.Sprintf("%ssync-%d", tok, i)); err != nil {
+			t.Fatalf("Notify: %v", err)
+		}
+		time.Sleep(pollEvery)
+		all := true
+		for _, h := range hs {
+			all = all && len(h.with(tok+"sync-")) > 0
+		}
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a Listen heard nothing within %v", patience)
+		}
+	}
+}
+
+// waitHeard waits until h heard len(want) payloads starting with prefix
+// and checks they are want, in order.
+func waitHeard(t testing.TB, h *heard, prefix string, want ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(patience); len(h.with(prefix)) < len(want); time.Sleep(pollEvery) {
+		if time.Now().After(deadline) {
+			t.Fatalf("heard %q within %v, want %q", h.with(prefix), patience, want)
+		}
+	}
+	if got := h.with(prefix); !slices.Equal(got, want) {
+		t.Fatalf("heard %q, want %q", got, want)
+	}
+}
+
+func testNotifyListen(t *testing.T, o Opener) {
+	s := o.Open(t)
+	tok := token()
+	h1, _ := listen(t, s)
+	h2, _ := listen(t, s)
+	waitListening(t, s, tok, h1, h2)
+
+	// Every listener hears every payload once, in order; the largest
+	// allowed and non-ASCII ones arrive whole.
+	big := tok + "big:" + strings.Repeat("x", store.MaxPayload-len(tok)-len("big:"))
+	want := []string{tok + "one", tok + "two ünïcödé ✓", big, tok + "three"}
+	for _, p := range want {
+		if err := s.Notify(ctx(t), p); err != nil {
+			t.Fatalf("Notify(%d bytes): %v", len(p), err)
+		}
+	}
+	for _, h := range []*heard{h1, h2} {
+		for deadline := time.Now().Add(patience); ; time.Sleep(pollEvery) {
+			got := slices.DeleteFunc(h.with(tok), func(p string) bool { return strings.HasPrefix(p, tok+"sync-") })
+			if len(got) >= len(want) {
+				if !slices.Equal(got, want) {
+					t.Fatalf("heard %d payloads %.40q..., want %.40q...", len(got), got, want)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("heard %d of %d payloads within %v", len(got), len(want), patience)
+			}
+		}
+	}
+}
+
+func testNotifyPayloadRefused(t *testing.T, o Opener) {
+	s := o.Open(t)
+	for name, p := range map[string]string{
+		"one byte too long": strings.Repeat("x", store.MaxPayload+1),
+		"far too long":      strings.Repeat("é", 10000),
+		"not UTF-8":         "bad \xff byte",
+		"NUL byte":          "nul \x00 byte",
+	} {
+		if err := s.Notify(ctx(t), p); !errors.Is(err, store.ErrPayload) {
+			t.Errorf("Notify(%s) = %v, want ErrPayload", name, err)
+		}
+	}
+	if err := s.Notify(ctx(t), ""); err != nil {
+		t.Errorf("Notify of an empty payload: %v", err)
+	}
+}
+
+// Listen returns nil when its context ends, and when the store is closed.
+func testListenEnds(t *testing.T, o Opener) {
+	s := o.Open(t)
+	tok := token()
+	h, stop := listen(t, s)
+	waitListening(t, s, tok, h)
+	if err := stop(); err != nil {
+		t.Fatalf("Listen after its context ended = %v, want nil", err)
+	}
+
+	// A context ended before Listen began.
+	c, cancel := context.WithCancel(ctx(t))
+	cancel()
+	if err := s.Listen(c, func(string) {}); err != nil {
+		t.Fatalf("Listen with an ended context = %v, want nil", err)
+	}
+
+	// The store closed under a Listen.
+	s2 := o.Open(t)
+	h2, _ := listen(t, s2)
+	errc := make(chan error, 1)
+	go func() { errc <- s2.Listen(context.Background(), func(string) {}) }()
+	waitListening(t, s2, tok, h2)
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Listen after Close = %v, want nil", err)
+		}
+	case <-time.After(patience):
+		t.Fatalf("Listen still running %v after Close", patience)
+	}
+}
+
+// Two handles on one database, as two replicas: leases are decided
+// across both, and a payload notified through one reaches Listen on both.
+func testSharedLeasesAndNotify(t *testing.T, o Opener) {
+	if o.Shared == nil {
+		t.Skip("Opener.Shared not set: this store does not allow two openers of one database")
+	}
+	a, b := o.Shared(t)
+	acquireRace(t, 50, []string{"a", "b"}, a, b)
+
+	tok := token()
+	ha, _ := listen(t, a)
+	hb, _ := listen(t, b)
+	waitListening(t, a, tok, ha, hb)
+	if err := b.Notify(ctx(t), tok+"from b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Notify(ctx(t), tok+"from a"); err != nil {
+		t.Fatal(err)
+	}
+	waitHeard(t, ha, tok+"from", tok+"from b", tok+"from a")
+	waitHeard(t, hb, tok+"from", tok+"from b", tok+"from a")
+}
+
+// benchOpenRuns is how many open runs the AcquireRuns benchmarks hold: far
+// more than a chatops deployment follows at once.
+const benchOpenRuns = 1000
+
+// benchLeases runs the lease and notification benchmarks: AcquireRuns
+// over benchOpenRuns open runs, renewing them all or finding none free
+// (another owner holds them: the periodic poll of an idle replica), and
+// the time from Notify to the payload reaching Listen, whose p50 and p99
+// are reported as metrics.
+func benchLeases(b *testing.B, open func(tb testing.TB) store.Store) {
+	withRuns := func(b *testing.B, holder string) store.Store {
+		s := open(b)
+		for i := range benchOpenRuns {
+			mustCreate(b, s, &store.Run{ID: fmt.Sprintf("open-%04d", i), Phase: store.PhaseFollowing})
+			// Done runs pile up next to the open ones; the index must
+			// keep AcquireRuns from reading them.
+			mustCreate(b, s, &store.Run{ID: fmt.Sprintf("done-%04d", i), Phase: store.PhaseDone})
+		}
+		if got := mustAcquire(b, s, holder, time.Hour, benchOpenRuns); len(got) != benchOpenRuns {
+			b.Fatalf("AcquireRuns(%q) = %d runs, want %d", holder, len(got), benchOpenRuns)
+		}
+		return s
+	}
+	b.Run("AcquireRuns/renew1000", func(b *testing.B) {
+		s := withRuns(b, "bench")
+		b.ReportAllocs()
+		for b.Loop() {
+			if runs, err := s.AcquireRuns(b.Context(), "bench", time.Hour, benchOpenRuns); err != nil || len(runs) != benchOpenRuns {
+				b.Fatalf("AcquireRuns = %d runs, %v; want %d", len(runs), err, benchOpenRuns)
+			}
+		}
+	})
+	b.Run("AcquireRuns/noneFreeOf1000", func(b *testing.B) {
+		s := withRuns(b, "other")
+		b.ReportAllocs()
+		for b.Loop() {
+			if runs, err := s.AcquireRuns(b.Context(), "idle", time.Hour, 100); err != nil || len(runs) != 0 {
+				b.Fatalf("AcquireRuns = %d runs, %v; want none", len(runs), err)
+			}
+		}
+	})
+	b.Run("NotifyListen", func(b *testing.B) {
+		s := open(b)
+		tok := token()
+		warm, bench := tok+"warm", tok+"bench-"
+		ch := make(chan string, 16)
+		c, cancel := context.WithCancel(b.Context())
+		ended := make(chan struct{})
+		defer func() { cancel(); <-ended }()
+		go func() {
+			defer close(ended)
+			s.Listen(c, func(p string) {
+				if strings.HasPrefix(p, tok) {
+					select {
+					case ch <- p:
+					case <-c.Done():
+					}
+				}
+			})
+		}()
+		// Listen may still be connecting: notify until it hears.
+		for deadline := time.Now().Add(patience); len(ch) == 0; time.Sleep(pollEvery) {
+			if time.Now().After(deadline) {
+				b.Fatalf("Listen heard nothing within %v", patience)
+			}
+			if err := s.Notify(b.Context(), warm); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var lat []time.Duration
+		i := 0
+		for b.Loop() {
+			want := fmt.Sprintf("%s%d", bench, i)
+			i++
+			t0 := time.Now()
+			if err := s.Notify(b.Context(), want); err != nil {
+				b.Fatal(err)
+			}
+			for heard := false; !heard; {
+				select {
+				case got := <-ch:
+					switch {
+					case got == want:
+						heard = true
+					case got != warm: // a late warm-up payload is fine
+						b.Fatalf("heard %q, want %q", got, want)
+					}
+				case <-time.After(patience):
+					b.Fatalf("%q not heard within %v", want, patience)
+				}
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100])/1e3, "p99-µs")
+	})
+}
