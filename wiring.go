@@ -149,8 +149,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		runs, err = runplugin.New(runplugin.Options{Projects: p.projects, Store: p.store,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
-			CreatingGrace: creatingGrace(cfg.Store),
-			Logger:        log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
+			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
 		if err != nil {
 			a.close()
 			return nil, err
@@ -256,16 +255,6 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([
 
 // webhookPath is where GitLab's Job and Pipeline Hooks are received.
 const webhookPath = "/hooks/gitlab"
-
-// creatingGrace is how long a run another process may still be creating
-// is left alone on a shared store (PostgreSQL); a SQLite file belongs to
-// one process, so there its runs are resumed at once.
-func creatingGrace(c config.Store) time.Duration {
-	if c.URL != "" {
-		return 2 * time.Minute
-	}
-	return 0
-}
 
 // openStore opens the configured store: PostgreSQL by URL, else the
 // SQLite file.

@@ -215,7 +215,7 @@ func (s *Server) Pipelines() []PipelineInfo {
 	var out []PipelineInfo
 	for id := int64(0); id <= s.nextID; id++ {
 		if p, ok := s.pipelines[id]; ok {
-			info := PipelineInfo{ID: p.ID, Project: p.project.path, Ref: p.Ref, Token: p.Token, Status: p.status(), Variables: map[string]string{}}
+			info := PipelineInfo{ID: p.ID, Created: p.Created, Project: p.project.path, Ref: p.Ref, Token: p.Token, Status: p.status(), Variables: map[string]string{}}
 			for _, v := range p.Variables {
 				info.Variables[v.Key] = v.Value
 			}
@@ -239,6 +239,7 @@ type PipelineInfo struct {
 	Variables           map[string]string
 	Jobs                []string // "name:status"
 	JobIDs              []int64  // in the order of Jobs
+	Created             time.Time
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

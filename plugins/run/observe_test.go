@@ -52,9 +52,18 @@ func TestObserverAndAuditLine(t *testing.T) {
 	if r, _ := e.say("U-alice", "C1", "run fail"); r.Status != bot.StatusFailure {
 		t.Fatalf("reply %+v", r)
 	}
-	rec.mu.Lock()
-	answered, ran, since := rec.answered, rec.ran, rec.since
-	rec.mu.Unlock()
+	// The observer hears of the answer once its delivery returned, just
+	// after the chat showed it.
+	var answered []string
+	var ran, since time.Duration
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		rec.mu.Lock()
+		answered, ran, since = rec.answered, rec.ran, rec.since
+		rec.mu.Unlock()
+		if len(answered) > 0 {
+			break
+		}
+	}
 	if len(answered) != 1 || answered[0] != "fail:failed" || ran < 0 || since < 0 {
 		t.Fatalf("observer got %v ran %v since %v", answered, ran, since)
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -66,13 +67,14 @@ type Options struct {
 	// process died first) is still created when resumed within this long
 	// of the request (default 10m); older ones are answered "not run".
 	ResumeCreateWithin time.Duration
-	// CreatingGrace: with a store shared by several processes, a run found
-	// still "creating" may be another live process's, in the middle of
-	// creating its pipeline. Such a run is left alone until CreatingGrace
-	// after its last save, then read again: only if it is still creating
-	// is it looked up in GitLab and, if missing, created. Zero (for a
-	// store only this process opens, such as SQLite) resumes at once.
-	CreatingGrace time.Duration
+	// Owner names this process in the store's run leases (default: host,
+	// pid and a random suffix). With several processes sharing a store,
+	// each open run is followed by the one holding its lease.
+	Owner string
+	// Lease is how long a run's lease lasts without renewal (default
+	// 10s; renewed every third of it): a process that dies has its runs
+	// taken over by another within about Lease and a third.
+	Lease time.Duration
 	// Concurrency bounds the GitLab and chat calls the watcher makes at
 	// once (default 16).
 	Concurrency int
@@ -100,6 +102,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.ResumeCreateWithin <= 0 {
 		o.ResumeCreateWithin = 10 * time.Minute
+	}
+	if o.Owner == "" {
+		o.Owner = defaultOwner()
+	}
+	if o.Lease <= 0 {
+		o.Lease = 10 * time.Second
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 16
@@ -180,6 +188,14 @@ func SplitJob(raw string) (job, args string) {
 	return raw[:i], strings.TrimLeftFunc(raw[i:], unicode.IsSpace)
 }
 
+// defaultOwner names this process for run leases.
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
 func newRunID() string {
 	b := make([]byte, 10)
 	_, _ = rand.Read(b)
@@ -234,6 +250,9 @@ func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj
 		Requester: m.Identity(), UserID: m.Sender.ID, GitLabUser: plan.User,
 		Project: proj.Path, ProjectID: plan.ProjectID, Ref: plan.Ref, Job: plan.Job, Args: plan.Args,
 		Phase: store.PhaseCreating, Deadline: time.Now().Add(p.opts.ReplyTimeout),
+		// This process holds the run from the start: another one sharing
+		// the store leaves it alone while this one renews the lease.
+		Owner: p.opts.Owner, LeaseUntil: time.Now().Add(p.opts.Lease),
 	}
 	setConversation(run, m.Conversation)
 	p.hold(run.ID, true)

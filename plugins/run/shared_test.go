@@ -63,7 +63,7 @@ func postgresURL(t *testing.T) string {
 
 // startShared starts a bot with the run plugin on the PostgreSQL store at
 // u, as one of several processes sharing it.
-func startShared(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.Chat, grace time.Duration) store.Store {
+func startShared(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.Chat, lease time.Duration) store.Store {
 	t.Helper()
 	svc, err := gitlab.New(gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath,
 		ExtractWait: 300 * time.Millisecond, ExtractInterval: 20 * time.Millisecond, RetryBackoff: time.Second,
@@ -76,7 +76,7 @@ func startShared(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.
 		t.Fatal(err)
 	}
 	p, err := run.New(run.Options{GitLab: svc, Store: st, Project: fake.ProjectPath, PollInterval: 20 * time.Millisecond,
-		CreatingGrace: grace, Logger: bottest.Quiet()})
+		Lease: lease, Logger: bottest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,9 +124,9 @@ func TestSharedStoreStartLeavesACreatingRunToItsProcess(t *testing.T) {
 	}
 }
 
-// A run left "creating" by a process that is gone is resumed once the
-// grace has passed: looked up, not found, created and answered.
-func TestSharedStoreResumesACreatingRunAfterTheGrace(t *testing.T) {
+// A run left "creating" by a process that is gone is resumed once its
+// lease has lapsed: looked up, not found, created and answered.
+func TestSharedStoreResumesACreatingRunAfterTheLease(t *testing.T) {
 	u := postgresURL(t)
 	fake := gitlabtest.New(gitlabtest.Options{CIConfig: testCI})
 	defer fake.Close()
@@ -138,13 +138,13 @@ func TestSharedStoreResumesACreatingRunAfterTheGrace(t *testing.T) {
 	defer st.Close()
 	orphan := &store.Run{ID: "orphan1", Kind: "run", Platform: "test", ChannelID: "C1", Requester: "test:U-alice", UserID: "U-alice",
 		GitLabUser: "alice", Project: fake.ProjectPath, ProjectID: fake.ProjectID, Ref: "main", Job: "hello-world",
-		Phase: store.PhaseCreating, Deadline: time.Now().Add(time.Minute)}
+		Phase: store.PhaseCreating, Deadline: time.Now().Add(time.Minute),
+		Owner: "a-dead-process", LeaseUntil: time.Now().Add(400 * time.Millisecond)}
 	if err := st.CreateRun(context.Background(), orphan); err != nil {
 		t.Fatal(err)
 	}
-	const grace = 400 * time.Millisecond
 	chat := bottest.NewChat("test")
-	startShared(t, fake, u, chat, grace)
+	startShared(t, fake, u, chat, 300*time.Millisecond)
 	r, _ := chat.Final(t, "C1")
 	if r.Status != bot.StatusSuccess {
 		t.Fatalf("reply %+v", r)
@@ -153,7 +153,7 @@ func TestSharedStoreResumesACreatingRunAfterTheGrace(t *testing.T) {
 	if len(ps) != 1 || ps[0].Variables["CHATOPS_RUN_ID"] != "orphan1" {
 		t.Fatalf("pipelines %+v", ps)
 	}
-	if waited := time.Since(orphan.CreatedAt); waited < grace {
-		t.Fatalf("resumed after %v, before the grace of %v", waited, grace)
+	if ps[0].Created.Before(orphan.LeaseUntil) {
+		t.Fatalf("the pipeline was created at %v, before the dead process's lease lapsed at %v", ps[0].Created, orphan.LeaseUntil)
 	}
 }

@@ -22,9 +22,6 @@ func (w *watcher) work(ctx context.Context, run *store.Run, hint string) *store.
 		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: "chatops stopped following " + run.Job,
 			Text: "Its project " + run.Project + " is no longer in the bot's configuration. Follow the pipeline in GitLab."}))
 	case run.Phase == store.PhaseCreating:
-		if next, wait := w.othersCreating(ctx, run); wait {
-			return next
-		}
 		w.resume(ctx, proj.GitLab, run)
 	case run.Phase == store.PhaseFollowing:
 		if hint != "" && time.Now().Before(run.Deadline) {
@@ -62,32 +59,6 @@ func (w *watcher) save(ctx context.Context, run *store.Run) bool {
 		w.log.Error("could not save the run", "run", run.ID, "err", err)
 	}
 	return false
-}
-
-// othersCreating reports whether a run found "creating" must be left
-// alone for now, because another process sharing the store may still be
-// creating its pipeline (see Options.CreatingGrace); next is the run to
-// keep: the same one, due again later, or the stored one when somebody
-// else moved it on meanwhile.
-func (w *watcher) othersCreating(ctx context.Context, run *store.Run) (next *store.Run, wait bool) {
-	grace := w.p.opts.CreatingGrace
-	if grace <= 0 {
-		return nil, false
-	}
-	if until := time.Until(run.UpdatedAt.Add(grace)); until > 0 {
-		run.NextAttempt = time.Now().Add(until)
-		return run, true
-	}
-	cur, err := w.st.GetRun(ctx, run.ID)
-	switch {
-	case err != nil:
-		w.log.Warn("could not read a resumed run again; will retry", "run", run.ID, "err", err)
-		run.NextAttempt = time.Now().Add(w.interval())
-		return run, true
-	case cur.Version != run.Version:
-		return cur, true
-	}
-	return nil, false
 }
 
 // resume takes up a run whose process died while creating its pipeline:

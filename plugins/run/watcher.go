@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +27,8 @@ type tracked struct {
 	// hint is a progress status learnt from the pipeline list, shown
 	// without asking for the job.
 	hint string
+	// lost says another process took the run over while a task held it.
+	lost bool
 	// notes wait to be added to the run (by the loop, when no task
 	// holds it): who canceled it.
 	notes []string
@@ -47,7 +51,7 @@ type watcher struct {
 	inbox []*store.Run // runs handed over by handlers
 	count int          // open runs in the loop and the inbox, for drain
 	wake  chan struct{}
-	hooks chan gitlab.HookEvent
+	hooks chan hookMsg
 	notes chan runNote
 
 	runs       map[string]*tracked
@@ -113,7 +117,7 @@ type pollResult struct {
 
 func newWatcher(p *Plugin) *watcher {
 	return &watcher{p: p, st: p.opts.Store, log: p.opts.Logger, notes: make(chan runNote, 256),
-		wake: make(chan struct{}, 1), hooks: make(chan gitlab.HookEvent, 4096),
+		wake: make(chan struct{}, 1), hooks: make(chan hookMsg, 4096),
 		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]time.Time{},
 		finished: map[string]finish{}}
 }
@@ -174,9 +178,16 @@ func (w *watcher) note(runID, text string) {
 	}
 }
 
+// hookMsg is a webhook event, relayed when it came through the store
+// from another process (and so is not relayed again).
+type hookMsg struct {
+	ev      gitlab.HookEvent
+	relayed bool
+}
+
 func (w *watcher) hook(ev gitlab.HookEvent) {
 	select {
-	case w.hooks <- ev:
+	case w.hooks <- hookMsg{ev: ev}:
 	default: // the backup poll will see it
 	}
 }
@@ -203,33 +214,52 @@ func (w *watcher) drain(ctx context.Context) {
 
 func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 	w.out = out
-	if err := w.load(ctx); err != nil {
-		return err
-	}
 	var tasks sync.WaitGroup
 	defer tasks.Wait()
+	defer w.release()
+	tasks.Go(func() { w.listen(ctx) })
 	done := make(chan taskDone)
 	polled := make(chan pollResult)
+	acquired := make(chan acquireResult)
+	acquiring := false
 	slots := w.p.opts.Concurrency
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	leases := time.NewTimer(0)
+	defer leases.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-w.wake:
-			w.mu.Lock()
-			in := w.inbox
-			w.inbox = nil
-			w.mu.Unlock()
-			for _, r := range in {
-				w.track(r, time.Now())
+			w.takeInbox()
+		case <-leases.C:
+			// Acquire and renew this process's runs: those a dead process
+			// left are taken over once their leases lapse.
+			if !acquiring {
+				acquiring = true
+				tasks.Go(func() {
+					runs, err := w.st.AcquireRuns(ctx, w.p.opts.Owner, w.p.opts.Lease, maxFollowed)
+					select {
+					case acquired <- acquireResult{runs, err}:
+					case <-ctx.Done():
+					}
+				})
 			}
-		case ev := <-w.hooks:
+			leases.Reset(w.p.opts.Lease / 3)
+		case r := <-acquired:
+			acquiring = false
+			w.acquired(r)
+		case m := <-w.hooks:
+			ev := m.ev
 			if t := w.byPipeline[ev.PipelineID]; t != nil {
 				t.due = true
 			} else if ev.PipelineID != 0 {
 				w.earlyHook(ev.PipelineID, time.Now())
+				if !m.relayed {
+					// Another process sharing the store may follow it.
+					w.relay(ctx, &tasks, ev)
+				}
 			}
 		case n := <-w.notes:
 			if t := w.runs[n.run]; t != nil {
@@ -240,7 +270,7 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 			t := d.t
 			t.busy = false
 			slots++
-			if d.run == nil { // lost to another writer: not ours any more
+			if d.run == nil || t.lost { // not ours any more
 				w.untrack(t)
 				break
 			}
@@ -286,32 +316,113 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 	}
 }
 
-// load takes up the open runs a previous process left (or this one, if
-// the store was shared), retrying while the store is unreachable.
-func (w *watcher) load(ctx context.Context) error {
-	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
-		runs, err := w.st.OpenRuns(ctx)
-		if err == nil {
-			for _, r := range runs {
-				if w.p.held(r.ID) {
-					continue
-				}
-				w.mu.Lock()
-				w.count++
-				w.mu.Unlock()
-				w.track(r, time.Time{})
-			}
-			if len(runs) > 0 {
-				w.log.Info("resuming open runs", "runs", len(runs))
-			}
-			return nil
+// maxFollowed bounds the runs one process follows (and renews each
+// lease tick).
+const maxFollowed = 10000
+
+type acquireResult struct {
+	runs []*store.Run
+	err  error
+}
+
+// takeInbox tracks the runs handlers handed over.
+func (w *watcher) takeInbox() {
+	w.mu.Lock()
+	in := w.inbox
+	w.inbox = nil
+	w.mu.Unlock()
+	for _, r := range in {
+		if _, ok := w.runs[r.ID]; ok {
+			// Already taken up by a lease renewal: counted once.
+			w.mu.Lock()
+			w.count--
+			w.mu.Unlock()
+			continue
 		}
-		w.log.Error("could not read open runs from the store; retrying", "err", err, "in", wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
+		w.track(r, time.Now())
+	}
+}
+
+// acquired takes up the runs this process now holds leases on, and drops
+// those it no longer holds (its lease lapsed and another process took
+// the run: that one answers it).
+func (w *watcher) acquired(r acquireResult) {
+	if r.err != nil {
+		w.log.Error("could not acquire runs from the store; will retry", "err", r.err)
+		return
+	}
+	w.takeInbox()
+	held := make(map[string]bool, len(r.runs))
+	resumed := 0
+	for _, run := range r.runs {
+		held[run.ID] = true
+		if _, ok := w.runs[run.ID]; ok || w.p.held(run.ID) {
+			continue
 		}
+		w.mu.Lock()
+		w.count++
+		w.mu.Unlock()
+		w.track(run, time.Time{})
+		resumed++
+	}
+	if resumed > 0 {
+		w.log.Info("resuming open runs", "runs", resumed, "owner", w.p.opts.Owner)
+	}
+	for id, t := range w.runs {
+		if held[id] || !t.run.Open() {
+			continue
+		}
+		w.log.Warn("another process took over a run whose lease lapsed", "run", id)
+		if t.busy {
+			t.lost = true // untracked when its task ends
+		} else {
+			w.untrack(t)
+		}
+	}
+}
+
+// release gives this process's leases up at shutdown, so another process
+// sharing the store takes its runs over at once.
+func (w *watcher) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.st.ReleaseRuns(ctx, w.p.opts.Owner); err != nil {
+		w.log.Warn("could not release this process's runs; others take them when the leases lapse", "err", err)
+	}
+}
+
+// hookPrefix marks a webhook relayed through the store.
+const hookPrefix = "hook:"
+
+// relay passes a webhook for a pipeline this process does not follow to
+// the others sharing the store: the one holding the run answers.
+func (w *watcher) relay(ctx context.Context, tasks *sync.WaitGroup, ev gitlab.HookEvent) {
+	payload := hookPrefix + strconv.FormatInt(ev.PipelineID, 10)
+	tasks.Go(func() {
+		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := w.st.Notify(nctx, payload); err != nil {
+			w.log.Debug("could not relay a webhook", "err", err)
+		}
+	})
+}
+
+// listen wakes this process for webhooks other processes relayed.
+func (w *watcher) listen(ctx context.Context) {
+	err := w.st.Listen(ctx, func(payload string) {
+		id, ok := strings.CutPrefix(payload, hookPrefix)
+		if !ok {
+			return
+		}
+		if pid, err := strconv.ParseInt(id, 10, 64); err == nil {
+			select {
+			case w.hooks <- hookMsg{ev: gitlab.HookEvent{PipelineID: pid}, relayed: true}:
+			default:
+			}
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("not listening for webhooks relayed by other processes", "err", err)
 	}
 }
 

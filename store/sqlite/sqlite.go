@@ -144,6 +144,12 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	// The file lock makes this process the file's only user: whoever held
+	// leases on its runs is gone, so they end now rather than when they
+	// lapse. A restarted bot resumes its runs at once.
+	if _, err := s.w.ExecContext(ctx, `UPDATE runs SET lease_until = NULL WHERE phase <> 'done' AND lease_until IS NOT NULL`); err != nil {
+		return fmt.Errorf("store: ending the leases of a previous process in %s: %w", s.path, err)
+	}
 	s.r, err = sql.Open("sqlite", s.path+"?_pragma=query_only(1)&"+common)
 	if err != nil {
 		return fmt.Errorf("store: opening SQLite %s for reading: %w", s.path, err)

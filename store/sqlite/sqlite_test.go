@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/storetest"
@@ -178,4 +179,33 @@ func TestOpenBadPath(t *testing.T) {
 func command(t *testing.T, name string, args ...string) *osexec.Cmd {
 	t.Helper()
 	return osexec.CommandContext(t.Context(), name, args...)
+}
+
+// A restarted process (the file lock makes it the only one) resumes the
+// runs a dead one held at once, without waiting for the leases to lapse.
+func TestOpenEndsADeadProcesssLeases(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "chatops.db")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &store.Run{ID: "r1", Kind: "run", Phase: store.PhaseFollowing, Deadline: time.Now().Add(time.Hour),
+		Owner: "dead", LeaseUntil: time.Now().Add(time.Hour)}
+	if err := st.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := st.AcquireRuns(ctx, "other", time.Minute, 10); err != nil || len(runs) != 0 {
+		t.Fatalf("acquired %d runs (%v) while the lease holds", len(runs), err)
+	}
+	st.Close()
+	st, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.AcquireRuns(ctx, "next", time.Minute, 10)
+	if err != nil || len(runs) != 1 || runs[0].Owner != "next" {
+		t.Fatalf("after reopening: %d runs (%v), want r1 taken at once", len(runs), err)
+	}
 }
