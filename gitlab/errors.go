@@ -1,9 +1,12 @@
 package gitlab
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -30,7 +33,7 @@ func (s *Service) apiRefusal(doing string, err error) error {
 	switch statusOf(err) {
 	case 0:
 		return &bot.Refusal{Title: "GitLab is unreachable",
-			Text: fmt.Sprintf("The bot could not %s at %s. Try again in a few minutes; if it lasts, tell the bot's operators.", doing, s.cfg.URL), Err: err}
+			Text: fmt.Sprintf("The bot could not %s at %s. Try again in a few minutes; if it lasts, tell the bot's operators.", doing, s.host()), Err: err}
 	case http.StatusUnauthorized:
 		return &bot.Refusal{Title: "GitLab rejected the bot's token",
 			Text: "The token in [gitlab] token is invalid, expired or revoked (401). An operator must renew it (scope api).", Err: err}
@@ -51,11 +54,51 @@ func (s *Service) apiRefusal(doing string, err error) error {
 	}
 }
 
-// messageOf returns GitLab's message from an error response.
+// messageOf returns GitLab's message from an error response, or Describe.
 func messageOf(err error) string {
 	var er *gl.ErrorResponse
-	if errors.As(err, &er) {
+	if errors.As(err, &er) && strings.TrimSpace(er.Message) != "" {
 		return strings.TrimSpace(er.Message)
 	}
-	return err.Error()
+	return Describe(err)
+}
+
+// Describe says what went wrong with a GitLab call in words fit for chat:
+// the status and GitLab's own message, or why there was no answer. It
+// never includes a URL: API paths and any credentials in the configured
+// URL stay in the logs.
+func Describe(err error) string {
+	var er *gl.ErrorResponse
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, gl.ErrNotFound):
+		return "404 not found"
+	case errors.As(err, &er) && er.Response != nil:
+		msg := strings.TrimSpace(er.Message)
+		if msg == "" {
+			return er.Response.Status
+		}
+		return fmt.Sprintf("%d: %s", er.Response.StatusCode, msg)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "no answer in time"
+	}
+	var he *headerTimeoutError
+	if errors.As(err, &he) {
+		return "no answer within " + he.after.String()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return "the connection failed"
+	}
+	return "the request failed"
+}
+
+// host names the GitLab instance for chat: its host only, never the
+// configured URL, which may carry credentials.
+func (s *Service) host() string {
+	if u, err := url.Parse(s.cfg.URL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "GitLab"
 }

@@ -147,12 +147,21 @@ type JobInfo struct {
 	Description string
 }
 
-// ChatJobs lists the default branch's jobs that can be run from chat.
-// Jobs with a CHATOPS_HELP variable are listed first, as they were meant
-// for chat.
-func (s *Service) ChatJobs(ctx context.Context) ([]JobInfo, error) {
+// ChatJobs lists the default branch's jobs that can be run from chat, to
+// a chat identity that may run them (a *bot.Refusal otherwise: the list
+// is not shown to whoever asks). Jobs with a CHATOPS_HELP variable are
+// listed first, as they were meant for chat.
+func (s *Service) ChatJobs(ctx context.Context, identity string) ([]JobInfo, error) {
+	if _, ok := s.cfg.Identities[identity]; !ok {
+		return nil, s.unlinked(identity)
+	}
+	ctx, cancel := s.bound(ctx, 3)
+	defer cancel()
 	p, err := s.lookupProject(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorize(ctx, p, identity); err != nil {
 		return nil, err
 	}
 	c, err := s.ciAt(ctx, p)

@@ -19,6 +19,19 @@ type fault struct {
 	// hold: the request is carried out, then its answer is held back
 	// until the hold is released (or the client goes away).
 	hold *Hold
+	// hang: the request is accepted and never answered.
+	hang bool
+}
+
+// Hang makes the next n matching requests hang: the connection is
+// accepted and no answer ever comes, as from a GitLab whose workers are
+// all stuck.
+func (s *Server) Hang(method, prefix string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{method: method, prefix: prefix, hang: true})
+	}
 }
 
 // Fail makes the next n requests with method and a path starting with

@@ -46,6 +46,11 @@ func (s *Server) routes() http.Handler {
 			return
 		}
 		if f, ok := s.takeFault(r, path); ok {
+			if f.hang {
+				// Accepted, never answered: the client must give up.
+				<-r.Context().Done()
+				return
+			}
 			if f.hold != nil {
 				f.hold.serve(api, w, r)
 				return

@@ -34,7 +34,7 @@ type GitLab interface {
 	UpdatedPipelines(ctx context.Context, projectID int64, since time.Time) ([]gitlab.PipelineChange, time.Time, error)
 	Job(ctx context.Context, projectID, jobID int64) (gitlab.State, error)
 	FetchLog(ctx context.Context, projectID, jobID int64, succeeded bool) (joblog.Result, error)
-	ChatJobs(ctx context.Context) ([]gitlab.JobInfo, error)
+	ChatJobs(ctx context.Context, identity string) ([]gitlab.JobInfo, error)
 	Role(ctx context.Context, identity string) (username string, level int, err error)
 	Cancel(ctx context.Context, projectID, pipelineID int64) error
 }
@@ -230,7 +230,7 @@ func (p *Plugin) scoped(proj *Project) commands.Handler {
 func (p *Plugin) runIn(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, raw string) error {
 	jobRef, args := SplitJob(raw)
 	if jobRef == "" {
-		return p.list(ctx, w, proj)
+		return p.list(ctx, w, m, proj)
 	}
 	job, ref, _ := strings.Cut(jobRef, "@")
 	return p.start(ctx, w, m, proj, job, ref, args)
@@ -341,8 +341,8 @@ func (p *Plugin) Drain(ctx context.Context) { p.w.drain(ctx) }
 // gitlab.HookHandler. It never blocks.
 func (p *Plugin) Hook(ev gitlab.HookEvent) { p.w.hook(ev) }
 
-func (p *Plugin) list(ctx context.Context, w bot.Responder, proj *Project) error {
-	jobs, err := proj.GitLab.ChatJobs(ctx)
+func (p *Plugin) list(ctx context.Context, w bot.Responder, m bot.Message, proj *Project) error {
+	jobs, err := proj.GitLab.ChatJobs(ctx, m.Identity())
 	if err != nil {
 		return err
 	}

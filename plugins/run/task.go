@@ -102,13 +102,13 @@ func (w *watcher) check(ctx context.Context, gl GitLab, run *store.Run) {
 	switch {
 	case err != nil && gitlab.IsPermanent(err):
 		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: "Lost track of " + run.Job,
-			Text: "GitLab no longer shows the job (" + err.Error() + "). Look at the pipeline in GitLab.", Err: err}))
+			Text: "GitLab no longer shows the job (" + gitlab.Describe(err) + "). Look at the pipeline in GitLab.", Err: err}))
 		return
 	case err != nil && !overdue:
 		w.log.Warn("reading the job failed; still following", "run", run.ID, "err", err)
 		return
 	case err != nil:
-		run.Notes = append(run.Notes, "GitLab did not answer the last check: "+err.Error())
+		run.Notes = append(run.Notes, "GitLab did not answer the last check: "+gitlab.Describe(err))
 		w.timedOut(run)
 		return
 	}
@@ -120,7 +120,7 @@ func (w *watcher) check(ctx context.Context, gl GitLab, run *store.Run) {
 			return
 		}
 		if lerr != nil {
-			o.Notes = append(o.Notes, "The job log could not be read: "+lerr.Error())
+			o.Notes = append(o.Notes, "The job log could not be read: "+gitlab.Describe(lerr))
 		}
 		o.Log = log
 		run.Status = st.Status

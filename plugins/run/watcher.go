@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -162,7 +161,7 @@ func (w *watcher) apply(run *store.Run, st gitlab.State, err error) {
 		setAnswer(run, gitlab.Refused(outcome(run), ref))
 	default:
 		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: run.Job + " could not be started",
-			Text: fmt.Sprintf("%v\nThe bot is still running; try again, and tell its operators if it keeps happening.", err), Err: err}))
+			Text: "GitLab: " + gitlab.Describe(err) + ".\nThe bot is still running; try again, and tell its operators if it keeps happening.", Err: err}))
 	}
 }
 
