@@ -172,12 +172,15 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		drain = cfg.GitLab.ReplyTimeout.Duration + time.Minute
 	}
 	a.bot = bot.New(router, bot.Options{
-		Workers:       cfg.Bot.Workers,
-		ShutdownGrace: cfg.Bot.ShutdownGrace.Duration,
-		DrainTimeout:  drain,
-		Claims:        p.store,
-		Logger:        log,
-		Observer:      m,
+		Workers:           cfg.Bot.Workers,
+		PerUserConcurrent: cfg.Bot.PerUserConcurrent,
+		PerUserPerMinute:  cfg.Bot.PerUserPerMinute,
+		PerUserBurst:      cfg.Bot.PerUserBurst,
+		ShutdownGrace:     cfg.Bot.ShutdownGrace.Duration,
+		DrainTimeout:      drain,
+		Claims:            p.store,
+		Logger:            log,
+		Observer:          m,
 	}, p.adapters...)
 	m.QueueDepth(a.bot.QueueDepth)
 	if cfg.HTTP.Addr != "" {

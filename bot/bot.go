@@ -22,6 +22,14 @@ type Options struct {
 	// Queue bounds messages waiting for a worker (default 256). When it is
 	// full the sender is told the bot is busy rather than left unanswered.
 	Queue int
+	// PerUserConcurrent bounds the commands one identity may have queued
+	// or running at once (default 4): one user's flood cannot fill every
+	// worker and the queue.
+	PerUserConcurrent int
+	// PerUserPerMinute and PerUserBurst rate-limit one identity's
+	// commands (defaults 30 a minute, bursts of 10).
+	PerUserPerMinute float64
+	PerUserBurst     int
 	// DedupeSize is how many recent event ids are remembered in memory
 	// (default 4096).
 	DedupeSize int
@@ -61,6 +69,15 @@ func (o *Options) setDefaults() {
 	if o.DedupeSize <= 0 {
 		o.DedupeSize = 4096
 	}
+	if o.PerUserConcurrent <= 0 {
+		o.PerUserConcurrent = 4
+	}
+	if o.PerUserPerMinute <= 0 {
+		o.PerUserPerMinute = 30
+	}
+	if o.PerUserBurst <= 0 {
+		o.PerUserBurst = 10
+	}
 	if o.ClaimTTL <= 0 {
 		o.ClaimTTL = 24 * time.Hour
 	}
@@ -86,7 +103,8 @@ type Bot struct {
 	seen     *recent.Set
 	queue    chan job
 	reqID    atomic.Uint64
-	busy     chan struct{} // bounds goroutines telling senders the bot is busy
+	fair     *fairness
+	notices  *notices
 
 	acceptMu  sync.RWMutex
 	accepting bool
@@ -107,7 +125,8 @@ func New(h Handler, opts Options, adapters ...Adapter) *Bot {
 		opts:     opts,
 		seen:     recent.New(opts.DedupeSize),
 		queue:    make(chan job, opts.Queue),
-		busy:     make(chan struct{}, 16),
+		fair:     newFairness(opts.PerUserConcurrent, opts.PerUserPerMinute, opts.PerUserBurst),
+		notices:  newNotices(),
 	}
 }
 
@@ -146,6 +165,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		workers.Go(func() {
 			for j := range b.queue {
 				b.handle(workCtx, j)
+				b.fair.done(j.msg.Identity())
 			}
 		})
 	}
@@ -275,9 +295,16 @@ func (b *Bot) deliver(ctx context.Context, a Adapter, m Message) {
 		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "chatops is shutting down", Text: "Your command was not run. Send it again in a minute, when the bot is back."})
 		return
 	}
+	if why, ok := b.fair.admit(m.Identity(), time.Now()); !ok {
+		log.Warn("per-user limit reached, refusing command")
+		b.refused(a, RefusedSlowDown)
+		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "Slow down", Text: "Your command was not run. " + why})
+		return
+	}
 	select {
 	case b.queue <- job{adapter: a, msg: m, log: log}:
 	default:
+		b.fair.done(m.Identity())
 		log.Warn("queue full, refusing command")
 		b.refused(a, RefusedBusy)
 		b.tellAsync(a, m, log, Reply{Status: StatusError, Title: "chatops is busy", Text: "Too many commands are running right now, so yours was not started. Send it again in a minute."})
@@ -310,22 +337,16 @@ func (b *Bot) firstClaim(ctx context.Context, key string, log *slog.Logger) bool
 }
 
 // tellAsync sends a short notice without blocking the adapter's read loop.
+// Notices for one conversation are coalesced, never dropped.
 func (b *Bot) tellAsync(a Adapter, m Message, log *slog.Logger, r Reply) {
-	select {
-	case b.busy <- struct{}{}:
-	default:
-		log.Error("dropping notice: too many pending", "title", r.Title)
-		return
-	}
-	go func() {
-		defer func() { <-b.busy }()
+	b.notices.tell(a, m, r, func(r Reply) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		w := &responder{adapter: a, to: m.Conversation, retryFor: 20 * time.Second, log: log}
 		if _, err := w.Reply(ctx, r); err != nil {
 			log.Error("could not send notice", "err", err)
 		}
-	}()
+	})
 }
 
 // handle runs the handler for one message, recovering panics.

@@ -186,7 +186,8 @@ func TestBotBoundsConcurrency(t *testing.T) {
 		running.Add(-1)
 		_, _ = w.Reply(ctx, Reply{Title: m.Text})
 	})
-	a, _, _ := startBot(t, h, Options{Workers: workers, Queue: 20})
+	// One sender: per-user limits are lifted to test the pool alone.
+	a, _, _ := startBot(t, h, Options{Workers: workers, Queue: 20, PerUserConcurrent: 100, PerUserBurst: 100})
 	for i := range 10 {
 		a.in <- msg(fmt.Sprint(i), fmt.Sprint(i))
 	}
@@ -342,5 +343,67 @@ func TestUpdateFallsBackToANewReplyWhenEditFails(t *testing.T) {
 	}
 	if a.next(t).Title != "working" || a.next(t).Title != "result" {
 		t.Fatal("the update was not posted")
+	}
+}
+
+// userMsg is msg from a given user.
+func userMsg(id, user, text string) Message {
+	m := msg(id, text)
+	m.Sender.ID = user
+	return m
+}
+
+// One user's flood cannot starve another: the flooder gets "slow down"
+// answers (coalesced, none dropped), the other user's command runs.
+func TestBotPerUserFairness(t *testing.T) {
+	release := make(chan struct{})
+	h := HandlerFunc(func(ctx context.Context, w Responder, m Message) {
+		if m.Sender.ID == "flooder" {
+			<-release
+			return
+		}
+		_, _ = w.Reply(ctx, Reply{Title: "pong for " + m.Sender.ID})
+	})
+	a, _, _ := startBot(t, h, Options{Workers: 8, Queue: 16, PerUserConcurrent: 4, PerUserBurst: 1000})
+	defer close(release)
+	for i := range 400 {
+		a.in <- userMsg(fmt.Sprint("f", i), "flooder", "run slow")
+	}
+	a.in <- userMsg("other", "other", "ping")
+	refused, pong := 0, false
+	for !pong || refused < 396 {
+		r := a.next(t)
+		switch {
+		case r.Title == "pong for other":
+			pong = true
+		case r.Title == "Slow down":
+			n := 1 // a coalesced notice says how many it answers
+			if _, extra, ok := strings.Cut(r.Text, "(This answers "); ok {
+				if _, err := fmt.Sscanf(extra, "%d", &n); err != nil {
+					t.Fatalf("notice %q", r.Text)
+				}
+			}
+			refused += n
+		default:
+			t.Fatalf("unexpected reply %+v", r)
+		}
+	}
+	if refused != 396 {
+		t.Fatalf("%d flooded commands were told, want 396 (4 run)", refused)
+	}
+}
+
+// A user's burst beyond the rate limit is told to slow down.
+func TestBotPerUserRateLimit(t *testing.T) {
+	a, _, _ := startBot(t, echo(), Options{PerUserBurst: 3, PerUserPerMinute: 1})
+	for i := range 5 {
+		a.in <- msg(fmt.Sprint(i), fmt.Sprint("cmd", i))
+	}
+	titles := map[string]int{}
+	for range 4 { // three echoes and at least one (coalesced) notice
+		titles[a.next(t).Title]++
+	}
+	if titles["Slow down"] == 0 {
+		t.Fatalf("replies %v: the burst was not limited", titles)
 	}
 }

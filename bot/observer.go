@@ -24,6 +24,7 @@ type Observer interface {
 const (
 	RefusedBusy         = "busy"
 	RefusedShuttingDown = "shutting_down"
+	RefusedSlowDown     = "slow_down"
 )
 
 // statePoll is how often adapter states are reported to the Observer.

@@ -41,6 +41,12 @@ type Bot struct {
 	Workers int `toml:"workers"`
 	// ShutdownGrace is how long running commands get after SIGTERM (default 30s).
 	ShutdownGrace Duration `toml:"shutdown_grace"`
+	// PerUserConcurrent, PerUserPerMinute and PerUserBurst limit one
+	// chat user's commands (defaults 4 at once, 30 a minute, bursts of
+	// 10): one user's flood cannot starve the others.
+	PerUserConcurrent int     `toml:"per_user_concurrent"`
+	PerUserPerMinute  float64 `toml:"per_user_per_minute"`
+	PerUserBurst      int     `toml:"per_user_burst"`
 	// HealthAddr is the former name of [http] addr, still accepted.
 	HealthAddr string `toml:"health_addr"`
 	// CatchUp is how old a command missed while the bot was away may be

@@ -146,7 +146,9 @@ func (e *env) start() *run.Plugin {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := bot.New(rt, bot.Options{Logger: bottest.Quiet(), Workers: 32, Claims: st}, e.chat)
+	// Tests here send bursts as one user on purpose; the bot's per-user
+	// limits have their own tests (bot/bot_test.go).
+	b := bot.New(rt, bot.Options{Logger: bottest.Quiet(), Workers: 32, Claims: st, PerUserConcurrent: 64, PerUserBurst: 1000}, e.chat)
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; st.Close() })

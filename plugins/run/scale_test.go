@@ -98,9 +98,15 @@ func runScale(tb testing.TB, s scale) scaleResult {
 	defer fake.Close()
 	fake.AddUser("alice", gitlabtest.Developer)
 
+	// s.n people each run the job once (one person's flood is what the
+	// bot's per-user limits refuse).
+	identities := map[string]string{}
+	for i := range s.n {
+		identities["test:U"+strconv.Itoa(i)] = "alice"
+	}
 	svc, err := gitlab.New(gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath,
 		ExtractWait: time.Second, ExtractInterval: 50 * time.Millisecond, Logger: bottest.Quiet(),
-		Identities: map[string]string{"test:U-alice": "alice"}})
+		Identities: identities})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -161,7 +167,7 @@ func runScale(tb testing.TB, s scale) scaleResult {
 	var wg sync.WaitGroup
 	for i := range s.n {
 		ch := "C" + strconv.Itoa(i)
-		chat.Say("U-alice", ch, "run sleeper")
+		chat.Say("U"+strconv.Itoa(i), ch, "run sleeper")
 		wg.Go(func() {
 			r, _, ok := chat.WaitFinal(ch, time.Duration(s.jobSecs*float64(time.Second))+60*time.Second)
 			answered[i] = time.Now()
