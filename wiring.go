@@ -273,7 +273,7 @@ func openStore(ctx context.Context, c config.Store) (store.Store, error) {
 func buildAdapters(cfg *config.Config, st store.Store, log *slog.Logger) ([]bot.Adapter, error) {
 	var out []bot.Adapter
 	if cfg.Slack != nil {
-		a, err := slack.New(slack.Config{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log.With("adapter", "slack")})
+		a, err := slack.New(slack.Config{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, TeamIDs: cfg.Slack.TeamIDs, Logger: log.With("adapter", "slack")})
 		if err != nil {
 			return nil, fmt.Errorf("[slack]: %w", err)
 		}
@@ -281,14 +281,14 @@ func buildAdapters(cfg *config.Config, st store.Store, log *slog.Logger) ([]bot.
 	}
 	if cfg.Mattermost != nil {
 		a, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: cfg.Mattermost.Token, Logger: log.With("adapter", "mattermost"),
-			Cursors: st, CatchUp: cfg.Bot.CatchUp.Duration})
+			TeamIDs: cfg.Mattermost.TeamIDs, Cursors: st, CatchUp: cfg.Bot.CatchUp.Duration})
 		if err != nil {
 			return nil, fmt.Errorf("[mattermost]: %w", err)
 		}
 		out = append(out, a)
 	}
 	if cfg.Discord != nil {
-		a, err := discord.New(discord.Config{Token: cfg.Discord.Token, APIURL: cfg.Discord.APIURL, Logger: log.With("adapter", "discord")})
+		a, err := discord.New(discord.Config{Token: cfg.Discord.Token, APIURL: cfg.Discord.APIURL, GuildIDs: cfg.Discord.GuildIDs, Logger: log.With("adapter", "discord")})
 		if err != nil {
 			return nil, fmt.Errorf("[discord]: %w", err)
 		}

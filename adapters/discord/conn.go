@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -260,7 +261,7 @@ func (a *Adapter) connect(ctx context.Context, url string, gs *gwSession, resume
 		switch f.Op {
 		case 0:
 			gs.seq.Store(f.S)
-			if a.dispatch(f, gs, deliver) {
+			if a.safeDispatch(f, gs, deliver) {
 				connected = true
 			}
 		case 1:
@@ -335,6 +336,17 @@ func (a *Adapter) heartbeat(c *conn, gs *gwSession, interval time.Duration, stop
 
 // dispatch handles an op 0 event. It reports whether the session is now
 // connected (READY or RESUMED).
+// safeDispatch is dispatch that survives a panic on one event: it is
+// logged and the connection goes on.
+func (a *Adapter) safeDispatch(f frame, gs *gwSession, deliver func(bot.Message)) (ready bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("an event handler panicked; the event is dropped, the connection kept", "event", f.T, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	return a.dispatch(f, gs, deliver)
+}
+
 func (a *Adapter) dispatch(f frame, gs *gwSession, deliver func(bot.Message)) bool {
 	switch f.T {
 	case "READY":
@@ -386,7 +398,7 @@ func (a *Adapter) dispatch(f frame, gs *gwSession, deliver func(bot.Message)) bo
 		}
 	case "MESSAGE_CREATE":
 		var m discordgo.Message
-		if json.Unmarshal(f.D, &m) != nil {
+		if json.Unmarshal(f.D, &m) != nil || !a.guilds.Allows(m.GuildID) {
 			return false
 		}
 		a.mu.Lock()
@@ -397,7 +409,7 @@ func (a *Adapter) dispatch(f frame, gs *gwSession, deliver func(bot.Message)) bo
 		}
 	case "INTERACTION_CREATE":
 		var i discordgo.Interaction
-		if json.Unmarshal(f.D, &i) != nil {
+		if json.Unmarshal(f.D, &i) != nil || !a.guilds.Allows(i.GuildID) {
 			return false
 		}
 		if i.Type == discordgo.InteractionApplicationCommand && i.ApplicationCommandData().Name == commandName {
@@ -452,6 +464,17 @@ func (a *Adapter) acknowledge(i *discordgo.Interaction, deliver func(bot.Message
 	err := a.session().InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}, discordgo.WithContext(ctx))
 	if err != nil {
 		a.log.Warn("could not acknowledge /chatops", "err", err)
+		return
+	}
+	if !stringOption(i) {
+		// A leftover command registered with other options (an integer,
+		// none): say how to use it instead of guessing.
+		usage := "Usage: /chatops command:<command and arguments>, for example /chatops command:run deploy production"
+		ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ecancel()
+		if _, err := a.session().InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &usage}, discordgo.WithContext(ectx)); err != nil {
+			a.log.Warn("could not answer a /chatops with unexpected options", "err", err)
+		}
 		return
 	}
 	deliver(fromInteraction(i, a.now()))

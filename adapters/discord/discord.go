@@ -16,6 +16,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/chatops-dev/chatops/adapters/internal/allow"
 	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
 	"github.com/chatops-dev/chatops/bot"
 )
@@ -43,6 +44,10 @@ type Config struct {
 	// acknowledged before the next one is due closes it too, as Discord
 	// documents for zombied connections.
 	Watchdog time.Duration
+	// GuildIDs, when set, are the only guilds (servers) whose messages
+	// and commands the bot handles; others are ignored (logged once each).
+	// Direct messages are handled whatever the list.
+	GuildIDs []string
 	// MaxRateLimitWait bounds how long one REST call waits out 429s
 	// (default 30s); a longer Retry-After fails the call (retryable) at
 	// once instead of holding the conversation.
@@ -52,9 +57,10 @@ type Config struct {
 // Adapter is the Discord adapter. It implements bot.Adapter, bot.Editor
 // and bot.StateReporter.
 type Adapter struct {
-	cfg   Config
-	log   *slog.Logger
-	state atomic.Int32
+	cfg    Config
+	log    *slog.Logger
+	guilds *allow.List
+	state  atomic.Int32
 
 	mu            sync.Mutex
 	sess          *discordgo.Session // REST only; the adapter owns the gateway
@@ -98,7 +104,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.MaxRateLimitWait <= 0 {
 		cfg.MaxRateLimitWait = 30 * time.Second
 	}
-	return &Adapter{cfg: cfg, log: cfg.Logger, answers: map[string]bool{}, botRoles: map[string]string{},
+	return &Adapter{cfg: cfg, log: cfg.Logger, guilds: allow.New(cfg.GuildIDs, "Discord guild", cfg.Logger), answers: map[string]bool{}, botRoles: map[string]string{},
 		undeliverable: map[string]bool{}, now: time.Now, invalidWait: invalidSessionWait}, nil
 }
 

@@ -78,10 +78,17 @@ func stripPrefix(content, mention string) (string, bool) {
 // the channel travel in Conversation.Handle (see handle.go), so replies
 // and later edits, even from another process, edit the deferred answer
 // while the token lives and know where to go after.
+// stringOption reports an interaction shaped as registered: one string
+// option. discordgo's StringValue panics on any other type.
+func stringOption(i *discordgo.Interaction) bool {
+	opts := i.ApplicationCommandData().Options
+	return len(opts) == 1 && opts[0].Type == discordgo.ApplicationCommandOptionString
+}
+
 func fromInteraction(i *discordgo.Interaction, now time.Time) bot.Message {
 	text := ""
-	if opts := i.ApplicationCommandData().Options; len(opts) > 0 {
-		text = opts[0].StringValue()
+	if stringOption(i) {
+		text = i.ApplicationCommandData().Options[0].StringValue()
 	}
 	u := i.User
 	if i.Member != nil && i.Member.User != nil {

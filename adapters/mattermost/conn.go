@@ -235,6 +235,9 @@ func (a *Adapter) catchUp(ctx context.Context, me *model.User, deliver func(bot.
 	}
 	seen := map[string]bool{}
 	for _, t := range teams {
+		if !a.teams.Allows(t.Id) {
+			continue
+		}
 		chans, _, err := a.client.GetChannelsForTeamForUser(ctx, t.Id, me.Id, false, "")
 		if err != nil {
 			a.log.Warn("catch-up: cannot list channels", "team", t.Id, "err", err)

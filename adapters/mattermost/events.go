@@ -2,6 +2,7 @@ package mattermost
 
 import (
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode"
@@ -13,7 +14,13 @@ import (
 
 // fromEvent translates a websocket "posted" event. Its data.post is a JSON
 // string (a second decode), and data.channel_type says O/P/D/G.
-func (a *Adapter) fromEvent(ev *model.WebSocketEvent, me *model.User) (bot.Message, bool) {
+func (a *Adapter) fromEvent(ev *model.WebSocketEvent, me *model.User) (m bot.Message, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("an event handler panicked; the event is dropped, the connection kept", "panic", p, "stack", string(debug.Stack()))
+			m, ok = bot.Message{}, false
+		}
+	}()
 	data := ev.GetData()
 	raw, _ := data["post"].(string)
 	var p model.Post
@@ -22,6 +29,9 @@ func (a *Adapter) fromEvent(ev *model.WebSocketEvent, me *model.User) (bot.Messa
 		return bot.Message{}, false
 	}
 	channelType, _ := data["channel_type"].(string)
+	if team, _ := data["team_id"].(string); !a.teams.Allows(team) {
+		return bot.Message{}, false
+	}
 	return a.fromPost(&p, channelType, me)
 }
 

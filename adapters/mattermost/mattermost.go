@@ -17,6 +17,7 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 
+	"github.com/chatops-dev/chatops/adapters/internal/allow"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -47,6 +48,10 @@ type Config struct {
 	// and still run (default 5m). An older one within MaxCatchUp is
 	// answered that it was missed and not run.
 	CatchUp time.Duration
+	// TeamIDs, when set, are the only teams whose posts the bot handles
+	// (key team_ids); others are ignored, each logged once. Direct and
+	// group messages belong to no team and are handled.
+	TeamIDs []string
 	// Cursors, when set, keeps the newest post seen across restarts (the
 	// store), so commands posted while the process was down are caught
 	// up after a restart, not only after a reconnect.
@@ -63,6 +68,7 @@ type Cursors interface {
 // bot.Editor and bot.StateReporter.
 type Adapter struct {
 	cfg    Config
+	teams  *allow.List
 	client *model.Client4
 	wsURL  string
 	log    *slog.Logger
@@ -113,7 +119,7 @@ func New(cfg Config) (*Adapter, error) {
 	client.SetToken(cfg.Token)
 	ws := *u
 	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	return &Adapter{cfg: cfg, client: client, wsURL: ws.String(), log: cfg.Logger}, nil
+	return &Adapter{cfg: cfg, teams: allow.New(cfg.TeamIDs, "Mattermost team", cfg.Logger), client: client, wsURL: ws.String(), log: cfg.Logger}, nil
 }
 
 // Name implements bot.Adapter.

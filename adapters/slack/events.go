@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -19,6 +20,12 @@ const ackTimeout = 5 * time.Second
 // and then translated and delivered. It reports whether the session must
 // be restarted.
 func (a *Adapter) handle(ctx context.Context, smc *socketmode.Client, evt socketmode.Event, deliver func(bot.Message)) (restart bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("an event handler panicked; the event is dropped, the connection kept", "type", evt.Type, "panic", p, "stack", string(debug.Stack()))
+			restart = false
+		}
+	}()
 	if ctx.Err() != nil {
 		return false // shutting down: the errors of closing are not news
 	}
@@ -47,8 +54,14 @@ func (a *Adapter) handle(ctx context.Context, smc *socketmode.Client, evt socket
 	)
 	switch data := evt.Data.(type) {
 	case slackevents.EventsAPIEvent:
+		if !a.teams.Allows(data.TeamID) {
+			return false
+		}
 		m, ok = a.fromEvent(data)
 	case slack.SlashCommand:
+		if !a.teams.Allows(data.TeamID) {
+			return false
+		}
 		m, ok = a.fromSlashCommand(data, evt.Request)
 	}
 	if ok {

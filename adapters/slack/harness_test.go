@@ -36,6 +36,7 @@ type harnessOpts struct {
 	watchdog time.Duration
 	fake     []slacktest.Option
 	quiet    bool // discard logs (benchmarks)
+	teams    []string
 	plugins  []commands.Plugin
 }
 
@@ -57,7 +58,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	log := slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := New(Config{AppToken: slacktest.DefaultAppToken, BotToken: slacktest.DefaultBotToken,
 		APIURL: fake.APIURL(), Logger: log, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
-		Watchdog: o.watchdog})
+		Watchdog: o.watchdog, TeamIDs: o.teams})
 	if err != nil {
 		t.Fatal(err)
 	}

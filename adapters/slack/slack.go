@@ -19,6 +19,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/chatops-dev/chatops/adapters/internal/allow"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -59,14 +60,18 @@ type Config struct {
 	// HTTPClient is used for the Web API (default: a client with a 30s
 	// timeout).
 	HTTPClient *http.Client
+	// TeamIDs, when set, are the only workspaces whose events the bot
+	// handles (key team_ids); others are ignored, each logged once.
+	TeamIDs []string
 }
 
 // Adapter is the Slack adapter. It implements bot.Adapter, bot.Editor and
 // bot.StateReporter.
 type Adapter struct {
-	cfg Config
-	log *slog.Logger
-	api *slack.Client
+	cfg   Config
+	log   *slog.Logger
+	teams *allow.List
+	api   *slack.Client
 
 	state atomic.Int32          // bot.ConnState
 	self  atomic.Pointer[ident] // who the bot is, from auth.test
@@ -106,7 +111,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &Adapter{cfg: cfg, log: cfg.Logger}
+	a := &Adapter{cfg: cfg, log: cfg.Logger, teams: allow.New(cfg.TeamIDs, "Slack workspace", cfg.Logger)}
 	opts := []slack.Option{
 		slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionHTTPClient(gatedClient{a: a, c: cfg.HTTPClient}),

@@ -130,18 +130,26 @@ type Slack struct {
 	AppToken string `toml:"app_token"`
 	BotToken string `toml:"bot_token"`
 	APIURL   string `toml:"api_url"`
+	// TeamIDs, when set, are the only workspaces the bot answers in.
+	TeamIDs []string `toml:"team_ids"`
 }
 
 // Mattermost is the [mattermost] section.
 type Mattermost struct {
 	URL   string `toml:"url"`
 	Token string `toml:"token"`
+	// TeamIDs, when set, are the only teams the bot answers in (direct
+	// messages are always served).
+	TeamIDs []string `toml:"team_ids"`
 }
 
 // Discord is the [discord] section.
 type Discord struct {
 	Token  string `toml:"token"`
 	APIURL string `toml:"api_url"`
+	// GuildIDs, when set, are the only guilds (servers) the bot answers
+	// in (direct messages are always served).
+	GuildIDs []string `toml:"guild_ids"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("2s", "1h").

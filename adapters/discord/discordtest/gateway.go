@@ -378,6 +378,9 @@ type Interaction struct {
 	// CannotPost leaves SEND_MESSAGES out of app_permissions: the bot may
 	// not post in the channel (a user-installed command, a private channel).
 	CannotPost bool
+	// IntegerOption sends the option as an integer (type 4), as a
+	// leftover guild command registered by an older version would.
+	IntegerOption bool
 }
 
 // Interaction dispatches a /chatops application command with the text in
@@ -399,6 +402,9 @@ func (s *Server) InteractionWith(in Interaction) string {
 	d := map[string]any{"id": id, "application_id": s.AppID, "type": 2, "token": token, "version": 1, "channel_id": in.ChannelID,
 		"app_permissions": perms,
 		"data":            map[string]any{"id": "cmd-1", "name": "chatops", "type": 1, "options": []any{map[string]any{"name": "command", "type": 3, "value": in.Text}}}}
+	if in.IntegerOption {
+		d["data"] = map[string]any{"id": "cmd-0", "name": "chatops", "type": 1, "options": []any{map[string]any{"name": "count", "type": 4, "value": 3}}}
+	}
 	user := map[string]any{"id": in.UserID, "username": "user" + in.UserID, "discriminator": "0"}
 	if in.GuildID != "" {
 		d["guild_id"] = in.GuildID
