@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/chatops-dev/chatops/bot/retry"
 )
 
 // responder answers one message through its adapter. It serialises the
@@ -53,22 +54,19 @@ func (r *responder) Update(ctx context.Context, ref Sent, reply Reply) (Sent, er
 
 func (r *responder) retry(ctx context.Context, what string, op func(context.Context) (Sent, error)) (Sent, error) {
 	deadline := time.Now().Add(r.retryFor)
-	wait := 250 * time.Millisecond
+	backoff := retry.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
 	for attempt := 1; ; attempt++ {
 		sent, err := op(ctx)
 		if err == nil {
 			return sent, nil
 		}
+		wait := backoff.Wait(attempt - 1)
 		if IsPermanent(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
 			return Sent{}, fmt.Errorf("%s on %s after %d attempt(s): %w", what, r.adapter.Name(), attempt, err)
 		}
 		r.log.Warn("reply failed, retrying", "what", what, "attempt", attempt, "err", err)
-		jittered := wait/2 + rand.N(wait/2+1)
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, wait) {
 			return Sent{}, fmt.Errorf("%s on %s: %w", what, r.adapter.Name(), ctx.Err())
-		case <-time.After(jittered):
 		}
-		wait = min(wait*2, 10*time.Second)
 	}
 }

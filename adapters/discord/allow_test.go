@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,25 @@ func TestInteractionWithUnexpectedOptionsGetsUsage(t *testing.T) {
 	h.mention("c1", "u1", "echo still here")
 	if p := h.next(); !strings.Contains(p.Content, "still here") {
 		t.Fatalf("reply %q", p.Content)
+	}
+}
+
+// The record of answered interaction tokens is bounded: tokens older than
+// their 15-minute lifetime are forgotten.
+func TestAnsweredTokensAreBounded(t *testing.T) {
+	a, err := New(Config{Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	a.mu.Lock()
+	for i := range 10000 {
+		a.answered("token-"+strconv.Itoa(i), old)
+	}
+	n := len(a.answers)
+	a.answered("fresh", time.Now())
+	a.mu.Unlock()
+	if n > 512 {
+		t.Fatalf("%d expired tokens kept", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/retry"
 )
 
 // intents are the gateway intents the adapter asks for. None is
@@ -127,27 +128,13 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 
 func (a *Adapter) pause(ctx context.Context, d time.Duration, msg string, err error) bool {
 	a.log.Warn(msg, "err", err, "resume_in", d.Round(time.Millisecond))
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return retry.Sleep(ctx, d)
 }
 
-// backoff is the jittered exponential wait before attempt n (1-based).
+// backoff is the wait before attempt n (1-based): the shared jittered,
+// capped exponential backoff (bot/retry).
 func (a *Adapter) backoff(n int) time.Duration {
-	d := a.cfg.BackoffMin
-	for i := 1; i < n && d < a.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, a.cfg.BackoffMax)
-	return d/2 + rand.N(d/2+1)
+	return retry.Backoff{Min: a.cfg.BackoffMin, Max: a.cfg.BackoffMax}.Wait(n - 1)
 }
 
 // invalidSessionWait is Discord's documented wait after op 9: a random

@@ -67,10 +67,10 @@ type Adapter struct {
 	botID         string
 	appID         string
 	registered    bool
-	botRoles      map[string]string // guild -> the bot's managed role id
-	chans         keyedlock.Map     // per channel: replies stay in order
-	answers       map[string]bool   // interaction tokens whose deferred answer was replaced
-	undeliverable map[string]bool   // interaction tokens whose expiry was logged
+	botRoles      map[string]string    // guild -> the bot's managed role id
+	chans         keyedlock.Map        // per channel: replies stay in order
+	answers       map[string]time.Time // interaction tokens whose deferred answer was replaced, with their issue time
+	undeliverable map[string]bool      // interaction tokens whose expiry was logged
 
 	// now and invalidWait are the clock and the op 9 wait, replaceable
 	// by tests.
@@ -104,7 +104,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.MaxRateLimitWait <= 0 {
 		cfg.MaxRateLimitWait = 30 * time.Second
 	}
-	return &Adapter{cfg: cfg, log: cfg.Logger, guilds: allow.New(cfg.GuildIDs, "Discord guild", cfg.Logger), answers: map[string]bool{}, botRoles: map[string]string{},
+	return &Adapter{cfg: cfg, log: cfg.Logger, guilds: allow.New(cfg.GuildIDs, "Discord guild", cfg.Logger), answers: map[string]time.Time{}, botRoles: map[string]string{},
 		undeliverable: map[string]bool{}, now: time.Now, invalidWait: invalidSessionWait}, nil
 }
 

@@ -54,6 +54,23 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 	return a.sendChannel(ctx, s, to, content)
 }
 
+// answered records that a token's deferred answer was given (a.mu held).
+// Tokens die after tokenLifetime, so older entries are dropped: the map
+// stays as small as the interactions of the last quarter hour.
+func (a *Adapter) answered(token string, issued time.Time) {
+	if len(a.answers) >= 256 {
+		for t, at := range a.answers {
+			if a.now().Sub(at) > tokenLifetime {
+				delete(a.answers, t)
+			}
+		}
+	}
+	if issued.IsZero() {
+		issued = a.now()
+	}
+	a.answers[token] = issued
+}
+
 // sendInteraction edits the deferred answer the first time, and follows
 // up after. The answer counts as given only once its edit succeeded, so a
 // failed edit is retried as an edit, not replaced by a follow-up under a
@@ -61,7 +78,8 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to bot.Conversation, h interactionHandle, content string) (bot.Sent, error) {
 	in := a.interaction(h.Token)
 	a.mu.Lock()
-	first := !a.answers[h.Token]
+	_, answered := a.answers[h.Token]
+	first := !answered
 	a.mu.Unlock()
 	if first {
 		err := a.rest(ctx, func(opt discordgo.RequestOption) error {
@@ -72,7 +90,7 @@ func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to 
 			return bot.Sent{}, classify("edit the deferred reply", err)
 		}
 		a.mu.Lock()
-		a.answers[h.Token] = true
+		a.answered(h.Token, h.Issued)
 		a.mu.Unlock()
 		return bot.Sent{Conversation: to, ID: "@original"}, nil
 	}

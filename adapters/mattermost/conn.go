@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/retry"
 )
 
 // errBadToken stops Run: retrying cannot fix a rejected token.
@@ -23,7 +23,8 @@ var errBadToken = errors.New("mattermost rejected the token (401): check [matter
 // ends or the token is rejected.
 func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 	a.setState(bot.StateConnecting)
-	wait := a.cfg.BackoffMin
+	backoff := retry.Backoff{Min: a.cfg.BackoffMin, Max: a.cfg.BackoffMax}
+	attempt := 0
 	for {
 		connectedAt := time.Now()
 		err := a.session(ctx, deliver)
@@ -37,17 +38,15 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 			a.setState(bot.StateDegraded)
 		}
 		// A session that lived a while was healthy: start backing off anew.
-		if time.Since(connectedAt) > 2*a.cfg.Watchdog {
-			wait = a.cfg.BackoffMin
+		if lived := time.Since(connectedAt); lived > 2*a.cfg.Watchdog || backoff.Healthy(lived) {
+			attempt = 0
 		}
-		sleep := wait/2 + rand.N(wait/2+1)
+		sleep := backoff.Wait(attempt)
+		attempt++
 		a.log.Warn("mattermost connection lost, reconnecting", "err", err, "in", sleep.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, sleep) {
 			return nil
-		case <-time.After(sleep):
 		}
-		wait = min(wait*2, a.cfg.BackoffMax)
 	}
 }
 

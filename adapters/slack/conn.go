@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/retry"
 )
 
 // fatalCodes are Slack errors that reconnecting cannot fix.
@@ -168,16 +168,10 @@ func (a *Adapter) onConnectionEvent(evt socketmode.Event) (restart bool) {
 	return false
 }
 
-// backoff returns the wait before reconnect attempt n (0-based): doubling
-// from BackoffMin, capped at BackoffMax, with "equal jitter" so a fleet of
-// bots does not redial in step.
+// backoff returns the wait before reconnect attempt n (0-based): the
+// shared jittered, capped exponential backoff (bot/retry).
 func (a *Adapter) backoff(n int) time.Duration {
-	d := a.cfg.BackoffMin
-	for i := 0; i < n && d < a.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, a.cfg.BackoffMax)
-	return d/2 + rand.N(d/2+1)
+	return retry.Backoff{Min: a.cfg.BackoffMin, Max: a.cfg.BackoffMax}.Wait(n)
 }
 
 // beforeConnect runs before every apps.connections.open call and waits out

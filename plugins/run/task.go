@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/retry"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/store"
 )
@@ -200,7 +201,7 @@ func (w *watcher) deliver(ctx context.Context, run *store.Run) {
 		run.Phase = store.PhaseDone
 		return
 	}
-	backoff := min(time.Second<<min(run.Attempts, 10), 10*time.Minute)
-	run.NextAttempt = time.Now().Add(jitter(backoff))
+	backoff := retry.Backoff{Min: time.Second, Max: 10 * time.Minute}.Wait(run.Attempts - 1)
+	run.NextAttempt = time.Now().Add(backoff)
 	w.log.Warn("could not deliver a run's answer; will retry", "run", run.ID, "attempt", run.Attempts, "in", backoff, "err", err)
 }
