@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/joblog"
+	"github.com/chatops-dev/chatops/plugins/projects"
 	"github.com/chatops-dev/chatops/store"
 )
 
@@ -113,13 +115,16 @@ func (o *Options) setDefaults() {
 // a commands.Plugin and, for its watcher, a bot.Service.
 type Plugin struct {
 	opts     Options
-	projects *projects
+	projects projectSet
 	w        *watcher
 
 	// inHand holds the ids of runs a handler of this process is still
 	// starting, so the watcher's start-up scan leaves them alone.
 	mu     sync.Mutex
 	inHand map[string]bool
+	// scopes are other plugins' commands addressed to a project
+	// ("<project> issue ..."), by command name; see Scope.
+	scopes map[string]projects.Handler
 }
 
 // New returns the plugin, or an error when the projects are ambiguous
@@ -133,7 +138,7 @@ func New(opts Options) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugin{opts: opts, projects: ps, inHand: map[string]bool{}}
+	p := &Plugin{opts: opts, projects: ps, inHand: map[string]bool{}, scopes: map[string]projects.Handler{}}
 	p.w = newWatcher(p)
 	return p, nil
 }
@@ -155,13 +160,13 @@ func (p *Plugin) Commands() []commands.Command {
 		Handler:  commands.HandlerFunc(p.serve),
 	}}
 	cmds = append(cmds, p.manageCommands()...)
-	for _, proj := range p.projects.list {
+	for _, proj := range p.projects.List() {
 		for _, n := range []string{proj.Alias, proj.Path} {
 			if n == "" {
 				continue
 			}
-			cmds = append(cmds, commands.Command{Name: n, Usage: "run <job> [arguments...] | runs", Hidden: true,
-				Summary: "Run a job in " + proj.Path, Handler: p.scoped(proj)})
+			cmds = append(cmds, commands.Command{Name: n, Usage: "run <job> [arguments...] | runs | <command> ...", Hidden: true,
+				Summary: "Run a job (or another GitLab command) in " + proj.Path, Handler: p.scoped(proj)})
 		}
 	}
 	return cmds
@@ -195,19 +200,51 @@ func (p *Plugin) serve(ctx context.Context, w bot.Responder, r *commands.Request
 	return p.runIn(ctx, w, r.Message, proj, r.RawArgs)
 }
 
-// scoped serves "<project> run ..." and "<project> runs".
+// Scope makes "<project> <command> ..." serve h in that project, beside
+// "<project> run" and "<project> runs": the run plugin owns the hidden
+// per-project commands (a name can have one owner in the router), and
+// other GitLab plugins (issue, deploy) add their commands to them. Call it
+// before the bot starts.
+func (p *Plugin) Scope(command string, h projects.Handler) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.scopes[strings.ToLower(command)] = h
+}
+
+// scoped serves "<project> run ...", "<project> runs" and the commands
+// other plugins added with Scope.
 func (p *Plugin) scoped(proj *Project) commands.Handler {
 	return commands.HandlerFunc(func(ctx context.Context, w bot.Responder, r *commands.Request) error {
 		sub, rest := SplitJob(r.RawArgs)
-		switch strings.ToLower(sub) {
+		sub = strings.ToLower(sub)
+		switch sub {
 		case "run":
 			return p.runIn(ctx, w, r.Message, proj, rest)
 		case "runs":
 			return p.listRuns(ctx, w, r.Message, proj, rest)
 		}
-		return &bot.Refusal{Title: "What should I do in " + proj.name() + "?",
-			Text: fmt.Sprintf("Usage: %[1]s run <job> [arguments...], or %[1]s runs.", proj.name())}
+		p.mu.Lock()
+		h, names := p.scopes[sub], p.scopeNames()
+		p.mu.Unlock()
+		if h != nil {
+			return h(ctx, w, &commands.Request{Message: r.Message, Command: sub, Invoked: sub, RawArgs: rest}, proj.Path)
+		}
+		usage := fmt.Sprintf("Usage: %[1]s run <job> [arguments...], or %[1]s runs", proj.Name())
+		for _, n := range names {
+			usage += fmt.Sprintf(", or %s %s ...", proj.Name(), n)
+		}
+		return &bot.Refusal{Title: "What should I do in " + proj.Name() + "?", Text: usage + "."}
 	})
+}
+
+// scopeNames lists the commands added with Scope, sorted (p.mu held).
+func (p *Plugin) scopeNames() []string {
+	names := make([]string, 0, len(p.scopes))
+	for n := range p.scopes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // runIn is `run <job>[@ref] [arguments]` in a project.
@@ -346,8 +383,8 @@ func (p *Plugin) list(ctx context.Context, w bot.Responder, proj *Project) error
 		fmt.Fprintf(&b, "\n\nOther jobs (no CHATOPS_HELP description; they run only if their rules select $CHATOPS_JOB): %s", strings.Join(bare, ", "))
 	}
 	title := "Jobs you can run"
-	if len(p.projects.list) > 1 {
-		title += " in " + proj.name()
+	if len(p.projects.List()) > 1 {
+		title += " in " + proj.Name()
 	}
 	_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: title, Text: b.String()})
 	return err
