@@ -38,6 +38,8 @@ type GitLab interface {
 	ChatJobs(ctx context.Context) ([]gitlab.JobInfo, error)
 	Role(ctx context.Context, identity string) (username string, level int, err error)
 	Cancel(ctx context.Context, projectID, pipelineID int64) error
+	// Play plays a manual job (see StartPlay).
+	Play(ctx context.Context, projectID, jobID int64) (gitlab.State, error)
 }
 
 // Options configure the plugin. Zero durations pick the defaults.
@@ -275,27 +277,42 @@ func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj
 	setConversation(run, m.Conversation)
 	p.hold(run.ID, true)
 	defer p.hold(run.ID, false)
-	// Record before acting: a crash from here on is resumed by the next
-	// process, which looks the run id up in GitLab before creating.
+	if err := p.record(ctx, w, run); err != nil {
+		return err
+	}
+	bot.Logger(ctx).Info("run recorded", "run", run.ID, "job", job, "project", proj.Path)
+	st, err := p.create(ctx, w, proj, plan, run)
+	p.proceed(ctx, w, run, st, err)
+	return nil
+}
+
+// record stores a new run before its side effect, then posts its
+// progress reply and records where it went. A crash from here on is
+// resumed by the next process (see watcher.resume).
+func (p *Plugin) record(ctx context.Context, w bot.Responder, run *store.Run) error {
 	if err := p.opts.Store.CreateRun(ctx, run); err != nil {
 		return fmt.Errorf("record the run: %w", err)
 	}
-	bot.Logger(ctx).Info("run recorded", "run", run.ID, "job", job, "project", proj.Path)
-	var sent bot.Sent
-	if sent, err = w.Reply(ctx, gitlab.Progress(outcome(run))); err == nil {
-		setReply(run, sent)
-		if err := p.opts.Store.SaveRun(ctx, run); err != nil {
-			return fmt.Errorf("record the run's reply: %w", err)
-		}
-	} else {
+	sent, err := w.Reply(ctx, gitlab.Progress(outcome(run)))
+	if err != nil {
 		// The answer is still owed: the watcher posts it when it can.
 		bot.Logger(ctx).Warn("could not post the progress reply", "run", run.ID, "err", err)
+		return nil
 	}
-	st, err := p.create(ctx, w, proj, plan, run)
+	setReply(run, sent)
+	if err := p.opts.Store.SaveRun(ctx, run); err != nil {
+		return fmt.Errorf("record the run's reply: %w", err)
+	}
+	return nil
+}
+
+// proceed records what the side effect did (st, err) and hands the run to
+// the watcher.
+func (p *Plugin) proceed(ctx context.Context, w bot.Responder, run *store.Run, st gitlab.State, err error) {
 	if err != nil && ctx.Err() != nil {
 		// Cut by a shutdown: the run stays "creating" and the next
 		// process resumes it.
-		return nil
+		return
 	}
 	p.w.apply(run, st, err)
 	if run.Phase == store.PhaseFollowing && run.ReplyID != "" {
@@ -305,7 +322,6 @@ func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj
 		}
 	}
 	p.w.handOver(ctx, run)
-	return nil
 }
 
 // create creates the pipeline, waiting out GitLab's rate limit (a 429 is
