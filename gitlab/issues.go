@@ -53,7 +53,9 @@ const SearchLimit = 5
 // Attribution is added to what chatops writes in GitLab (a new issue's
 // description, a comment): the bot's token writes it, so the text says
 // who asked.
-func Attribution(user string) string { return "\n\n---\n_Sent from chat by @" + user + " via chatops._" }
+func Attribution(user string) string {
+	return "\n\n---\n_Sent from chat by @" + user + " via chatops._"
+}
 
 // issueProject reads the project and the caller's access to it, and
 // refuses callers who may not read it.

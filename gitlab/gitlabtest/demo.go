@@ -41,7 +41,24 @@ func NewDemo(_ context.Context) (*Demo, error) {
 		s.Close()
 		return nil, err
 	}
+	// A push to main deploys staging (its job runs at once) and leaves
+	// deploy-production waiting: deploy staging to production plays it.
+	s.Push("main")
+	for _, i := range demoIssues {
+		s.AddIssue(i)
+	}
 	return &Demo{Server: s, URL: s.URL(), Token: s.Token, Project: s.ProjectPath, User: "demo", Jobs: jobs}, nil
+}
+
+// demoIssues are the demo project's issues: issue show 1, issue search
+// deploy.
+var demoIssues = []Issue{
+	{Title: "Deploy button does nothing on Safari", Labels: []string{"bug", "frontend"}, Author: "demo", Assignees: []string{"demo"},
+		Description: "Clicking **Deploy** shows a spinner forever on Safari 17.\n\nSteps:\n1. Open the pipeline page\n2. Click Deploy\n\nExpected: the job starts."},
+	{Title: "Document deploy staging to production", Labels: []string{"documentation"}, Author: "demo",
+		Description: "Explain in the README how chat promotes staging to production."},
+	{Title: "Rotate the staging database password", Labels: []string{"ops"}, Author: "demo", Closed: true,
+		Description: "Done in the last maintenance window."},
 }
 
 // DemoJobs lists the demo's chat jobs with their CHATOPS_HELP text.
