@@ -174,4 +174,3 @@ func TestIssueGitLabErrors(t *testing.T) {
 		t.Fatalf("%d issues, want the 13 there were", n)
 	}
 }
-

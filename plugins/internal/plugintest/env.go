@@ -56,7 +56,8 @@ type Env struct {
 	// Set is the last started bot's plugins.
 	Set *gitlabplugins.Set
 
-	dbPath string
+	// DBPath is the SQLite store's file, kept across restarts.
+	DBPath string
 	stop   func()
 }
 
@@ -75,7 +76,7 @@ func New(t *testing.T, ci string) *Env {
 	infra.AddMember("mia", gitlabtest.Maintainer)
 	infra.AddMember("rita", gitlabtest.Reporter)
 	infra.AddMember("alice", gitlabtest.Guest)
-	e := &Env{T: t, GL: gl, Infra: infra, Chat: bottest.NewChat(Platform), dbPath: filepath.Join(t.TempDir(), "chatops.db")}
+	e := &Env{T: t, GL: gl, Infra: infra, Chat: bottest.NewChat(Platform), DBPath: filepath.Join(t.TempDir(), "chatops.db")}
 	e.Start()
 	return e
 }
@@ -98,7 +99,7 @@ func (e *Env) Start() {
 		}
 		return s
 	}
-	st, err := sqlite.Open(context.Background(), e.dbPath)
+	st, err := sqlite.Open(context.Background(), e.DBPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func (e *Env) Start() {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := bot.New(rt, bot.Options{Logger: bottest.Quiet(), Workers: 8, Claims: st}, e.Chat)
+	b := bot.New(rt, bot.Options{Logger: bottest.Quiet(), Workers: 8, Claims: st, ShutdownGrace: 50 * time.Millisecond}, e.Chat)
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
 	stopped := false
