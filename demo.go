@@ -69,6 +69,14 @@ func setupDemo(ctx context.Context, o options, stdin io.Reader, stdout, stderr i
 			return nil, err
 		}
 	}
+	// A push deploys staging, for deploy staging to production.
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = demo.DeployStaging(dctx)
+	cancel()
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("start the simulated GitLab: %w", err)
+	}
 	fmt.Fprint(stdout, demoBanner(demo))
 	a.bot = bot.New(router, bot.Options{Logger: log, DrainTimeout: 6 * time.Minute, Claims: st}, sh)
 	return a, nil

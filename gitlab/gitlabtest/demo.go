@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"context"
+	"errors"
 	_ "embed"
 	"sort"
 
@@ -41,13 +42,21 @@ func NewDemo(_ context.Context) (*Demo, error) {
 		s.Close()
 		return nil, err
 	}
-	// A push to main deploys staging (its job runs at once) and leaves
-	// deploy-production waiting: deploy staging to production plays it.
-	s.Push("main")
 	for _, i := range demoIssues {
 		s.AddIssue(i)
 	}
 	return &Demo{Server: s, URL: s.URL(), Token: s.Token, Project: s.ProjectPath, User: "demo", Jobs: jobs}, nil
+}
+
+// DeployStaging pushes main, as a developer would: its pipeline deploys
+// staging and leaves deploy-production waiting, for deploy staging to
+// production to play. It returns once staging is deployed. The demo does
+// it at start; tests that count pipelines need not.
+func (d *Demo) DeployStaging(ctx context.Context) error {
+	if d.Push("main") == 0 {
+		return errors.New("gitlabtest: the demo's push created no pipeline")
+	}
+	return d.WaitJobStatus(ctx, "deploy-staging", "success")
 }
 
 // demoIssues are the demo project's issues: issue show 1, issue search
