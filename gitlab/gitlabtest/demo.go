@@ -2,8 +2,8 @@ package gitlabtest
 
 import (
 	"context"
-	"errors"
 	_ "embed"
+	"errors"
 	"sort"
 
 	"gopkg.in/yaml.v3"
