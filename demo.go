@@ -14,6 +14,7 @@ import (
 	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	"github.com/chatops-dev/chatops/plugins/gitlabplugins"
 	"github.com/chatops-dev/chatops/plugins/ping"
 	runplugin "github.com/chatops-dev/chatops/plugins/run"
 	"github.com/chatops-dev/chatops/store/sqlite"
@@ -56,17 +57,25 @@ func setupDemo(ctx context.Context, o options, stdin io.Reader, stdout, stderr i
 	}
 	a.closers = append(a.closers, func() { _ = st.Close() })
 	router := commands.NewRouter("chatops")
-	runs, err := runplugin.New(runplugin.Options{GitLab: svc, Store: st, Project: demo.Project,
-		PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, Logger: log})
+	set, err := gitlabplugins.New([]gitlabplugins.Project{{Path: demo.Project, GitLab: svc, Default: true}},
+		runplugin.Options{Store: st, PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, Logger: log})
 	if err != nil {
 		a.close()
 		return nil, err
 	}
-	for _, p := range []commands.Plugin{ping.New(version()), runs} {
+	for _, p := range append([]commands.Plugin{ping.New(version())}, set.Plugins()...) {
 		if err := router.Add(p); err != nil {
 			a.close()
 			return nil, err
 		}
+	}
+	// A push deploys staging, for deploy staging to production.
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = demo.DeployStaging(dctx)
+	cancel()
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("start the simulated GitLab: %w", err)
 	}
 	fmt.Fprint(stdout, demoBanner(demo))
 	a.bot = bot.New(router, bot.Options{Logger: log, DrainTimeout: 6 * time.Minute, Claims: st}, sh)
@@ -81,7 +90,8 @@ func demoBanner(demo *gitlabtest.Demo) string {
 	for _, j := range demo.Jobs {
 		fmt.Fprintf(&b, "  run %-12s %s\n", j.Name, j.Description)
 	}
-	b.WriteString("Try: run hello-world, run ls, run greet Ada, help. Ctrl-D quits.\n")
+	b.WriteString("Try: run hello-world, run ls, run greet Ada, deploy staging to production,\n")
+	b.WriteString("issue show 1, issue search deploy, issue new <title>, help. Ctrl-D quits.\n")
 	b.WriteString("The links in replies open the simulated GitLab's pages while the demo runs.\n")
 	b.WriteString("With -config FILE (see config.example.toml) chatops connects to real services.\n\n")
 	return b.String()

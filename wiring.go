@@ -22,6 +22,7 @@ import (
 	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/metrics"
+	"github.com/chatops-dev/chatops/plugins/gitlabplugins"
 	"github.com/chatops-dev/chatops/plugins/ping"
 	runplugin "github.com/chatops-dev/chatops/plugins/run"
 	"github.com/chatops-dev/chatops/store"
@@ -52,7 +53,7 @@ type parts struct {
 	store  store.Store
 	// projects are the GitLab projects (none without [gitlab]), and
 	// gitlabs their clients, in the same order.
-	projects []runplugin.Project
+	projects []gitlabplugins.Project
 	gitlabs  []*gitlab.Service
 	adapters []bot.Adapter
 	closers  []func()
@@ -146,7 +147,8 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 	}
 	var runs *runplugin.Plugin
 	if len(p.projects) > 0 {
-		runs, err = runplugin.New(runplugin.Options{Projects: p.projects, Store: p.store,
+		// run, issue and deploy, over the same projects.
+		set, err := gitlabplugins.New(p.projects, runplugin.Options{Store: p.store,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
 			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
@@ -154,9 +156,12 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 			a.close()
 			return nil, err
 		}
-		if err := router.Add(runs); err != nil {
-			a.close()
-			return nil, err
+		runs = set.Run
+		for _, plugin := range set.Plugins() {
+			if err := router.Add(plugin); err != nil {
+				a.close()
+				return nil, err
+			}
 		}
 		if cfg.GitLab.WebhookSecret != "" {
 			log.Info("GitLab webhooks on: polling only backs them up", "path", webhookPath, "backup_poll", cfg.GitLab.WebhookPollInterval.Duration)
@@ -203,7 +208,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 // (the default) and each [projects.<alias>], with the project's own token
 // when it has one, so a project token is never sent to another project.
 // m, when set, counts their requests.
-func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([]runplugin.Project, []*gitlab.Service, error) {
+func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([]gitlabplugins.Project, []*gitlab.Service, error) {
 	g := cfg.GitLab
 	var svcs []*gitlab.Service
 	build := func(path, token string, refs []string) (*gitlab.Service, error) {
@@ -223,13 +228,13 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([
 		svcs = append(svcs, svc)
 		return svc, nil
 	}
-	var out []runplugin.Project
+	var out []gitlabplugins.Project
 	if g.Project != "" {
 		svc, err := build(g.Project, "", g.Refs)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, runplugin.Project{Path: g.Project, GitLab: svc, Default: true})
+		out = append(out, gitlabplugins.Project{Path: g.Project, GitLab: svc, Default: true})
 	}
 	aliases := make([]string, 0, len(cfg.Projects))
 	for alias := range cfg.Projects {
@@ -242,7 +247,7 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([
 		if err != nil {
 			return nil, nil, err
 		}
-		p := runplugin.Project{Alias: alias, Path: pc.Path, GitLab: svc, Channels: pc.Channels}
+		p := gitlabplugins.Project{Alias: alias, Path: pc.Path, GitLab: svc, Channels: pc.Channels}
 		if pc.Path == g.Project && len(out) > 0 && out[0].Alias == "" {
 			// The default project described again: its alias, token,
 			// channels and refs are these.

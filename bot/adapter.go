@@ -44,6 +44,14 @@ type Reactor interface {
 	React(ctx context.Context, m Message, emoji string) error
 }
 
+// Console is an optional Adapter capability: an adapter whose every
+// message comes from the operator at the machine's console (the
+// terminal), where a piped script of many commands is normal use, not a
+// flood. Per-user limits do not apply to it.
+type Console interface {
+	Console() bool
+}
+
 // ConnState is an adapter's connection state, for health reporting.
 type ConnState int
 

@@ -407,3 +407,27 @@ func TestBotPerUserRateLimit(t *testing.T) {
 		t.Fatalf("replies %v: the burst was not limited", titles)
 	}
 }
+
+// consoleAdapter is a chanAdapter that is the operator's console.
+type consoleAdapter struct{ *chanAdapter }
+
+func (consoleAdapter) Console() bool { return true }
+
+// The terminal is the operator's console: a piped script of many commands
+// is not a flood, so per-user limits do not apply there.
+func TestBotConsoleIsNotRateLimited(t *testing.T) {
+	a := consoleAdapter{newChanAdapter()}
+	b := New(echo(), Options{Logger: quiet(), PerUserConcurrent: 1, PerUserBurst: 1}, a)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for i := range 20 {
+		a.in <- msg(fmt.Sprint(i), fmt.Sprint("cmd", i))
+	}
+	for range 20 {
+		if r := a.next(t); r.Title == "Slow down" {
+			t.Fatalf("the console was told to slow down")
+		}
+	}
+}

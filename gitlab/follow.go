@@ -18,15 +18,17 @@ type PipelineChange struct {
 	UpdatedAt time.Time
 }
 
-// UpdatedPipelines returns the project's API pipelines updated after since,
+// UpdatedPipelines returns the project's pipelines updated after since,
 // newest first, in one request per 100 changed pipelines: following any
 // number of runs costs O(projects) requests per tick, not O(runs). It also
 // returns GitLab's own clock (the response's Date header, else the newest
 // update seen), so the next call's since comes from GitLab's clock rather
-// than the bot's.
+// than the bot's. Pipelines of every source are listed: a run's pipeline
+// was created through the API, but a deploy follows a job of a push
+// pipeline.
 func (s *Service) UpdatedPipelines(ctx context.Context, projectID int64, since time.Time) ([]PipelineChange, time.Time, error) {
 	opts := &gl.ListProjectPipelinesOptions{
-		Source: gl.Ptr("api"), UpdatedAfter: gl.Ptr(since), OrderBy: gl.Ptr("updated_at"), Sort: gl.Ptr("desc"),
+		UpdatedAfter: gl.Ptr(since), OrderBy: gl.Ptr("updated_at"), Sort: gl.Ptr("desc"),
 		ListOptions: gl.ListOptions{PerPage: 100},
 	}
 	ctx, cancel := s.bound(ctx, 2)

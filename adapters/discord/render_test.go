@@ -2,6 +2,7 @@ package discord
 
 import (
 	"flag"
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,8 @@ func TestRenderGolden(t *testing.T) {
 			Links: []bot.Link{{Label: "job", URL: "http://gitlab.example/job/7"}}},
 		"failure_long_log": {Status: bot.StatusFailure, Title: "build failed", Code: long},
 		"error":            {Status: bot.StatusError, Text: "unknown job `helo`; did you mean `hello`?"},
+		"issue_card":       adaptertest.IssueReplies()["issue_card"],
+		"issue_search":     adaptertest.IssueReplies()["issue_search"],
 	}
 	for name, r := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package mattermost
 
 import (
 	"flag"
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,8 @@ func TestRenderGolden(t *testing.T) {
 		{"refusal", bot.Reply{Status: bot.StatusError, Title: "Unknown job deploi", Text: "Did you mean deploy? *stars* and _underscores_ stay literal."}},
 		{"code with fences", bot.Reply{Status: bot.StatusFailure, Title: "docs failed", Code: "```go\nx := 1\n```", CodeNote: "last 2 lines"}},
 		{"long output", bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: long}},
+		{"issue card", adaptertest.IssueReplies()["issue_card"]},
+		{"issue search", adaptertest.IssueReplies()["issue_search"]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,6 +90,10 @@ func (a *Adapter) User() string { return a.user }
 // Name implements bot.Adapter.
 func (a *Adapter) Name() string { return "shell" }
 
+// Console implements bot.Console: every line comes from the operator at
+// the terminal, where piping a script of commands is normal use.
+func (a *Adapter) Console() bool { return true }
+
 // Interactive reports whether a person types at a terminal (the input is
 // one): the prompt is shown, and logs should be kept to warnings.
 func (a *Adapter) Interactive() bool { return a.prompt }

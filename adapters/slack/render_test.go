@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,14 @@ var renderCases = []struct {
 }
 
 func TestRenderGolden(t *testing.T) {
-	for _, tc := range renderCases {
+	cases := renderCases
+	for _, name := range []string{"issue_card", "issue_search"} {
+		cases = append(cases, struct {
+			name  string
+			reply bot.Reply
+		}{name, adaptertest.IssueReplies()[name]})
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := render(tc.reply)
 			blocks, err := json.Marshal(m.Blocks)

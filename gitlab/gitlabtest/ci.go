@@ -16,6 +16,9 @@ type ciJob struct {
 	Rules  []ciRule
 	Only   []string
 	Except []string
+	// Environment is the environment the job deploys to (environment:
+	// name, or environment: as a string).
+	Environment string
 }
 
 type ciRule struct {
@@ -39,6 +42,10 @@ func parseCI(src string) (map[string]*ciJob, error) {
 			continue
 		}
 		j := &ciJob{Name: name, Stage: str(m["stage"]), When: str(m["when"]), Script: strs(m["script"]), Only: strs(m["only"]), Except: strs(m["except"])}
+		j.Environment = str(m["environment"])
+		if env, ok := m["environment"].(map[string]any); ok {
+			j.Environment = str(env["name"])
+		}
 		if j.Stage == "" {
 			j.Stage = "test"
 		}

@@ -3,6 +3,7 @@ package gitlabtest
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -41,7 +42,32 @@ func NewDemo(_ context.Context) (*Demo, error) {
 		s.Close()
 		return nil, err
 	}
+	for _, i := range demoIssues {
+		s.AddIssue(i)
+	}
 	return &Demo{Server: s, URL: s.URL(), Token: s.Token, Project: s.ProjectPath, User: "demo", Jobs: jobs}, nil
+}
+
+// DeployStaging pushes main, as a developer would: its pipeline deploys
+// staging and leaves deploy-production waiting, for deploy staging to
+// production to play. It returns once staging is deployed. The demo does
+// it at start; tests that count pipelines need not.
+func (d *Demo) DeployStaging(ctx context.Context) error {
+	if d.Push("main") == 0 {
+		return errors.New("gitlabtest: the demo's push created no pipeline")
+	}
+	return d.WaitJobStatus(ctx, "deploy-staging", "success")
+}
+
+// demoIssues are the demo project's issues: issue show 1, issue search
+// deploy.
+var demoIssues = []Issue{
+	{Title: "Deploy button does nothing on Safari", Labels: []string{"bug", "frontend"}, Author: "demo", Assignees: []string{"demo"},
+		Description: "Clicking **Deploy** shows a spinner forever on Safari 17.\n\nSteps:\n1. Open the pipeline page\n2. Click Deploy\n\nExpected: the job starts."},
+	{Title: "Document deploy staging to production", Labels: []string{"documentation"}, Author: "demo",
+		Description: "Explain in the README how chat promotes staging to production."},
+	{Title: "Rotate the staging database password", Labels: []string{"ops"}, Author: "demo", Closed: true,
+		Description: "Done in the last maintenance window."},
 }
 
 // DemoJobs lists the demo's chat jobs with their CHATOPS_HELP text.

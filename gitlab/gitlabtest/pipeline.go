@@ -22,6 +22,8 @@ type pipeline struct {
 	ID      int64
 	project *project
 	Ref     string
+	// Source is how it was started: "api" (the bot) or "push".
+	Source string
 	// Token is the Private-Token that created the pipeline: GitLab
 	// records the token's user as the pipeline's user.
 	Token     string
@@ -71,7 +73,7 @@ type job struct {
 func (s *Server) pipelineJSON(p *pipeline) map[string]any {
 	return map[string]any{
 		"id": p.ID, "iid": p.ID - 100, "project_id": p.project.id, "sha": p.SHA, "ref": p.Ref, "status": p.status(),
-		"source": "api", "created_at": timeRFC(p.Created), "updated_at": timeRFC(p.Updated),
+		"source": p.Source, "created_at": timeRFC(p.Created), "updated_at": timeRFC(p.Updated),
 		"web_url": fmt.Sprintf("%s/-/pipelines/%d", s.webURL(p.project), p.ID),
 	}
 }
@@ -107,7 +109,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	refuse := func(msg string) { apiError(w, 400, map[string][]string{"base": {msg}}) }
-	sha, ok := pr.refs[body.Ref]
+	_, ok := pr.refs[body.Ref]
 	if !ok {
 		refuse("Reference not found")
 		return
@@ -120,18 +122,30 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 		refuse("Insufficient permissions to set pipeline variables")
 		return
 	}
-	specs, err := parseCI(pr.configs[sha])
-	if err != nil {
-		refuse(err.Error())
+	p, msg := s.newPipelineLocked(pr, body.Ref, "api", r.Header.Get("Private-Token"), body.Variables)
+	if p == nil {
+		refuse(msg)
 		return
 	}
-	vars := map[string]string{"CI_PIPELINE_SOURCE": "api", "CI_COMMIT_REF_NAME": body.Ref, "CI_DEFAULT_BRANCH": "main", "CI_PROJECT_PATH": pr.path}
-	if pr.tags[body.Ref] {
-		vars["CI_COMMIT_TAG"] = body.Ref
-	} else {
-		vars["CI_COMMIT_BRANCH"] = body.Ref
+	writeJSON(w, 201, s.pipelineJSON(p))
+}
+
+// newPipelineLocked creates a pipeline on ref as GitLab does for source
+// (rules evaluated, manual jobs waiting, the others started), with their
+// deployments; nil and GitLab's message when no job is selected.
+func (s *Server) newPipelineLocked(pr *project, ref, source, token string, variables []variable) (*pipeline, string) {
+	sha := pr.refs[ref]
+	specs, err := parseCI(pr.configs[sha])
+	if err != nil {
+		return nil, err.Error()
 	}
-	for _, v := range body.Variables {
+	vars := map[string]string{"CI_PIPELINE_SOURCE": source, "CI_COMMIT_REF_NAME": ref, "CI_DEFAULT_BRANCH": "main", "CI_PROJECT_PATH": pr.path}
+	if pr.tags[ref] {
+		vars["CI_COMMIT_TAG"] = ref
+	} else {
+		vars["CI_COMMIT_BRANCH"] = ref
+	}
+	for _, v := range variables {
 		vars[v.Key] = v.Value
 	}
 	names := make([]string, 0, len(specs))
@@ -141,7 +155,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 	sort.Strings(names)
 	s.nextID++
 	now := time.Now()
-	p := &pipeline{ID: s.nextID, project: pr, Ref: body.Ref, Token: r.Header.Get("Private-Token"), SHA: sha, Variables: body.Variables, Created: now, Updated: now}
+	p := &pipeline{ID: s.nextID, project: pr, Ref: ref, Source: source, Token: token, SHA: sha, Variables: variables, Created: now, Updated: now}
 	for _, n := range names {
 		when := specs[n].decide(vars)
 		if when == "" {
@@ -155,12 +169,12 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 		p.jobs = append(p.jobs, j)
 	}
 	if len(p.jobs) == 0 {
-		refuse("Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline.")
-		return
+		return nil, "Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline."
 	}
 	s.pipelines[p.ID] = p
 	for _, j := range p.jobs {
 		s.jobs[j.ID] = j
+		s.deployLocked(j)
 		if j.Status != "manual" {
 			s.setStatus(j, "pending")
 			go s.runJob(j)
@@ -168,7 +182,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 			s.hookLocked(j)
 		}
 	}
-	writeJSON(w, 201, s.pipelineJSON(p))
+	return p, ""
 }
 
 // listPipelines filters (source, ref, updated_after, updated_before),
@@ -196,7 +210,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case p.project != pr:
 			continue
-		case q.Get("source") != "" && q.Get("source") != "api",
+		case q.Get("source") != "" && q.Get("source") != p.Source,
 			q.Get("ref") != "" && q.Get("ref") != p.Ref,
 			!after.IsZero() && !p.Updated.After(after),
 			!before.IsZero() && !p.Updated.Before(before):
@@ -268,9 +282,12 @@ func (s *Server) pipelineJobs(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.lookupPipeline(w, r); p != nil {
+		scope := r.URL.Query()["scope[]"]
 		out := []map[string]any{}
 		for _, j := range p.jobs {
-			out = append(out, s.jobJSON(j))
+			if len(scope) == 0 || contains(scope, j.Status) {
+				out = append(out, s.jobJSON(j))
+			}
 		}
 		writeJSON(w, 200, out)
 	}

@@ -24,6 +24,14 @@ type project struct {
 	protected bool
 	// varsForbidden makes pipeline variables refused (GitLab.com default).
 	varsForbidden bool
+	// public makes the project readable by anyone signed in.
+	public bool
+	// issues, environments and deployments, with the next iids.
+	issues            []*issue
+	nextIID           int64
+	environments      []*environment
+	deployments       []*deployment
+	nextDeploymentIID int64
 }
 
 func (p *project) sha() string      { return p.refs["main"] }

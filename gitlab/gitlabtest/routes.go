@@ -28,6 +28,14 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}/trace", s.project(s.trace))
 	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/play", s.project(s.playJob))
 	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/cancel", s.project(s.cancelJob))
+	api.HandleFunc("GET /api/v4/projects/{pid}/issues", s.project(s.listIssues))
+	api.HandleFunc("POST /api/v4/projects/{pid}/issues", s.project(s.createIssue))
+	api.HandleFunc("GET /api/v4/projects/{pid}/issues/{iid}", s.project(s.getIssue))
+	api.HandleFunc("PUT /api/v4/projects/{pid}/issues/{iid}", s.project(s.updateIssue))
+	api.HandleFunc("POST /api/v4/projects/{pid}/issues/{iid}/move", s.project(s.moveIssue))
+	api.HandleFunc("POST /api/v4/projects/{pid}/issues/{iid}/notes", s.project(s.createNote))
+	api.HandleFunc("GET /api/v4/projects/{pid}/environments", s.project(s.listEnvironments))
+	api.HandleFunc("GET /api/v4/projects/{pid}/deployments", s.project(s.listDeployments))
 
 	web := s.web()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,9 +97,15 @@ func (s *Server) webURL(p *project) string { return s.srv.URL + "/" + p.path }
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
 	p := projectOf(r)
 	name := p.path[strings.LastIndex(p.path, "/")+1:]
+	s.mu.Lock()
+	visibility := "private"
+	if p.public {
+		visibility = "public"
+	}
+	s.mu.Unlock()
 	writeJSON(w, 200, map[string]any{
 		"id": p.id, "name": name, "path": name, "path_with_namespace": p.path,
-		"default_branch": "main", "web_url": s.webURL(p), "visibility": "private",
+		"default_branch": "main", "web_url": s.webURL(p), "visibility": visibility,
 	})
 }
 

@@ -81,6 +81,7 @@ func (s *Server) setStatus(j *job, status string) {
 		now = j.Pipeline.Updated.Add(time.Millisecond) // GitLab's clock has ms precision
 	}
 	j.Pipeline.Updated = now
+	s.syncDeploymentLocked(j)
 	s.hookLocked(j)
 }
 

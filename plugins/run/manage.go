@@ -84,7 +84,7 @@ func (p *Plugin) describe(r *store.Run) string {
 	if r.Ref != "" {
 		s += "@" + r.Ref
 	}
-	if len(p.projects.list) > 1 {
+	if len(p.projects.List()) > 1 {
 		s += " in " + r.Project
 	}
 	return s
@@ -200,7 +200,7 @@ func (p *Plugin) listProjects(ctx context.Context, w bot.Responder, r *commands.
 	here, _ := p.projects.forConversation(r.Message)
 	var b strings.Builder
 	shown := 0
-	for _, proj := range p.projects.list {
+	for _, proj := range p.projects.List() {
 		_, level, err := proj.GitLab.Role(ctx, r.Message.Identity())
 		if err != nil {
 			return err
@@ -209,7 +209,7 @@ func (p *Plugin) listProjects(ctx context.Context, w bot.Responder, r *commands.
 			continue
 		}
 		shown++
-		b.WriteString(proj.name())
+		b.WriteString(proj.Name())
 		if proj.Alias != "" {
 			b.WriteString(" (" + proj.Path + ")")
 		}

@@ -93,7 +93,11 @@ func (w *watcher) audit(r *store.Run) {
 	if a == nil || r.PipelineID == 0 {
 		return
 	}
-	a.Info("pipeline created", "run", r.ID, "identity", r.Requester, "gitlab_user", r.GitLabUser,
+	what := "pipeline created"
+	if playsJob(r) {
+		what = "job played" // a deploy: the pipeline existed
+	}
+	a.Info(what, "run", r.ID, "kind", r.Kind, "identity", r.Requester, "gitlab_user", r.GitLabUser,
 		"platform", r.Platform, "channel", r.ChannelID, "project", r.Project, "ref", r.Ref, "job", r.Job,
 		"args_bytes", len(r.Args), "pipeline", r.PipelineID, "pipeline_url", r.PipelineURL)
 }

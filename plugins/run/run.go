@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/joblog"
+	"github.com/chatops-dev/chatops/plugins/projects"
 	"github.com/chatops-dev/chatops/store"
 )
 
@@ -37,6 +39,8 @@ type GitLab interface {
 	ChatJobs(ctx context.Context, identity string) ([]gitlab.JobInfo, error)
 	Role(ctx context.Context, identity string) (username string, level int, err error)
 	Cancel(ctx context.Context, projectID, pipelineID int64) error
+	// Play plays a manual job (see StartPlay).
+	Play(ctx context.Context, projectID, jobID int64) (gitlab.State, error)
 }
 
 // Options configure the plugin. Zero durations pick the defaults.
@@ -121,13 +125,16 @@ func (o *Options) setDefaults() {
 // a commands.Plugin and, for its watcher, a bot.Service.
 type Plugin struct {
 	opts     Options
-	projects *projects
+	projects projectSet
 	w        *watcher
 
 	// inHand holds the ids of runs a handler of this process is still
 	// starting, so the watcher's start-up scan leaves them alone.
 	mu     sync.Mutex
 	inHand map[string]bool
+	// scopes are other plugins' commands addressed to a project
+	// ("<project> issue ..."), by command name; see Scope.
+	scopes map[string]projects.Handler
 }
 
 // New returns the plugin, or an error when the projects are ambiguous
@@ -141,7 +148,7 @@ func New(opts Options) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugin{opts: opts, projects: ps, inHand: map[string]bool{}}
+	p := &Plugin{opts: opts, projects: ps, inHand: map[string]bool{}, scopes: map[string]projects.Handler{}}
 	p.w = newWatcher(p)
 	return p, nil
 }
@@ -163,13 +170,13 @@ func (p *Plugin) Commands() []commands.Command {
 		Handler:  commands.HandlerFunc(p.serve),
 	}}
 	cmds = append(cmds, p.manageCommands()...)
-	for _, proj := range p.projects.list {
+	for _, proj := range p.projects.List() {
 		for _, n := range []string{proj.Alias, proj.Path} {
 			if n == "" {
 				continue
 			}
-			cmds = append(cmds, commands.Command{Name: n, Usage: "run <job> [arguments...] | runs", Hidden: true,
-				Summary: "Run a job in " + proj.Path, Handler: p.scoped(proj)})
+			cmds = append(cmds, commands.Command{Name: n, Usage: "run <job> [arguments...] | runs | <command> ...", Hidden: true,
+				Summary: "Run a job (or another GitLab command) in " + proj.Path, Handler: p.scoped(proj)})
 		}
 	}
 	return cmds
@@ -211,19 +218,51 @@ func (p *Plugin) serve(ctx context.Context, w bot.Responder, r *commands.Request
 	return p.runIn(ctx, w, r.Message, proj, r.RawArgs)
 }
 
-// scoped serves "<project> run ..." and "<project> runs".
+// Scope makes "<project> <command> ..." serve h in that project, beside
+// "<project> run" and "<project> runs": the run plugin owns the hidden
+// per-project commands (a name can have one owner in the router), and
+// other GitLab plugins (issue, deploy) add their commands to them. Call it
+// before the bot starts.
+func (p *Plugin) Scope(command string, h projects.Handler) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.scopes[strings.ToLower(command)] = h
+}
+
+// scoped serves "<project> run ...", "<project> runs" and the commands
+// other plugins added with Scope.
 func (p *Plugin) scoped(proj *Project) commands.Handler {
 	return commands.HandlerFunc(func(ctx context.Context, w bot.Responder, r *commands.Request) error {
 		sub, rest := SplitJob(r.RawArgs)
-		switch strings.ToLower(sub) {
+		sub = strings.ToLower(sub)
+		switch sub {
 		case "run":
 			return p.runIn(ctx, w, r.Message, proj, rest)
 		case "runs":
 			return p.listRuns(ctx, w, r.Message, proj, rest)
 		}
-		return &bot.Refusal{Title: "What should I do in " + proj.name() + "?",
-			Text: fmt.Sprintf("Usage: %[1]s run <job> [arguments...], or %[1]s runs.", proj.name())}
+		p.mu.Lock()
+		h, names := p.scopes[sub], p.scopeNames()
+		p.mu.Unlock()
+		if h != nil {
+			return h(ctx, w, &commands.Request{Message: r.Message, Command: sub, Invoked: sub, RawArgs: rest}, proj.Path)
+		}
+		usage := fmt.Sprintf("Usage: %[1]s run <job> [arguments...], or %[1]s runs", proj.Name())
+		for _, n := range names {
+			usage += fmt.Sprintf(", or %s %s ...", proj.Name(), n)
+		}
+		return &bot.Refusal{Title: "What should I do in " + proj.Name() + "?", Text: usage + "."}
 	})
+}
+
+// scopeNames lists the commands added with Scope, sorted (p.mu held).
+func (p *Plugin) scopeNames() []string {
+	names := make([]string, 0, len(p.scopes))
+	for n := range p.scopes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // runIn is `run <job>[@ref] [arguments]` in a project.
@@ -250,34 +289,49 @@ func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj
 		Requester: m.Identity(), UserID: m.Sender.ID, GitLabUser: plan.User,
 		Project: proj.Path, ProjectID: plan.ProjectID, Ref: plan.Ref, Job: plan.Job, Args: plan.Args,
 		Phase: store.PhaseCreating, Deadline: time.Now().Add(p.opts.ReplyTimeout),
-		// This process holds the run from the start: another one sharing
-		// the store leaves it alone while this one renews the lease.
-		Owner: p.opts.Owner, LeaseUntil: time.Now().Add(p.opts.Lease),
 	}
 	setConversation(run, m.Conversation)
 	p.hold(run.ID, true)
 	defer p.hold(run.ID, false)
-	// Record before acting: a crash from here on is resumed by the next
-	// process, which looks the run id up in GitLab before creating.
+	if err := p.record(ctx, w, run); err != nil {
+		return err
+	}
+	bot.Logger(ctx).Info("run recorded", "run", run.ID, "job", job, "project", proj.Path)
+	st, err := p.create(ctx, w, proj, plan, run)
+	p.proceed(ctx, w, run, st, err)
+	return nil
+}
+
+// record stores a new run before its side effect, then posts its
+// progress reply and records where it went. A crash from here on is
+// resumed by the next process (see watcher.resume).
+func (p *Plugin) record(ctx context.Context, w bot.Responder, run *store.Run) error {
+	// This process holds the run from the start: another one sharing the
+	// store leaves it alone while this one renews the lease.
+	run.Owner, run.LeaseUntil = p.opts.Owner, time.Now().Add(p.opts.Lease)
 	if err := p.opts.Store.CreateRun(ctx, run); err != nil {
 		return fmt.Errorf("record the run: %w", err)
 	}
-	bot.Logger(ctx).Info("run recorded", "run", run.ID, "job", job, "project", proj.Path)
-	var sent bot.Sent
-	if sent, err = w.Reply(ctx, gitlab.Progress(outcome(run))); err == nil {
-		setReply(run, sent)
-		if err := p.opts.Store.SaveRun(ctx, run); err != nil {
-			return fmt.Errorf("record the run's reply: %w", err)
-		}
-	} else {
+	sent, err := w.Reply(ctx, gitlab.Progress(outcome(run)))
+	if err != nil {
 		// The answer is still owed: the watcher posts it when it can.
 		bot.Logger(ctx).Warn("could not post the progress reply", "run", run.ID, "err", err)
+		return nil
 	}
-	st, err := p.create(ctx, w, proj, plan, run)
+	setReply(run, sent)
+	if err := p.opts.Store.SaveRun(ctx, run); err != nil {
+		return fmt.Errorf("record the run's reply: %w", err)
+	}
+	return nil
+}
+
+// proceed records what the side effect did (st, err) and hands the run to
+// the watcher.
+func (p *Plugin) proceed(ctx context.Context, w bot.Responder, run *store.Run, st gitlab.State, err error) {
 	if err != nil && ctx.Err() != nil {
 		// Cut by a shutdown: the run stays "creating" and the next
 		// process resumes it.
-		return nil
+		return
 	}
 	p.w.apply(run, st, err)
 	if run.Phase == store.PhaseFollowing && run.ReplyID != "" {
@@ -287,7 +341,6 @@ func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj
 		}
 	}
 	p.w.handOver(ctx, run)
-	return nil
 }
 
 // create creates the pipeline, waiting out GitLab's rate limit (a 429 is
@@ -365,8 +418,8 @@ func (p *Plugin) list(ctx context.Context, w bot.Responder, m bot.Message, proj 
 		fmt.Fprintf(&b, "\n\nOther jobs (no CHATOPS_HELP description; they run only if their rules select $CHATOPS_JOB): %s", strings.Join(bare, ", "))
 	}
 	title := "Jobs you can run"
-	if len(p.projects.list) > 1 {
-		title += " in " + proj.name()
+	if len(p.projects.List()) > 1 {
+		title += " in " + proj.Name()
 	}
 	_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: title, Text: b.String()})
 	return err

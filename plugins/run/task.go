@@ -74,6 +74,10 @@ func (w *watcher) resume(ctx context.Context, gl GitLab, run *store.Run) {
 			setReply(run, sent)
 		}
 	}
+	if playsJob(run) {
+		w.resumePlay(ctx, gl, run) // a deploy: the job exists, see play.go
+		return
+	}
 	st, found, err := gl.Find(ctx, plan(run), run.ID, run.CreatedAt)
 	if ctx.Err() != nil {
 		return

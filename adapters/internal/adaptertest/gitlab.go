@@ -9,6 +9,7 @@ import (
 	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	"github.com/chatops-dev/chatops/plugins/gitlabplugins"
 	"github.com/chatops-dev/chatops/plugins/run"
 	"github.com/chatops-dev/chatops/store/sqlite"
 )
@@ -19,6 +20,14 @@ import (
 // Adding the plugin to a router is enough: the bot serving that router
 // runs its watcher. Everything is cleaned up with t.
 func DemoRun(t testing.TB, identity string) (*gitlabtest.Demo, *run.Plugin) {
+	t.Helper()
+	demo, set := DemoPlugins(t, identity)
+	return demo, set.Run
+}
+
+// DemoPlugins is DemoRun with every GitLab plugin (run, issue, deploy):
+// add set.Plugins() to the router.
+func DemoPlugins(t testing.TB, identity string) (*gitlabtest.Demo, *gitlabplugins.Set) {
 	t.Helper()
 	demo, err := gitlabtest.NewDemo(context.Background())
 	if err != nil {
@@ -37,10 +46,10 @@ func DemoRun(t testing.TB, identity string) (*gitlabtest.Demo, *run.Plugin) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	p, err := run.New(run.Options{GitLab: svc, Store: st, Project: demo.Project,
-		PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: bottest.Quiet()})
+	set, err := gitlabplugins.New([]gitlabplugins.Project{{Path: demo.Project, GitLab: svc, Default: true}},
+		run.Options{Store: st, PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: bottest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return demo, p
+	return demo, set
 }

@@ -1,0 +1,235 @@
+package deploy_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	"github.com/chatops-dev/chatops/plugins/internal/plugintest"
+	"github.com/chatops-dev/chatops/store"
+	"github.com/chatops-dev/chatops/store/sqlite"
+)
+
+// pushed pushes main, waits until staging is deployed and returns the
+// pipeline and the id of its job named job.
+func pushed(t *testing.T, e *plugintest.Env, job string) (gitlabtest.PipelineInfo, int64) {
+	t.Helper()
+	id := e.GL.Push("main")
+	if id == 0 {
+		t.Fatal("the push created no pipeline")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.GL.WaitJobStatus(ctx, "deploy-staging", "success"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range e.GL.Pipelines() {
+		if p.ID != id {
+			continue
+		}
+		for i, j := range p.Jobs {
+			if strings.HasPrefix(j, job+":") {
+				return p, p.JobIDs[i]
+			}
+		}
+		t.Fatalf("pipeline %d has no job %s: %v", id, job, p.Jobs)
+	}
+	t.Fatalf("pipeline %d not found", id)
+	return gitlabtest.PipelineInfo{}, 0
+}
+
+func TestDeployPlaysAndFollowsTheJob(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	_, job := pushed(t, e, "deploy-production")
+	r := e.Say("alice", "C1", "deploy staging to production")
+	if r.Status != bot.StatusSuccess || r.Title != "deploy-production succeeded" || r.Code != "$ echo \"production up\"\nproduction up" {
+		t.Fatalf("reply [%s] %q / %q / %q", r.Status, r.Title, r.Text, r.Code)
+	}
+	if !strings.Contains(r.Text, "Deploying main (") || !strings.Contains(r.Text, "from staging to production") {
+		t.Fatalf("the reply does not say what is deployed: %q", r.Text)
+	}
+	if n := e.GL.PlayCount(job); n != 1 {
+		t.Fatalf("played %d times", n)
+	}
+	// Deploying again: the job was played, nothing waits any more.
+	r = e.Say("alice", "C2", "deploy staging to production")
+	if r.Status != bot.StatusError || r.Title != "Nothing deploys staging to production" || !strings.Contains(r.Text, "no manual jobs left") {
+		t.Fatalf("second deploy: %q / %q", r.Title, r.Text)
+	}
+	// The deploy was stored as a run of its kind, and answered.
+	e.Stop()
+	st, err := sqlite.Open(context.Background(), e.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.ListRuns(context.Background(), store.RunFilter{Limit: 10})
+	if err != nil || len(runs) != 1 || runs[0].Kind != "deploy" || runs[0].JobID != job || runs[0].Phase != store.PhaseDone {
+		t.Fatalf("stored runs %+v, %v", runs, err)
+	}
+}
+
+func TestDeployRefusals(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	tests := []struct {
+		name, user, text, title, body string
+	}{
+		{"no environment yet", "alice", "deploy staging to production", "No environment staging in demo/chatops", "has no environments"},
+		{"unmapped user", "nobody", "deploy staging to production", "not linked", "test:U-nobody"},
+		{"a guest", "gus", "deploy staging to production", "You may not run jobs in demo/chatops", "Developer"},
+		{"a reporter", "rita", "deploy staging to production", "You may not run jobs in demo/chatops", "Developer"},
+		{"usage", "alice", "deploy staging", "Deploy what where?", "deploy <environment> to <target-environment>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.Say(tt.user, "C-"+tt.name, tt.text)
+			if r.Status != bot.StatusError || !strings.Contains(r.Title, tt.title) || !strings.Contains(r.Text, tt.body) {
+				t.Fatalf("reply %q / %q, want %q / %q", r.Title, r.Text, tt.title, tt.body)
+			}
+		})
+	}
+	// Once a push deployed staging: unknown environments are named.
+	_, job := pushed(t, e, "deploy-production")
+	after := []struct {
+		name, text, title, body string
+	}{
+		{"unknown source", "deploy review to production", "No environment review in demo/chatops", "Environments in demo/chatops: production, staging."},
+		{"no job for the target", "deploy staging to qa", "Nothing deploys staging to qa", "Its manual jobs: deploy-production."},
+		{"source never deployed", "deploy production to staging", "production has no successful deployment", "deploy to it first"},
+	}
+	for _, tt := range after {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.Say("alice", "C-"+tt.name, tt.text)
+			if r.Status != bot.StatusError || !strings.Contains(r.Title, tt.title) || !strings.Contains(r.Text, tt.body) {
+				t.Fatalf("reply %q / %q, want %q / %q", r.Title, r.Text, tt.title, tt.body)
+			}
+		})
+	}
+	if n := e.GL.PlayCount(job); n != 0 {
+		t.Fatalf("a refused deploy played the job %d times", n)
+	}
+}
+
+func TestDeploySeveralActions(t *testing.T) {
+	tests := []struct {
+		name, ci, played, title, body string
+	}{
+		{name: "two, none named after the target", ci: twoRegions, title: "3 jobs deploy staging to production", body: "deploy-production, prod-eu, prod-us"},
+		{name: "two, one named after the target (GitLab's choice)", ci: withCanary, played: "production"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := plugintest.New(t, tt.ci)
+			pushed(t, e, "deploy-staging")
+			r := e.Say("alice", "C1", "deploy staging to production")
+			if tt.played == "" {
+				if r.Status != bot.StatusError || r.Title != tt.title || !strings.Contains(r.Text, tt.body) {
+					t.Fatalf("reply %q / %q", r.Title, r.Text)
+				}
+				if n := e.GL.Count("POST", "/projects/42/jobs/"); n != 0 {
+					t.Fatalf("%d jobs played", n)
+				}
+				return
+			}
+			if r.Status != bot.StatusSuccess || r.Title != tt.played+" succeeded" {
+				t.Fatalf("reply %q / %q", r.Title, r.Text)
+			}
+		})
+	}
+}
+
+const twoRegions = plugintest.CI + `
+prod-eu:
+  environment: production
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+      when: manual
+  script:
+    - echo eu
+prod-us:
+  environment: production
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+      when: manual
+  script:
+    - echo us
+`
+
+const withCanary = `
+deploy-staging:
+  environment: staging
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+  script:
+    - echo "staging up"
+production:
+  environment: production
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+      when: manual
+  script:
+    - echo "all of production"
+production-canary:
+  environment: production
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+      when: manual
+  script:
+    - echo "canary"
+`
+
+// A process that dies after recording a deploy and before the play
+// reached GitLab: the next process plays the job, once.
+func TestDeployResumedBeforeThePlay(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	p, job := pushed(t, e, "deploy-production")
+	e.Stop()
+	st, err := sqlite.Open(context.Background(), e.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &store.Run{ID: "0123456789abcdef0123", Kind: "deploy", Platform: plugintest.Platform, ChannelID: "C1",
+		Requester: "test:U-alice", UserID: "U-alice", GitLabUser: "alice", Project: "demo/chatops", ProjectID: 42, Ref: "main",
+		Job: "deploy-production", JobID: job, PipelineID: p.ID, Status: "manual",
+		Phase: store.PhaseCreating, Deadline: time.Now().Add(10 * time.Second)}
+	if err := st.CreateRun(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	e.Start()
+	r, _ := e.Chat.Final(t, "C1")
+	if r.Status != bot.StatusSuccess || r.Title != "deploy-production succeeded" {
+		t.Fatalf("reply %q / %q", r.Title, r.Text)
+	}
+	if n := e.GL.PlayCount(job); n != 1 {
+		t.Fatalf("played %d times", n)
+	}
+}
+
+// A process that dies after GitLab played the job and before it heard
+// so: the next process reads the job, sees it played, and follows it
+// without playing it again.
+func TestDeployResumedAfterThePlay(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	_, job := pushed(t, e, "deploy-production")
+	hold := e.GL.HoldAfterWork("POST", "/projects/42/jobs/", 1)
+	e.Chat.Say("U-alice", "C1", "deploy staging to production")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hold.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	e.Stop() // the play took effect; its answer never arrives
+	hold.Release()
+	e.Start()
+	r, ok := e.Chat.WaitFor("C1", func(r bot.Reply) bool { return r.Status == bot.StatusSuccess }, 10*time.Second)
+	if !ok || r.Title != "deploy-production succeeded" {
+		t.Fatalf("no success reply after the restart: %+v", e.Chat.Messages("C1"))
+	}
+	if n := e.GL.PlayCount(job); n != 1 {
+		t.Fatalf("played %d times", n)
+	}
+}
