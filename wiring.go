@@ -149,6 +149,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		runs, err = runplugin.New(runplugin.Options{Projects: p.projects, Store: p.store,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
+			Lease: cfg.Store.Lease.Duration,
 			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
 		if err != nil {
 			a.close()
