@@ -12,6 +12,7 @@ import (
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/probe"
 	"github.com/chatops-dev/chatops/metrics"
+	runplugin "github.com/chatops-dev/chatops/plugins/run"
 )
 
 // gitlabProbeTTL is how long a GitLab readiness answer is reused: probes
@@ -20,8 +21,9 @@ const gitlabProbeTTL = 30 * time.Second
 
 // httpHandler is the one HTTP listener's routes: /healthz (alive),
 // /readyz (adapters connected, store reachable, GitLab accepting the
-// token), /metrics (Prometheus) and, when on, the GitLab webhook.
-func httpHandler(p *parts, m *metrics.Metrics, hook http.Handler) http.Handler {
+// token; and the replica's role per platform), /metrics (Prometheus) and,
+// when on, the GitLab webhook. runs may be nil (no GitLab).
+func httpHandler(p *parts, m *metrics.Metrics, hook http.Handler, runs *runplugin.Plugin) http.Handler {
 	checks := []probe.Check{{Name: "store", Run: p.store.Ping}}
 	for _, a := range p.adapters {
 		if sr, ok := a.(bot.StateReporter); ok {
@@ -43,12 +45,35 @@ func httpHandler(p *parts, m *metrics.Metrics, hook http.Handler) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", probe.Live())
-	mux.Handle("GET /readyz", probe.Ready(5*time.Second, p.redact, checks...))
+	mux.Handle("GET /readyz", probe.ReadyReplica(5*time.Second, p.redact, func() *probe.Replica { return replica(p, runs) }, checks...))
 	mux.Handle("GET /metrics", m.Handler())
 	if hook != nil {
 		mux.Handle("POST "+webhookPath, hook)
 	}
 	return mux
+}
+
+// replica is what /readyz says of this process among the replicas: every
+// replica connected to a platform serves it (event claims decide which
+// handles an event), so the role is "serving" or why not.
+func replica(p *parts, runs *runplugin.Plugin) *probe.Replica {
+	r := &probe.Replica{Store: "sqlite", Roles: map[string]string{}}
+	if p.cfg.Store.URL != "" {
+		r.Store = "postgres"
+	}
+	if runs != nil {
+		r.ID, r.Runs = runs.Owner(), runs.Following()
+	}
+	for _, a := range p.adapters {
+		role := "serving"
+		if sr, ok := a.(bot.StateReporter); ok {
+			if s := sr.State(); s != bot.StateConnected {
+				role = "not serving (" + s.String() + ")"
+			}
+		}
+		r.Roles[a.Name()] = role
+	}
+	return r
 }
 
 // serveHTTP serves the bot's one HTTP listener until the returned stop;

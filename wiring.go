@@ -151,6 +151,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		set, err := gitlabplugins.New(p.projects, runplugin.Options{Store: p.store,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
+			Lease:  cfg.Store.Lease.Duration,
 			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
 		if err != nil {
 			a.close()
@@ -193,7 +194,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		if runs != nil && cfg.GitLab.WebhookSecret != "" {
 			hook = gitlab.HookHandler(cfg.GitLab.WebhookSecret, runs.Hook)
 		}
-		addr, stop, err := serveHTTP(cfg.HTTP.Addr, httpHandler(p, m, hook), log)
+		addr, stop, err := serveHTTP(cfg.HTTP.Addr, httpHandler(p, m, hook, runs), log)
 		if err != nil {
 			a.close()
 			return nil, err

@@ -69,6 +69,11 @@ type Store struct {
 	// URL, when set, is a PostgreSQL URL ("postgres://..."): the store
 	// for several replicas. It takes the place of Path.
 	URL string `toml:"url"`
+	// Lease is how long a run stays with the replica following it
+	// without a renewal (default 10s, renewed every third of it): a
+	// replica that dies has its runs taken over within about Lease and a
+	// third.
+	Lease Duration `toml:"lease"`
 }
 
 // Log is the [log] section.
@@ -228,6 +233,9 @@ func (c *Config) applyDefaults() {
 	if c.Store.Path == "" {
 		c.Store.Path = "chatops.db"
 	}
+	if c.Store.Lease.Duration == 0 {
+		c.Store.Lease.Duration = 10 * time.Second
+	}
 	if c.GitLab != nil {
 		if c.GitLab.PollInterval.Duration == 0 {
 			c.GitLab.PollInterval.Duration = 2 * time.Second
@@ -312,6 +320,10 @@ func (c *Config) validate(text string) Problems {
 	if u := c.Store.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		ps = append(ps, Problem{Line: at("store", "url"), Key: []string{"store", "url"},
 			What: "is not a PostgreSQL URL", Fix: `url = "postgres://user:${PGPASSWORD}@host/chatops", or remove it to use the SQLite file`})
+	}
+	if l := c.Store.Lease.Duration; l < time.Second {
+		ps = append(ps, Problem{Line: at("store", "lease"), Key: []string{"store", "lease"},
+			What: fmt.Sprintf("%s is too short: a replica renews its leases every third of it", l), Fix: `lease = "10s" (at least "1s")`})
 	}
 	if c.Slack != nil {
 		need("slack", "app_token", c.Slack.AppToken, "${SLACK_APP_TOKEN}")

@@ -83,6 +83,7 @@ func TestParseErrorsNameKeyAndLine(t *testing.T) {
 		{"bad role", "[gitlab]\nurl=\"u\"\ntoken=\"t\"\nproject=\"p\"\nmin_role=\"guest\"\n[shell]\n", []string{"min_role"}},
 		{"no adapter", "[bot]\nname = \"x\"\n", []string{"no adapter is enabled"}},
 		{"syntax", "[shell]\nuser = = 1\n", []string{"line 2"}},
+		{"short lease", "[shell]\n[store]\nlease = \"100ms\"\n", []string{`line 3: [store] lease: 100ms is too short`, `fix: lease = "10s"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,5 +177,17 @@ refs = ["v*"]
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestStoreLease(t *testing.T) {
+	for text, want := range map[string]time.Duration{"[shell]\n": 10 * time.Second, "[shell]\n[store]\nlease = \"2s\"\n": 2 * time.Second} {
+		cfg, err := Parse(text, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Store.Lease.Duration != want {
+			t.Errorf("%q: lease %s, want %s", text, cfg.Store.Lease.Duration, want)
+		}
 	}
 }

@@ -36,6 +36,23 @@ type Result struct {
 	Checks map[string]string `json:"checks"`
 	// Reasons lists the failed checks' reasons, sorted, for humans.
 	Reasons []string `json:"reasons,omitempty"`
+	// Replica, when reported, says what this process does among the
+	// replicas sharing its store.
+	Replica *Replica `json:"replica,omitempty"`
+}
+
+// Replica describes one process among those sharing a store.
+type Replica struct {
+	// ID names the process in the store's run leases (the owner column).
+	ID string `json:"id,omitempty"`
+	// Store is "postgres" (replicas share it) or "sqlite" (one process).
+	Store string `json:"store"`
+	// Roles maps each chat platform to the process's role on it:
+	// "serving" while connected (every replica serves, event claims decide
+	// who handles what), else why not.
+	Roles map[string]string `json:"roles"`
+	// Runs counts the open runs the process follows (holds leases on).
+	Runs int `json:"runs"`
 }
 
 // Ready runs every check concurrently, each bounded by timeout, and
@@ -43,11 +60,19 @@ type Result struct {
 // applied to every reason before it is served (so no secret an error may
 // carry leaves the process).
 func Ready(timeout time.Duration, redact func(string) string, checks ...Check) http.Handler {
+	return ReadyReplica(timeout, redact, nil, checks...)
+}
+
+// ReadyReplica is Ready with replica, when set, reported in every answer.
+func ReadyReplica(timeout time.Duration, redact func(string) string, replica func() *Replica, checks ...Check) http.Handler {
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res := Run(r.Context(), timeout, checks...)
+		if replica != nil {
+			res.Replica = replica()
+		}
 		for i, reason := range res.Reasons {
 			res.Reasons[i] = redact(reason)
 		}

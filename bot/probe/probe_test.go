@@ -65,3 +65,24 @@ func TestCachedCallsOncePerTTL(t *testing.T) {
 		t.Fatalf("ttl 0 must not cache: %d calls", calls)
 	}
 }
+
+func TestReadyReportsReplica(t *testing.T) {
+	ok := Check{Name: "store", Run: func(context.Context) error { return nil }}
+	rep := func() *Replica {
+		return &Replica{ID: "host-1-abc", Store: "postgres", Roles: map[string]string{"slack": "serving"}, Runs: 3}
+	}
+	rec := httptest.NewRecorder()
+	ReadyReplica(time.Second, nil, rep, ok).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	var res Result
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != 200 || res.Replica == nil || res.Replica.ID != "host-1-abc" || res.Replica.Roles["slack"] != "serving" || res.Replica.Runs != 3 {
+		t.Fatalf("code %d, body %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	Ready(time.Second, nil, ok).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if strings.Contains(rec.Body.String(), "replica") {
+		t.Fatalf("a replica reported without one: %s", rec.Body)
+	}
+}

@@ -390,6 +390,16 @@ func (p *Plugin) Serve(ctx context.Context, out bot.Messenger) error { return p.
 // follows has been answered, or ctx ends.
 func (p *Plugin) Drain(ctx context.Context) { p.w.drain(ctx) }
 
+// Owner is this process's name in the store's run leases.
+func (p *Plugin) Owner() string { return p.opts.Owner }
+
+// Following counts the open runs this process follows.
+func (p *Plugin) Following() int {
+	p.w.mu.Lock()
+	defer p.w.mu.Unlock()
+	return p.w.count
+}
+
 // Hook wakes the watcher for a GitLab webhook event; wire it to
 // gitlab.HookHandler. It never blocks.
 func (p *Plugin) Hook(ev gitlab.HookEvent) { p.w.hook(ev) }

@@ -71,13 +71,13 @@ func (s *Server) Inject(m Msg) Delivery {
 		} else {
 			msg["client_msg_id"] = s.nextID("cm-")
 		}
-		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(msg)))
+		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(msg), 0))
 		return d
 	}
 	if strings.Contains(m.Text, "<@"+s.BotUserID) {
 		mention := clone(base)
 		mention["type"] = "app_mention"
-		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(mention)))
+		d.EnvelopeIDs = append(d.EnvelopeIDs, s.send(s.eventEnvelope(mention), 0))
 	}
 	return d
 }
@@ -125,7 +125,7 @@ func (s *Server) SlashCommand(channel, user, text string) Delivery {
 		payload["channel_name"] = "directmessage"
 	}
 	raw, _ := json.Marshal(payload)
-	id := s.send(envelope{Type: "slash_commands", ID: s.nextID("env-"), Payload: raw, AcceptsResponsePayload: true})
+	id := s.send(envelope{Type: "slash_commands", ID: s.nextID("env-"), Payload: raw, AcceptsResponsePayload: true}, 0)
 	return Delivery{Channel: channel, EnvelopeIDs: []string{id}, ResponseURL: s.srv.URL + path}
 }
 

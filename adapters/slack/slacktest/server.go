@@ -38,6 +38,13 @@ type Option func(*Server)
 // 100ms, so clients with short liveness bounds stay happy).
 func WithPingInterval(d time.Duration) Option { return func(s *Server) { s.pingEvery = d } }
 
+// WithSpread makes the fake spread envelopes over the live connections in
+// turn, as Slack does over an app's open connections (up to 10: one per
+// replica), and send a redelivery to another connection than the one that
+// carried the envelope, when there is another. Without it every envelope
+// goes to the newest connection.
+func WithSpread() Option { return func(s *Server) { s.spread = true } }
+
 // WithTokens sets the app-level and bot tokens the fake accepts.
 func WithTokens(app, bot string) Option {
 	return func(s *Server) { s.AppToken, s.BotToken = app, bot }
@@ -73,6 +80,9 @@ type Server struct {
 	seq              int
 	closed           bool
 	blocksLimit      int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
+	spread           bool
+	turn             int // the next connection in turn, when spread
+	serials          int // connections numbered so far
 }
 
 // New starts a fake Slack on a loopback port.

@@ -2,11 +2,14 @@ package slacktest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 )
 
@@ -80,5 +83,93 @@ func TestWebAPIThroughSlackGo(t *testing.T) {
 	}
 	if n := len(s.Posts()); n != 2 {
 		t.Errorf("recorded %d posts, want 2 (rejected calls are not recorded)", n)
+	}
+}
+
+// dialSocket opens a Socket Mode connection as a client would and returns
+// a channel of the envelope ids it receives (it acks each one).
+func dialSocket(t *testing.T, s *Server) <-chan string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.APIURL()+"apps.connections.open", nil)
+	req.Header.Set("Authorization", "Bearer "+s.AppToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open struct{ URL string }
+	err = json.NewDecoder(res.Body).Decode(&open)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(open.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	got := make(chan string, 100)
+	go func() {
+		for {
+			var env struct {
+				Type string `json:"type"`
+				ID   string `json:"envelope_id"`
+			}
+			if err := ws.ReadJSON(&env); err != nil {
+				return
+			}
+			if env.ID != "" {
+				_ = ws.WriteJSON(map[string]string{"envelope_id": env.ID})
+				got <- env.ID
+			}
+		}
+	}()
+	return got
+}
+
+func TestSpreadOverConnections(t *testing.T) {
+	s := New(WithSpread())
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := dialSocket(t, s)
+	if err := s.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	b := dialSocket(t, s)
+	if err := s.WaitConnections(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	recv := func(ch <-chan string) string {
+		select {
+		case id := <-ch:
+			return id
+		case <-ctx.Done():
+			t.Fatal("no envelope")
+			return ""
+		}
+	}
+	conns := map[int]<-chan string{1: a, 2: b}
+	per := map[int]int{}
+	for range 6 {
+		id := s.Mention("C1", "U1", "hi").EnvelopeIDs[0]
+		c := s.CarriedBy(id)
+		if got := recv(conns[c]); got != id {
+			t.Fatalf("connection %d received %s, want %s", c, got, id)
+		}
+		per[c]++
+		again, err := s.Redeliver(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := 3 - c
+		if s.CarriedBy(again) != other {
+			t.Fatalf("redelivery of %s on connection %d, want the other one, %d", id, s.CarriedBy(again), other)
+		}
+		if got := recv(conns[other]); got != again {
+			t.Fatalf("connection %d received %s, want the redelivery %s", other, got, again)
+		}
+	}
+	if per[1] != 3 || per[2] != 3 {
+		t.Fatalf("envelopes per connection %v, want 3 each", per)
 	}
 }

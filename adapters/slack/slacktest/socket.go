@@ -14,6 +14,8 @@ import (
 
 // wsConn is one Socket Mode websocket.
 type wsConn struct {
+	// serial numbers connections in the order they were opened, from 1.
+	serial int
 	ws     *websocket.Conn
 	wmu    sync.Mutex // gorilla allows one writer at a time
 	silent atomic.Bool
@@ -49,6 +51,9 @@ type envelope struct {
 	RetryAttempt           int    `json:"retry_attempt"`
 	RetryReason            string `json:"retry_reason"`
 	sentAt                 time.Time
+	// carrier is the serial of the connection it was written to (0 while
+	// queued for the next connection).
+	carrier int
 }
 
 // Ack is an acknowledgement the client sent for an envelope.
@@ -79,6 +84,8 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		c.kill()
 		return
 	}
+	s.serials++
+	c.serial = s.serials
 	s.conns = append(s.conns, c)
 	n := len(s.conns)
 	s.mu.Unlock()
@@ -170,26 +177,61 @@ func (s *Server) queue(frame []byte) {
 	s.pending = append(s.pending, frame)
 }
 
-// send delivers an envelope on the newest live, talking connection, or
-// queues it for the next connection as Slack holds events for a
-// disconnected app.
-func (s *Server) send(e envelope) string {
+// send delivers an envelope on the newest live, talking connection (or,
+// with WithSpread, on the next one in turn other than avoid), or queues it
+// for the next connection as Slack holds events for a disconnected app.
+func (s *Server) send(e envelope, avoid int) string {
 	frame, _ := json.Marshal(e)
 	s.mu.Lock()
 	e.sentAt = time.Now()
-	s.envelopes[e.ID] = e
-	var target *wsConn
-	for i := len(s.conns) - 1; i >= 0; i-- {
-		if !s.conns[i].silent.Load() {
-			target = s.conns[i]
-			break
+	var live []*wsConn
+	for _, c := range s.conns {
+		if !c.silent.Load() {
+			live = append(live, c)
 		}
 	}
+	var target *wsConn
+	switch {
+	case len(live) == 0:
+	case !s.spread:
+		target = live[len(live)-1]
+	case avoid == 0:
+		target = live[s.turn%len(live)]
+		s.turn++
+	default:
+		// A redelivery: the next live connection after the one that
+		// carried the envelope (connections are in serial order), wrapping
+		// around; the turn of fresh envelopes is kept.
+		target = live[0]
+		for _, c := range live {
+			if c.serial > avoid {
+				target = c
+				break
+			}
+		}
+	}
+	if target != nil {
+		e.carrier = target.serial
+	}
+	s.envelopes[e.ID] = e
 	s.mu.Unlock()
 	if target == nil || target.write(frame) != nil {
+		s.mu.Lock()
+		e.carrier = 0
+		s.envelopes[e.ID] = e
+		s.mu.Unlock()
 		s.queue(frame)
 	}
 	return e.ID
+}
+
+// CarriedBy returns the serial number of the connection an envelope was
+// written to (connections are numbered from 1 in the order they opened),
+// or 0 when it was queued for the next connection or is unknown.
+func (s *Server) CarriedBy(envelopeID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.envelopes[envelopeID].carrier
 }
 
 // Redeliver sends an envelope again, as Slack does when an ack is late,
@@ -205,7 +247,7 @@ func (s *Server) Redeliver(envelopeID string) (string, error) {
 	e.ID = s.nextID("redeliver-")
 	e.RetryAttempt++
 	e.RetryReason = "timeout"
-	return s.send(e), nil
+	return s.send(e, e.carrier), nil
 }
 
 // WaitAck waits for the client's ack of an envelope.
