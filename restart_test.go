@@ -109,9 +109,14 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 // section given and returns its path.
 func (w *world) config(storeSection string) string {
 	w.t.Helper()
+	// One chat user sends every command of these tests: the bot's
+	// per-user limits (tested in bot/) are lifted.
 	cfg := fmt.Sprintf(`
 [bot]
 name = "chatops"
+per_user_concurrent = 1000
+per_user_burst = 1000
+per_user_per_minute = 60000
 [log]
 level = "debug"
 %s
