@@ -218,6 +218,8 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([
 		}
 		gc := gitlab.Config{URL: g.URL, Token: token, Project: path, Refs: refs,
 			MinRole: g.MinRole, PlayManual: *g.PlayManual, Identities: cfg.Identities,
+			RequestTimeout: g.RequestTimeout.Duration, MaxRetryWait: g.MaxRetryWait.Duration,
+			ExtractWait: g.LogWait.Duration, ExtractInterval: g.LogInterval.Duration,
 			Logger: log.With("component", "gitlab", "project", path)}
 		if m != nil {
 			gc.HTTPClient = &http.Client{Transport: m.Transport(nil)}

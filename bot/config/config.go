@@ -103,6 +103,17 @@ type GitLab struct {
 	// WebhookPollInterval is the backup poll while webhooks are on
 	// (default 30s).
 	WebhookPollInterval Duration `toml:"webhook_poll_interval"`
+	// RequestTimeout bounds how long GitLab may take to start answering
+	// one request (default 30s); MaxRetryWait caps a Retry-After it asks
+	// for (default 10s).
+	RequestTimeout Duration `toml:"request_timeout"`
+	MaxRetryWait   Duration `toml:"max_retry_wait"`
+	// LogWait bounds how long a successful job's incomplete log is read
+	// again (default 5m, as GitLab); LogInterval is the first wait between
+	// reads (default 2s), doubling, and reading stops once the log stopped
+	// growing.
+	LogWait     Duration `toml:"log_wait"`
+	LogInterval Duration `toml:"log_interval"`
 }
 
 // Project is a [projects.<alias>] table: one more GitLab project, named

@@ -249,3 +249,21 @@ func TestSplitJob(t *testing.T) {
 		}
 	}
 }
+
+// At the deadline the job is read once more: one that finished since the
+// last look is reported as finished, not "still running", and the deadline
+// is kept even when the next poll is far away (webhooks on, none came).
+func TestDeadlineLooksOnceMore(t *testing.T) {
+	e := newEnv(t, func(c *config) {
+		c.run.Webhooks, c.run.HookPollInterval = true, time.Minute
+		c.run.ReplyTimeout = 700 * time.Millisecond
+	})
+	start := time.Now()
+	r, _ := e.say("U-alice", "C1", "run hello-world")
+	if r.Status != bot.StatusSuccess {
+		t.Fatalf("reply %q: %q", r.Title, r.Text)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("answered after %v: the deadline waited for the next poll", took)
+	}
+}

@@ -226,12 +226,15 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 	defer timer.Stop()
 	leases := time.NewTimer(0)
 	defer leases.Stop()
+	wakeFor := time.NewTimer(time.Hour)
+	defer wakeFor.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-w.wake:
 			w.takeInbox()
+		case <-wakeFor.C:
 		case <-leases.C:
 			// Acquire and renew this process's runs: those a dead process
 			// left are taken over once their leases lapse.
@@ -312,7 +315,29 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 				}
 			})
 		}
+		// A deadline or a delivery retry falls between ticks (every 30s
+		// with webhooks): wake for it, not for the next tick.
+		wakeFor.Reset(w.nextDue(now))
 	}
+}
+
+// nextDue is how long until the soonest deadline or retry of a run not
+// being worked on (an hour when there is none).
+func (w *watcher) nextDue(now time.Time) time.Duration {
+	next := now.Add(time.Hour)
+	for _, t := range w.runs {
+		if t.busy {
+			continue
+		}
+		at := t.run.NextAttempt
+		if t.run.Phase == store.PhaseFollowing {
+			at = t.run.Deadline.Add(time.Millisecond)
+		}
+		if at.After(now) && at.Before(next) {
+			next = at
+		}
+	}
+	return next.Sub(now)
 }
 
 // maxFollowed bounds the runs one process follows (and renews each
