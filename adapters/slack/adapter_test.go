@@ -282,3 +282,34 @@ func TestSlashCommandFromChannelBotIsNotIn(t *testing.T) {
 	}
 	wantContains(t, p, "via response url")
 }
+
+// Socket Mode turned off for the app (a disconnect frame with reason
+// link_disabled) ends Run with a clear error instead of redialling forever.
+func TestLinkDisabledIsFatal(t *testing.T) {
+	fake := slacktest.New(slacktest.WithPingInterval(50 * time.Millisecond))
+	defer fake.Close()
+	a, err := New(Config{AppToken: slacktest.DefaultAppToken, BotToken: slacktest.DefaultBotToken, APIURL: fake.APIURL(),
+		BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(ctx, func(bot.Message) {}) }()
+	if err := fake.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	fake.Disconnect("link_disabled")
+	select {
+	case err := <-ran:
+		if err == nil || !strings.Contains(err.Error(), "link_disabled") || !strings.Contains(err.Error(), "Socket Mode") {
+			t.Fatalf("Run = %v, want a link_disabled error", err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("Run kept going after link_disabled (%d connections)", fake.Connections())
+	}
+	if a.State() == bot.StateConnected {
+		t.Fatal("state still connected")
+	}
+}

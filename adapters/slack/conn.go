@@ -25,9 +25,37 @@ var fatalCodes = map[string]bool{
 	"missing_scope": true,
 }
 
+// errLinkDisabled ends Run: Slack closed the connection because Socket
+// Mode was turned off for the app.
+var errLinkDisabled = errors.New("Slack closed the connection with link_disabled: Socket Mode is turned off for the app; turn it on at api.slack.com/apps > Socket Mode")
+
+// frameWatch is slack-go's logger for one session: it passes the
+// library's log lines on (without the per-frame debug lines) and notices
+// a disconnect frame whose reason is link_disabled.
+type frameWatch struct {
+	libLogger
+	stop     context.CancelFunc
+	disabled atomic.Bool
+}
+
+// Output implements slack-go's logger interface.
+func (f *frameWatch) Output(depth int, s string) error {
+	if !strings.Contains(s, "Received WebSocket message") {
+		return f.libLogger.Output(depth, s)
+	}
+	if strings.Contains(s, `"type":"disconnect"`) && strings.Contains(s, `"reason":"link_disabled"`) {
+		f.disabled.Store(true)
+		f.stop()
+	}
+	return nil
+}
+
 func isFatal(err error) bool {
 	if err == nil {
 		return false
+	}
+	if errors.Is(err, errLinkDisabled) {
+		return true
 	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) && fatalCodes[se.Err] {
@@ -59,6 +87,9 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 		err := a.session(ctx, deliver)
 		if ctx.Err() == nil && isFatal(err) {
 			a.setState(bot.StateDegraded)
+			if errors.Is(err, errLinkDisabled) {
+				return fmt.Errorf("slack: %w", err)
+			}
 			return fmt.Errorf("slack: opening a Socket Mode connection with app_token: %w", err)
 		}
 	}
@@ -99,17 +130,25 @@ func (a *Adapter) identify(ctx context.Context) error {
 func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// slack-go reconnects after any disconnect frame and keeps its reason
+	// to itself; its debug log of each frame is where link_disabled (Socket
+	// Mode turned off for the app) shows, which no reconnect can fix.
+	frames := &frameWatch{libLogger: libLogger{a.log}, stop: cancel}
 	smc := socketmode.New(a.api,
 		socketmode.OptionDialer(a.dialer()),
 		// slack-go's own ping check is only a backstop for our watchdog.
 		socketmode.OptionPingInterval(2*a.cfg.Watchdog),
-		socketmode.OptionLog(libLogger{a.log}),
+		socketmode.OptionLog(frames),
+		socketmode.OptionDebug(true),
 	)
 	done := make(chan error, 1)
 	go func() { done <- smc.RunContext(sctx) }()
 	for {
 		select {
 		case err := <-done:
+			if frames.disabled.Load() {
+				return errLinkDisabled
+			}
 			return err
 		case evt := <-smc.Events:
 			if a.handle(sctx, smc, evt, deliver) {

@@ -27,6 +27,7 @@ func ShellExec(ctx context.Context, dir string, env []string, line string) (stri
 	cmd := exec.CommandContext(ctx, shell, "-c", line)
 	cmd.Dir = dir
 	cmd.Env = env
+	ownProcessGroup(cmd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
