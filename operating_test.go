@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,21 +20,9 @@ import (
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
 	"github.com/chatops-dev/chatops/adapters/mattermost/mattermosttest"
 	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 )
-
-// syncBuffer is stderr shared by the process's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestOperatingAllAdapters wires the real process with every chat
 // platform (fakes speaking their wire protocols) and GitLab, logging at
@@ -98,7 +85,7 @@ api_url = %q
 		"slack bot": sl.BotToken, "mattermost": mm.BotToken, "discord": dc.Token}
 
 	var stdout bytes.Buffer
-	stderr := &syncBuffer{}
+	stderr := &bottest.Buffer{}
 	a, err := setup(ctx, options{configPath: path}, strings.NewReader(""), &stdout, stderr)
 	if err != nil {
 		t.Fatal(err)

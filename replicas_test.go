@@ -23,6 +23,7 @@ import (
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/postgres"
+	"github.com/chatops-dev/chatops/store/postgres/pgtest"
 )
 
 // Several replicas of the built binary on one PostgreSQL (issue 14): every
@@ -515,7 +516,7 @@ func TestReplicasThreeProcessesHundredCommands(t *testing.T) {
 // the leases lapse and answer each exactly once, within the lease and a
 // third (plus the answer's own time).
 func TestReplicasTakeOverKilledReplica(t *testing.T) {
-	pgURL := freshPostgresSchema(t)
+	pgURL := pgtest.FreshSchema(t)
 	bin := buildBinary(t)
 	lease := testLease(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second+2*lease)
@@ -608,7 +609,7 @@ func TestReplicasTakeOverKilledReplica(t *testing.T) {
 // connection; Slack spreads the envelopes over both, and a retry of each
 // lands on the other replica, which drops it: one pipeline each.
 func TestReplicasSlackTwoConnections(t *testing.T) {
-	pgURL := freshPostgresSchema(t)
+	pgURL := pgtest.FreshSchema(t)
 	bin := buildBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -667,7 +668,7 @@ func TestReplicasSlackTwoConnections(t *testing.T) {
 // within the bound, answers it once, and serves the next message and
 // interaction at once: no failover gap, nothing doubled.
 func TestReplicasDiscordKillServing(t *testing.T) {
-	pgURL := freshPostgresSchema(t)
+	pgURL := pgtest.FreshSchema(t)
 	bin := buildBinary(t)
 	lease := testLease(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second+2*lease)

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
@@ -23,6 +19,7 @@ import (
 	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/store"
+	"github.com/chatops-dev/chatops/store/postgres/pgtest"
 	"github.com/chatops-dev/chatops/store/sqlite"
 )
 
@@ -658,52 +655,12 @@ func TestSlackEnvelopeRedeliveredAfterRestart(t *testing.T) {
 	}
 }
 
-// freshPostgresSchema returns a CHATOPS_TEST_POSTGRES_URL whose
-// connections use a new schema, dropped when the test ends, or skips.
-func freshPostgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CHATOPS_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("CHATOPS_TEST_POSTGRES_URL not set; .ci/run sets it to a throwaway PostgreSQL (scripts/postgres.sh)")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "chatops_test_" + hex.EncodeToString(b)
-	exec := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("creating schema %s in CHATOPS_TEST_POSTGRES_URL: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("CHATOPS_TEST_POSTGRES_URL must be a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // TestTwoProcessesOnePostgres: two bot processes share one PostgreSQL
 // store and both receive the same Mattermost post (and the same Discord
 // message: both platforms send events to every connection); only one
 // handles each, so one pipeline and one answer each.
 func TestTwoProcessesOnePostgres(t *testing.T) {
-	pgURL := freshPostgresSchema(t)
+	pgURL := pgtest.FreshSchema(t)
 	bin := buildBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()

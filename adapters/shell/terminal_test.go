@@ -5,32 +5,19 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 )
-
-// lockedBuffer is a bytes.Buffer for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // runUntilEOF runs a over input, answering every message with reply, and
 // returns what the terminal shows.
 func runUntilEOF(t *testing.T, input string, prompt bool, reply func(a *Adapter, m bot.Message)) string {
 	t.Helper()
 	off := false
-	out := &lockedBuffer{}
+	out := &bottest.Buffer{}
 	a := New(Config{User: "ada", In: strings.NewReader(input), Out: out, Prompt: &prompt, Color: &off})
 	done := make(chan error, 1)
 	go func() { done <- a.Run(context.Background(), func(m bot.Message) { reply(a, m) }) }()
@@ -59,7 +46,7 @@ func TestPromptComesAfterTheReplyNeverGlued(t *testing.T) {
 
 func TestLogLinesLeaveThePromptLine(t *testing.T) {
 	on, off := true, false
-	var out lockedBuffer
+	var out bottest.Buffer
 	a := New(Config{In: strings.NewReader(""), Out: &out, Prompt: &on, Color: &off})
 	a.showPrompt()
 	if _, err := io.WriteString(a.LogWriter(&out), "level=WARN msg=x\n"); err != nil {

@@ -1,18 +1,17 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/commands"
 )
 
@@ -25,7 +24,7 @@ type harness struct {
 	t       testing.TB
 	fake    *slacktest.Server
 	adapter *Adapter
-	logs    *syncBuffer
+	logs    *bottest.Buffer
 	release chan struct{} // lets the "slow" command finish
 	started chan string   // the "slow" command reports it started
 	done    chan error
@@ -50,7 +49,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	fake := slacktest.New(append([]slacktest.Option{slacktest.WithPingInterval(50 * time.Millisecond)}, o.fake...)...)
 	t.Cleanup(fake.Close)
-	h := &harness{t: t, fake: fake, logs: &syncBuffer{}, release: make(chan struct{}), started: make(chan string, 16), done: make(chan error, 1)}
+	h := &harness{t: t, fake: fake, logs: &bottest.Buffer{}, release: make(chan struct{}), started: make(chan string, 16), done: make(chan error, 1)}
 	var sink io.Writer = h.logs
 	if o.quiet {
 		sink = io.Discard
@@ -201,22 +200,4 @@ func wantContains(t testing.TB, p slacktest.Post, parts ...string) {
 			t.Errorf("post %s to %s has no %q; blocks: %.400s", p.Method, p.Channel, s, p.Blocks)
 		}
 	}
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,6 +5,7 @@
 package bottest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -189,4 +190,25 @@ func Start(t testing.TB, h bot.Handler, opts bot.Options, adapters ...bot.Adapte
 	go func() { _ = b.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return b
+}
+
+// Buffer is a bytes.Buffer that a logger (or a process's output) and a
+// test may use at once.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package run_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
 	"sync"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 )
 
 // recorder is a run.Observer that keeps what it was told.
@@ -29,22 +29,9 @@ func (r *recorder) RunAnswered(job, outcome string, ran, since time.Duration) {
 	r.ran, r.since = ran, since
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestObserverAndAuditLine(t *testing.T) {
 	rec := &recorder{}
-	var audit syncBuffer
+	var audit bottest.Buffer
 	e := newEnv(t, func(c *config) {
 		c.run.Observer = rec
 		c.run.Audit = slog.New(slog.NewTextHandler(&audit, nil)).With("logger", "audit")

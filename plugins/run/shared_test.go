@@ -2,14 +2,8 @@ package run_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/bottest"
@@ -19,47 +13,8 @@ import (
 	"github.com/chatops-dev/chatops/plugins/run"
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/postgres"
+	"github.com/chatops-dev/chatops/store/postgres/pgtest"
 )
-
-// postgresURL returns CHATOPS_TEST_POSTGRES_URL with a new schema, dropped
-// when the test ends, or skips the test.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CHATOPS_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("CHATOPS_TEST_POSTGRES_URL not set; .ci/run sets it to a throwaway PostgreSQL (scripts/postgres.sh)")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "chatops_test_" + hex.EncodeToString(b)
-	exec := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // startShared starts a bot with the run plugin on the PostgreSQL store at
 // u, as one of several processes sharing it.
@@ -95,7 +50,7 @@ func startShared(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.
 // A process that starts while another sharing the store is creating a
 // run's pipeline must not create it too: the run is the other one's.
 func TestSharedStoreStartLeavesACreatingRunToItsProcess(t *testing.T) {
-	u := postgresURL(t)
+	u := pgtest.FreshSchema(t)
 	fake := gitlabtest.New(gitlabtest.Options{CIConfig: testCI})
 	defer fake.Close()
 	fake.AddUser("alice", gitlabtest.Developer)
@@ -127,7 +82,7 @@ func TestSharedStoreStartLeavesACreatingRunToItsProcess(t *testing.T) {
 // A run left "creating" by a process that is gone is resumed once its
 // lease has lapsed: looked up, not found, created and answered.
 func TestSharedStoreResumesACreatingRunAfterTheLease(t *testing.T) {
-	u := postgresURL(t)
+	u := pgtest.FreshSchema(t)
 	fake := gitlabtest.New(gitlabtest.Options{CIConfig: testCI})
 	defer fake.Close()
 	fake.AddUser("alice", gitlabtest.Developer)

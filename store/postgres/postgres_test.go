@@ -2,70 +2,24 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/chatops-dev/chatops/store"
+	"github.com/chatops-dev/chatops/store/postgres/pgtest"
 	"github.com/chatops-dev/chatops/store/storetest"
 )
 
 // testURL is the database the tests use, each in a schema of its own.
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("CHATOPS_TEST_POSTGRES_URL")
-	if u == "" {
-		t.Skip("CHATOPS_TEST_POSTGRES_URL not set; .ci/run sets it to a throwaway PostgreSQL (scripts/postgres.sh)")
-	}
-	return u
-}
+func testURL(t testing.TB) string { return pgtest.BaseURL(t) }
 
 // freshSchema creates an empty schema, dropped when the test ends, and
-// returns a url whose connections use it (pgx sends unknown url parameters
-// such as search_path as run-time settings).
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	base := testURL(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "chatops_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(context.Background(), base)
-	if err != nil {
-		t.Fatalf("connecting to CHATOPS_TEST_POSTGRES_URL: %v", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("CHATOPS_TEST_POSTGRES_URL must be a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// returns a url whose connections use it.
+func freshSchema(t testing.TB) string { return pgtest.FreshSchema(t) }
 
 // openURL opens a Store closed when the test ends (before its schema is
 // dropped: cleanups run last registered first).
