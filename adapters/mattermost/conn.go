@@ -60,9 +60,13 @@ func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error 
 		return fmt.Errorf("get bot user: %w", err)
 	}
 	a.me.Store(me)
+	// The position is saved until the session ends, and once more as it
+	// ends: the session waits for that last save, so a process that
+	// stopped has stored where the next one starts.
 	saving, stopSaving := context.WithCancel(ctx)
-	defer stopSaving()
-	go a.saveCursors(saving, me)
+	saved := make(chan struct{})
+	defer func() { stopSaving(); <-saved }()
+	go func() { defer close(saved); a.saveCursors(saving, me) }()
 	ws, err := model.NewWebSocketClient4(a.wsURL, a.cfg.Token)
 	if err != nil {
 		return fmt.Errorf("open websocket: %w", err)
