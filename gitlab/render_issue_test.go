@@ -1,7 +1,7 @@
 package gitlab
 
 import (
-	"os"
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,19 +40,7 @@ func TestRenderIssueGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			got := "status: " + tt.reply() + "\n"
 			path := filepath.Join("testdata", "golden", name+".txt")
-			if *update {
-				_ = os.MkdirAll(filepath.Dir(path), 0o755)
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if got != string(want) {
-				t.Fatalf("%s:\n%s", path, got)
-			}
+			bottest.Golden(t, path, got)
 		})
 	}
 }

@@ -1,16 +1,13 @@
 package gitlab
 
 import (
-	"flag"
-	"os"
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/gitlab/joblog"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestRenderGolden(t *testing.T) {
 	base := Outcome{Job: "deploy", User: "alice", PipelineID: 12, PipelineURL: "https://gitlab.example.com/ops/app/-/pipelines/12",
@@ -40,19 +37,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 			got := "status: " + r.Status.String() + "\n" + r.Plain() + "\n"
 			path := filepath.Join("testdata", "golden", name+".txt")
-			if *update {
-				_ = os.MkdirAll(filepath.Dir(path), 0o755)
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if got != string(want) {
-				t.Fatalf("%s:\n%s", path, got)
-			}
+			bottest.Golden(t, path, got)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"flag"
 	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"os"
 	"path/filepath"
@@ -10,10 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 )
-
-// update rewrites the golden files from the current renderer.
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func TestRenderGolden(t *testing.T) {
 	long := strings.Repeat("log line with some text\n", 200) + "LAST LINE"
@@ -35,18 +32,7 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatalf("rendered %d runes, limit %d", n, MaxMessageRunes)
 			}
 			path := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if got != string(want) {
-				t.Errorf("render mismatch for %s:\n--- got\n%s\n--- want\n%s", name, got, want)
-			}
+			bottest.Golden(t, path, got)
 		})
 	}
 }

@@ -1,9 +1,7 @@
 package mattermost
 
 import (
-	"flag"
 	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,9 +10,8 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestRenderGolden(t *testing.T) {
 	long := strings.Repeat("0123456789 abcdefghij\n", 1000) + "final line"
@@ -38,19 +35,7 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatalf("%d runes over the limit", n)
 			}
 			path := filepath.Join("testdata", "golden", strings.ReplaceAll(tt.name, " ", "_")+".md")
-			if *update {
-				_ = os.MkdirAll(filepath.Dir(path), 0o755)
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if got != string(want) {
-				t.Fatalf("differs from %s:\n%s", path, got)
-			}
+			bottest.Golden(t, path, got)
 		})
 	}
 }

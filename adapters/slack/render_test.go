@@ -3,18 +3,15 @@ package slack
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 var renderCases = []struct {
 	name  string
@@ -72,22 +69,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 			got := buf.Bytes()
 			path := filepath.Join("testdata", "golden", tc.name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("rendering changed; compare %s with (first 2000 bytes):\n%.2000s", path, got)
-			}
+			bottest.Golden(t, path, string(got))
 		})
 	}
 }

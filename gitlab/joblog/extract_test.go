@@ -1,15 +1,13 @@
 package joblog
 
 import (
-	"flag"
 	"fmt"
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const (
 	esc = "\x1b"
@@ -94,18 +92,7 @@ func TestRunnerLogsGolden(t *testing.T) {
 			got := fmt.Sprintf("section: %s\nraw: %q\n--- clean\n%s\n--- tail (clean)\n%s\n",
 				r.Section, r.Output, Clean(r.Output), Clean(r.Tail))
 			golden := strings.TrimSuffix(f, ".log") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if got != string(want) {
-				t.Fatalf("got:\n%s\nwant:\n%s", got, want)
-			}
+			bottest.Golden(t, golden, got)
 		})
 	}
 }
