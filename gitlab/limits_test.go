@@ -57,7 +57,9 @@ func TestHangingGitLabIsBounded(t *testing.T) {
 	if err == nil {
 		t.Fatal("a call to a hanging GitLab succeeded")
 	}
-	if took := time.Since(start); took > 2*time.Second {
+	// The bound is 150 ms; 10 s leaves room for a loaded machine while
+	// still failing on the old behaviour (no answer, ever).
+	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("the call waited %v for a GitLab that never answers", took)
 	}
 	if d := gitlab.Describe(err); strings.Contains(d, "http") || strings.Contains(d, "/api/v4") {
@@ -82,7 +84,8 @@ func TestRetryAfterIsCapped(t *testing.T) {
 	if _, err := svc.Job(context.Background(), 42, st.JobID); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took > 2*time.Second {
+	// Three waits capped at 50 ms; honouring Retry-After: 12 would take 36 s.
+	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("Retry-After: 12 made a poll take %v", took)
 	}
 }
@@ -112,10 +115,7 @@ func TestLogThatStoppedGrowingIsNotReadAgain(t *testing.T) {
 		t.Fatalf("section %q in a cut log", r.Section)
 	}
 	if n := fake.Count("GET", fmt.Sprintf("/projects/42/jobs/%d/trace", st.JobID)); n != 2 {
-		t.Fatalf("%d downloads of a log that stopped growing, want 2", n)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Fatalf("waited %v on a log that stopped growing", took)
+		t.Fatalf("%d downloads of a log that stopped growing, want 2 (read again for %v)", n, time.Since(start))
 	}
 }
 
