@@ -58,6 +58,9 @@ func variables(plan Plan, runID string) *[]*gl.PipelineVariableOptions {
 // ambiguous failure (no answer, or a 5xx) it looks for a pipeline carrying
 // this run's id before trying again.
 func (s *Service) createPipeline(ctx context.Context, plan Plan, runID string, created time.Time) (*gl.Pipeline, error) {
+	if s.cfg.ActAs == ActAsUser && !plan.Actor.Linked() {
+		return nil, s.linkFirst() // never fall back to the bot's user
+	}
 	opts := &gl.CreatePipelineOptions{Ref: gl.Ptr(plan.Ref), Variables: variables(plan, runID)}
 	for attempt := 1; ; attempt++ {
 		pl, _, err := s.client.Pipelines.CreatePipeline(plan.ProjectID, opts, append(s.as(plan.Actor), gl.WithContext(ctx), noRetry)...)

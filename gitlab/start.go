@@ -63,6 +63,10 @@ func Finished(status string) bool {
 // the branch's CI configuration. A *bot.Refusal says why a run cannot
 // start.
 func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
+	if !req.Actor.Linked() {
+		req.Actor = actorFrom(ctx) // set by the identity middleware
+	}
+	req.Actor.Identity = req.Identity
 	// An unmapped chat user costs GitLab nothing.
 	if !req.Actor.Linked() {
 		if s.cfg.ActAs == ActAsUser {
@@ -105,6 +109,12 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 // the pipeline is canceled and a *bot.Refusal with the rule to add is
 // returned, together with the state so the reply can link the pipeline.
 func (s *Service) Create(ctx context.Context, plan Plan, runID string, created time.Time) (State, error) {
+	if a := actorFrom(ctx); !plan.Actor.Linked() && a.Linked() {
+		plan.Actor = a // a plan rebuilt from a stored run (resumed)
+	}
+	if plan.Actor.Username == "" {
+		plan.Actor.Username = plan.User
+	}
 	ctx, cancel := s.bound(ctx, 4)
 	defer cancel()
 	pl, err := s.createPipeline(ctx, plan, runID, created)
