@@ -39,6 +39,7 @@ type oauthState struct {
 	slowDown int                     // polls still to answer slow_down
 	lifetime time.Duration           // of access tokens (default 2h, as GitLab)
 	refreshs int                     // refresh_token grants served
+	pending  int                     // authorization_pending answers
 }
 
 func (s *Server) oauthLocked() *oauthState {
@@ -101,6 +102,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 			o.slowDown--
 			oauthError(w, "slow_down", "The client is polling too quickly.")
 		case d.username == "":
+			o.pending++
 			oauthError(w, "authorization_pending", "The authorization request is still pending.")
 		default:
 			d.used = true
@@ -256,4 +258,11 @@ func (s *Server) Refreshes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.oauthLocked().refreshs
+}
+
+// PendingAnswers counts the authorization_pending answers given.
+func (s *Server) PendingAnswers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.oauthLocked().pending
 }
