@@ -52,7 +52,7 @@ func (p *Plugin) save(ctx context.Context, identity string, userID int64, userna
 // off, the zero Actor naming only the identity (act_as then decides).
 func (p *Plugin) Actor(ctx context.Context, identity string) (gitlab.Actor, error) {
 	unlinked := gitlab.Actor{Identity: identity}
-	if p.oauth == nil {
+	if p == nil || p.oauth == nil {
 		return unlinked, nil
 	}
 	id, err := p.opts.Store.GetIdentity(ctx, identity)
