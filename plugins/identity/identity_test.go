@@ -221,3 +221,34 @@ func TestLinkingOff(t *testing.T) {
 		t.Errorf("whoami = %s: %s", r.Title, r.Text)
 	}
 }
+
+// TestCancelAsLinkedUser: a linked user's cancel is made with their token.
+func TestCancelAsLinkedUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gitlab.ActAsBot, true)
+	e.gl.Block("deploy-staging")
+	e.link("alice", "alice")
+	e.chat.Say("U-alice", "C-ops", "run deploy-staging")
+	e.wait("C-ops", "")
+	for deadline := time.Now().Add(10 * time.Second); len(e.gl.Pipelines()) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no pipeline")
+		}
+	}
+	e.chat.Say("U-alice", "C-ops", "cancel")
+	e.wait("C-ops", "Canceling deploy-staging")
+	tok := e.gl.OAuthTokens()[0].Token
+	var found bool
+	for _, r := range e.gl.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/cancel") {
+			found = true
+			if r.Token != tok {
+				t.Errorf("%s %s made with %q, want alice's token", r.Method, r.Path, r.Token)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no cancel request")
+	}
+	e.noSecrets("D-alice", "C-ops")
+}
