@@ -266,3 +266,17 @@ func (s *Server) PendingAnswers() int {
 	defer s.mu.Unlock()
 	return s.oauthLocked().pending
 }
+
+// IssueToken issues an OAuth token pair for username as if they had
+// completed a device flow, for tests that need a linked user's token.
+func (s *Server) IssueToken(username string) (access, refresh string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.oauthLocked()
+	s.nextID++
+	access = fmt.Sprintf("oauth-access-%s-%d", username, s.nextID)
+	refresh = fmt.Sprintf("oauth-refresh-%s-%d", username, s.nextID)
+	o.access[access] = &oauthToken{username: username, refresh: refresh, expires: time.Now().Add(o.lifetime)}
+	o.refresh[refresh] = access
+	return access, refresh
+}
