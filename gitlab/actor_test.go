@@ -40,7 +40,7 @@ func TestCreateActsAsTheActor(t *testing.T) {
 			t.Errorf("pipeline %d created with %q, want the user's token", p.ID, p.Token)
 		}
 	}
-	if s := fmt.Sprintf("%v %+v %#v", actor, plan, actor); contains(s, tok) {
+	if s := fmt.Sprintf("%v %+v %#v", actor, plan, actor); strings.Contains(s, tok) {
 		t.Errorf("printing an actor shows its token: %s", s)
 	}
 }
@@ -80,5 +80,3 @@ func TestSudoForUnlinkedUsers(t *testing.T) {
 		t.Fatalf("pipeline made with %q sudo %q", p.Token, p.Sudo)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
