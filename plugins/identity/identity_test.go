@@ -1,6 +1,8 @@
 package identity_test
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -249,6 +251,31 @@ func TestCancelAsLinkedUser(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no cancel request")
+	}
+	e.noSecrets("D-alice", "C-ops")
+}
+
+// TestRevokedInGitLab: a link whose refresh token GitLab no longer
+// accepts (the user revoked chatops in GitLab) is forgotten, and the user
+// is told to link again rather than silently acting as the bot.
+func TestRevokedInGitLab(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gitlab.ActAsBot, true)
+	e.gl.SetTokenLifetime(time.Minute) // every use refreshes
+	e.link("alice", "alice")
+	resp, err := http.PostForm(e.gl.URL()+"/oauth/revoke", url.Values{"token": {e.gl.OAuthTokens()[0].Refresh}, "client_id": {"chatops-app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := e.say("alice", "C-ops", "run deploy-staging"); r.Title != "Your GitLab link stopped working" {
+		t.Fatalf("run = %s: %s", r.Title, r.Text)
+	}
+	if n := len(e.gl.Pipelines()); n != 0 {
+		t.Fatalf("%d pipelines created", n)
+	}
+	if r := e.say("alice", "C-ops", "whoami"); !strings.Contains(r.Text, "[identities]") {
+		t.Errorf("whoami = %s: %s", r.Title, r.Text)
 	}
 	e.noSecrets("D-alice", "C-ops")
 }
