@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,6 +98,12 @@ func (p *Plugin) refresh(ctx context.Context, identity string) (*store.Identity,
 	tok, err := p.oauth.TokenSource(p.oauthContext(ctx), &oauth2.Token{RefreshToken: rt}).Token()
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response.StatusCode == 401) {
+		// Another replica sharing the store may have refreshed first: the
+		// rotation then spent the token this one used. Its new pair is
+		// the link's, and still good.
+		if now, gerr := p.opts.Store.GetIdentity(ctx, identity); gerr == nil && !bytes.Equal(now.RefreshToken, id.RefreshToken) {
+			return now, nil
+		}
 		p.opts.Logger.Warn("GitLab refused a linked user's refresh token; link deleted", "identity", identity, "gitlab_user", id.GitLabUsername, "reason", describe(err))
 		if derr := p.opts.Store.DeleteIdentity(ctx, identity); derr != nil {
 			return nil, derr
