@@ -67,6 +67,7 @@ func redactor(cfg *config.Config) func(string) string {
 		add(g.Token)
 		add(g.WebhookSecret)
 	}
+	add(cfg.Store.SecretKey)
 	if s := cfg.Slack; s != nil {
 		add(s.AppToken)
 		add(s.BotToken)

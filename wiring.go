@@ -145,6 +145,18 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		a.close()
 		return nil, err
 	}
+	idp, err := identityPlugin(cfg, p, log)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	if idp != nil {
+		router.Use(idp.Middleware())
+		if err := router.Add(idp); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
 	var runs *runplugin.Plugin
 	if len(p.projects) > 0 {
 		// run, issue and deploy, over the same projects.
@@ -152,7 +164,8 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
 			Lease:  cfg.Store.Lease.Duration,
-			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
+			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit"),
+			Actor: idp.Actor})
 		if err != nil {
 			a.close()
 			return nil, err
@@ -218,6 +231,7 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([
 		}
 		gc := gitlab.Config{URL: g.URL, Token: token, Project: path, Refs: refs,
 			MinRole: g.MinRole, PlayManual: *g.PlayManual, Identities: cfg.Identities,
+			ActAs: g.ActAsMode(), Linking: g.OAuthClientID != "",
 			RequestTimeout: g.RequestTimeout.Duration, MaxRetryWait: g.MaxRetryWait.Duration,
 			ExtractWait: g.LogWait.Duration, ExtractInterval: g.LogInterval.Duration,
 			Logger: log.With("component", "gitlab", "project", path)}

@@ -12,11 +12,17 @@ import (
 
 var roleNames = map[gl.AccessLevelValue]string{gl.DeveloperPermissions: "Developer", gl.MaintainerPermissions: "Maintainer", gl.OwnerPermissions: "Owner"}
 
-// authorize maps a chat identity to its GitLab user and checks that the
-// user may run pipelines: active, and a project member with at least the
-// configured role. identity is "platform:userID", never a display name.
-func (s *Service) authorize(ctx context.Context, p *project, identity string) (string, error) {
+// authorize maps a chat identity to its GitLab user (the linked one when
+// actor carries a token, else [identities]) and checks that the user may
+// run pipelines: active, and a project member with at least the
+// configured role. The bot's min_role applies to linked users too: GitLab
+// then checks the user's rights once more when the pipeline is created.
+// identity is "platform:userID", never a display name.
+func (s *Service) authorize(ctx context.Context, p *project, identity string, actor Actor) (string, error) {
 	username, ok := s.cfg.Identities[identity]
+	if actor.Linked() {
+		username, ok = actor.Username, true
+	}
 	if !ok {
 		return "", s.unlinked(identity)
 	}

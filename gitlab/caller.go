@@ -48,7 +48,7 @@ func levelName(level int) string {
 // nothing; an unknown, blocked or deactivated user is refused as `run`
 // refuses them.
 func (s *Service) who(ctx context.Context, identity string, pid any) (caller, error) {
-	username, ok := s.cfg.Identities[identity]
+	username, ok := s.username(ctx, identity)
 	if !ok {
 		return caller{}, s.unlinked(identity)
 	}

@@ -49,7 +49,10 @@ type DeployPlan struct {
 // resolved as GitLab does, by the one named To; else, and when there is
 // none, a *bot.Refusal names what was found.
 func (s *Service) PrepareDeploy(ctx context.Context, req DeployRequest) (DeployPlan, error) {
-	if _, ok := s.cfg.Identities[req.Identity]; !ok {
+	if s.cfg.ActAs == ActAsUser && !actorFrom(ctx).Linked() {
+		return DeployPlan{}, s.linkFirst()
+	}
+	if _, ok := s.username(ctx, req.Identity); !ok {
 		return DeployPlan{}, s.unlinked(req.Identity)
 	}
 	ctx, cancel := s.bound(ctx, 6)
@@ -60,7 +63,7 @@ func (s *Service) PrepareDeploy(ctx context.Context, req DeployRequest) (DeployP
 	}
 	// Deploying is GitLab's create_deployment right: Developer or more,
 	// as running a job.
-	user, err := s.authorize(ctx, &project{ID: p.ID, WebURL: p.WebURL}, req.Identity)
+	user, err := s.authorize(ctx, &project{ID: p.ID, WebURL: p.WebURL}, req.Identity, actorFrom(ctx))
 	if err != nil {
 		return DeployPlan{}, err
 	}
@@ -216,9 +219,10 @@ func (s *Service) manualJobs(ctx context.Context, projectID, pipelineID int64) (
 // manual was played (by this call whose answer was lost, or by someone
 // else), which is what was wanted.
 func (s *Service) Play(ctx context.Context, projectID, jobID int64) (State, error) {
+	opts := s.as(actorFrom(ctx))
 	ctx, cancel := s.bound(ctx, 2)
 	defer cancel()
-	j, _, err := s.client.Jobs.PlayJob(projectID, jobID, nil, gl.WithContext(ctx), noRetry)
+	j, _, err := s.client.Jobs.PlayJob(projectID, jobID, nil, append(opts, gl.WithContext(ctx), noRetry)...)
 	if err == nil {
 		s.log.Info("job played", "job", jobID)
 		return State{JobID: j.ID, JobURL: j.WebURL, PipelineID: j.Pipeline.ID, Status: j.Status}, nil

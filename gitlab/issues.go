@@ -60,7 +60,7 @@ func Attribution(user string) string {
 // issueProject reads the project and the caller's access to it, and
 // refuses callers who may not read it.
 func (s *Service) issueProject(ctx context.Context, identity string) (*gl.Project, caller, error) {
-	if _, ok := s.cfg.Identities[identity]; !ok {
+	if _, ok := s.username(ctx, identity); !ok {
 		return nil, caller{}, s.unlinked(identity)
 	}
 	p, _, err := s.client.Projects.GetProject(s.cfg.Project, nil, gl.WithContext(ctx))

@@ -152,7 +152,7 @@ type JobInfo struct {
 // is not shown to whoever asks). Jobs with a CHATOPS_HELP variable are
 // listed first, as they were meant for chat.
 func (s *Service) ChatJobs(ctx context.Context, identity string) ([]JobInfo, error) {
-	if _, ok := s.cfg.Identities[identity]; !ok {
+	if _, ok := s.username(ctx, identity); !ok {
 		return nil, s.unlinked(identity)
 	}
 	ctx, cancel := s.bound(ctx, 3)
@@ -161,7 +161,7 @@ func (s *Service) ChatJobs(ctx context.Context, identity string) ([]JobInfo, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.authorize(ctx, p, identity); err != nil {
+	if _, err := s.authorize(ctx, p, identity, actorFrom(ctx)); err != nil {
 		return nil, err
 	}
 	c, err := s.ciAt(ctx, p)

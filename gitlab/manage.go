@@ -14,7 +14,7 @@ import (
 // access level in the project (0 for a non-member). A *bot.Refusal says
 // why it cannot be known (an unmapped identity, an unknown user).
 func (s *Service) Role(ctx context.Context, identity string) (username string, level int, err error) {
-	username, ok := s.cfg.Identities[identity]
+	username, ok := s.username(ctx, identity)
 	if !ok {
 		return "", 0, s.unlinked(identity)
 	}
@@ -42,11 +42,12 @@ func (s *Service) Role(ctx context.Context, identity string) (username string, l
 const Maintainer = int(gl.MaintainerPermissions)
 
 // Cancel cancels a pipeline (idempotent in GitLab: canceling a finished
-// pipeline changes nothing).
+// pipeline changes nothing), as the Actor in ctx (WithActor).
 func (s *Service) Cancel(ctx context.Context, projectID, pipelineID int64) error {
+	opts := s.as(actorFrom(ctx))
 	ctx, cancel := s.bound(ctx, 1)
 	defer cancel()
-	if _, _, err := s.client.Pipelines.CancelPipelineBuild(projectID, pipelineID, gl.WithContext(ctx)); err != nil {
+	if _, _, err := s.client.Pipelines.CancelPipelineBuild(projectID, pipelineID, append(opts, gl.WithContext(ctx))...); err != nil {
 		return s.apiRefusal(fmt.Sprintf("cancel pipeline #%d", pipelineID), err)
 	}
 	return nil
@@ -57,6 +58,10 @@ func (s *Service) Project() string { return s.cfg.Project }
 
 // unlinked is the refusal for a chat identity with no GitLab user.
 func (s *Service) unlinked(identity string) *bot.Refusal {
+	if s.cfg.Linking {
+		return &bot.Refusal{Title: "Your chat account is not linked to a GitLab account",
+			Text: "Send `link` to the bot in a direct message and approve the request in GitLab; then your commands act as your GitLab user."}
+	}
 	return &bot.Refusal{Title: "Your chat account is not linked to a GitLab account",
 		Text: fmt.Sprintf("Ask a chatops admin to add this line under [identities] in the bot's configuration, with your GitLab username:\n\"%s\" = \"<your GitLab username>\"", identity)}
 }

@@ -31,6 +31,9 @@ type RunRequest struct {
 	// ChannelID and UserID are the chat ids given to the job as
 	// CHAT_CHANNEL and CHAT_USER_ID.
 	ChannelID, UserID string
+	// Actor is the linked user's credential, the zero Actor when the
+	// user has not linked an account (Config.ActAs decides then).
+	Actor Actor
 }
 
 // RunIDVariable is the pipeline variable that carries a run's id, so a
@@ -55,9 +58,12 @@ func variables(plan Plan, runID string) *[]*gl.PipelineVariableOptions {
 // ambiguous failure (no answer, or a 5xx) it looks for a pipeline carrying
 // this run's id before trying again.
 func (s *Service) createPipeline(ctx context.Context, plan Plan, runID string, created time.Time) (*gl.Pipeline, error) {
+	if s.cfg.ActAs == ActAsUser && !plan.Actor.Linked() {
+		return nil, s.linkFirst() // never fall back to the bot's user
+	}
 	opts := &gl.CreatePipelineOptions{Ref: gl.Ptr(plan.Ref), Variables: variables(plan, runID)}
 	for attempt := 1; ; attempt++ {
-		pl, _, err := s.client.Pipelines.CreatePipeline(plan.ProjectID, opts, gl.WithContext(ctx), noRetry)
+		pl, _, err := s.client.Pipelines.CreatePipeline(plan.ProjectID, opts, append(s.as(plan.Actor), gl.WithContext(ctx), noRetry)...)
 		if err == nil {
 			return pl, nil
 		}

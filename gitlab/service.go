@@ -45,6 +45,12 @@ type Config struct {
 	Refs []string
 	// Identities maps "platform:userID" to a GitLab username.
 	Identities map[string]string
+	// ActAs decides what a chat user without a linked GitLab account may
+	// do: ActAsBot (default), ActAsUser or ActAsSudo (see actor.go).
+	ActAs string
+	// Linking says self-service linking (`link`) is on, so refusals of
+	// unlinked users point to it.
+	Linking bool
 	// Logger receives the service's logs (default slog.Default()).
 	Logger *slog.Logger
 	// HTTPClient is used for every request (optional).
@@ -111,6 +117,13 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	switch cfg.ActAs = strings.ToLower(cfg.ActAs); cfg.ActAs {
+	case "":
+		cfg.ActAs = ActAsBot
+	case ActAsBot, ActAsUser, ActAsSudo:
+	default:
+		return nil, fmt.Errorf("gitlab: act_as must be bot, user or sudo, not %q", cfg.ActAs)
 	}
 	levels := map[string]gl.AccessLevelValue{"": gl.DeveloperPermissions, "developer": gl.DeveloperPermissions,
 		"maintainer": gl.MaintainerPermissions, "owner": gl.OwnerPermissions}

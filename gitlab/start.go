@@ -21,6 +21,8 @@ type Plan struct {
 	ChannelID, UserID string
 	// User is the GitLab username the run acts as.
 	User string
+	// Actor is the credential side effects are made with (see Actor).
+	Actor Actor
 	// ProjectID is the project's numeric id, ProjectURL its web page and
 	// Ref the branch or tag the pipeline runs on.
 	ProjectID  int64
@@ -61,9 +63,18 @@ func Finished(status string) bool {
 // the branch's CI configuration. A *bot.Refusal says why a run cannot
 // start.
 func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
+	if !req.Actor.Linked() {
+		req.Actor = actorFrom(ctx) // set by the identity middleware
+	}
+	req.Actor.Identity = req.Identity
 	// An unmapped chat user costs GitLab nothing.
-	if _, ok := s.cfg.Identities[req.Identity]; !ok {
-		return Plan{}, s.unlinked(req.Identity)
+	if !req.Actor.Linked() {
+		if s.cfg.ActAs == ActAsUser {
+			return Plan{}, s.linkFirst()
+		}
+		if _, ok := s.cfg.Identities[req.Identity]; !ok {
+			return Plan{}, s.unlinked(req.Identity)
+		}
 	}
 	ctx, cancel := s.bound(ctx, 3)
 	defer cancel()
@@ -71,7 +82,7 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	user, err := s.authorize(ctx, p, req.Identity)
+	user, err := s.authorize(ctx, p, req.Identity, req.Actor)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -85,7 +96,9 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 	if _, err := s.findJob(c, p, req.Job); err != nil {
 		return Plan{}, err
 	}
-	return Plan{Job: req.Job, Args: req.Args, ChannelID: req.ChannelID, UserID: req.UserID, User: user,
+	actor := req.Actor
+	actor.Username = user
+	return Plan{Job: req.Job, Args: req.Args, ChannelID: req.ChannelID, UserID: req.UserID, User: user, Actor: actor,
 		ProjectID: p.ID, ProjectURL: p.WebURL, Ref: p.Ref}, nil
 }
 
@@ -96,13 +109,19 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 // the pipeline is canceled and a *bot.Refusal with the rule to add is
 // returned, together with the state so the reply can link the pipeline.
 func (s *Service) Create(ctx context.Context, plan Plan, runID string, created time.Time) (State, error) {
+	if a := actorFrom(ctx); !plan.Actor.Linked() && a.Linked() {
+		plan.Actor = a // a plan rebuilt from a stored run (resumed)
+	}
+	if plan.Actor.Username == "" {
+		plan.Actor.Username = plan.User
+	}
 	ctx, cancel := s.bound(ctx, 4)
 	defer cancel()
 	pl, err := s.createPipeline(ctx, plan, runID, created)
 	if err != nil {
 		return State{}, err
 	}
-	s.log.Info("pipeline created", "job", plan.Job, "pipeline", pl.ID, "user", plan.User, "run", runID)
+	s.log.Info("pipeline created", "job", plan.Job, "pipeline", pl.ID, "user", plan.User, "as", s.actingAs(plan.Actor), "run", runID)
 	return s.attach(ctx, plan, pl)
 }
 
@@ -133,7 +152,7 @@ func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State
 		return st, s.apiRefusal("list the pipeline's jobs", err)
 	}
 	if job == nil {
-		_, _, cerr := s.client.Pipelines.CancelPipelineBuild(plan.ProjectID, pl.ID, gl.WithContext(ctx))
+		_, _, cerr := s.client.Pipelines.CancelPipelineBuild(plan.ProjectID, pl.ID, append(s.as(plan.Actor), gl.WithContext(ctx))...)
 		text := fmt.Sprintf("GitLab created the pipeline without %s: its rules do not select it for chatops pipelines. ", plan.Job)
 		if cerr == nil {
 			text += "The pipeline was canceled. "
@@ -147,7 +166,7 @@ func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State
 	}
 	if job.Status == "manual" {
 		if s.cfg.PlayManual {
-			if j, _, err := s.client.Jobs.PlayJob(plan.ProjectID, job.ID, nil, gl.WithContext(ctx)); err != nil {
+			if j, _, err := s.client.Jobs.PlayJob(plan.ProjectID, job.ID, nil, append(s.as(plan.Actor), gl.WithContext(ctx))...); err != nil {
 				st.Notes = append(st.Notes, "The job is manual and could not be played ("+messageOf(err)+"); play it in GitLab.")
 			} else {
 				st.Status = j.Status

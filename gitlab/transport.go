@@ -34,6 +34,7 @@ type observingTransport struct {
 }
 
 func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = userTokenOnly(req)
 	ctx, cancel := context.WithCancel(req.Context())
 	timer := time.AfterFunc(t.headerTimeout, cancel)
 	sent := time.Now()

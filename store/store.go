@@ -275,4 +275,15 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
+
+	// SaveIdentity stores a linked identity, replacing the one stored for
+	// the same Chat. Times are truncated to TimePrecision in place. An
+	// empty Chat is an error.
+	SaveIdentity(ctx context.Context, id *Identity) error
+	// GetIdentity returns the identity linked to chat ("platform:userID"),
+	// or ErrNotFound.
+	GetIdentity(ctx context.Context, chat string) (*Identity, error)
+	// DeleteIdentity removes the link of chat; deleting a link that does
+	// not exist is not an error.
+	DeleteIdentity(ctx context.Context, chat string) error
 }

@@ -74,6 +74,10 @@ type Store struct {
 	// replica that dies has its runs taken over within about Lease and a
 	// third.
 	Lease Duration `toml:"lease"`
+	// SecretKey encrypts linked users' GitLab tokens at rest: 32 bytes as
+	// base64 or hex, normally "${CHATOPS_SECRET_KEY}". Required when
+	// [gitlab] oauth_client_id is set.
+	SecretKey string `toml:"secret_key"`
 }
 
 // Log is the [log] section.
@@ -114,6 +118,15 @@ type GitLab struct {
 	// growing.
 	LogWait     Duration `toml:"log_wait"`
 	LogInterval Duration `toml:"log_interval"`
+	// OAuthClientID turns on self-service linking (`link`): the
+	// application id of a non-confidential GitLab OAuth application with
+	// the api scope and the device flow. See identity.go.
+	OAuthClientID string `toml:"oauth_client_id"`
+	// ActAs decides what a chat user without a linked GitLab account may
+	// do: "bot" (default: [identities] and the role check, pipelines made
+	// by the bot's user), "user" (refuse and point to `link`) or "sudo"
+	// (the admin token with the Sudo header, self-managed GitLab).
+	ActAs string `toml:"act_as"`
 }
 
 // Project is a [projects.<alias>] table: one more GitLab project, named
@@ -319,6 +332,7 @@ func (c *Config) validate(text string) Problems {
 				What: fmt.Sprintf("%q is not a role chatops knows", c.GitLab.MinRole), Fix: `min_role = "developer" (or "maintainer", "owner")`})
 		}
 	}
+	ps = append(ps, c.validateLinking(at)...)
 	if c.Bot.HealthAddr != "" && c.HTTP.Addr != c.Bot.HealthAddr {
 		ps = append(ps, Problem{Line: at("bot", "health_addr"), Key: []string{"bot", "health_addr"},
 			What: fmt.Sprintf("%s differs from [http] addr %s", c.Bot.HealthAddr, c.HTTP.Addr),

@@ -135,6 +135,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	t.Setenv("PGPASSWORD", "pw")
 	t.Setenv("GITLAB_WEBHOOK_SECRET", "hook-secret")
 	t.Setenv("API_PROJECT_TOKEN", "glpat-api")
+	t.Setenv("CHATOPS_SECRET_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	all := strings.Join(lines, "\n")
 	all = strings.Replace(all, "health_addr = \"127.0.0.1:8080\"", "", 1) // an alias of addr: one of the two
 	if _, err := Parse(all, os.LookupEnv); err != nil {

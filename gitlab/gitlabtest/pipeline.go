@@ -26,7 +26,9 @@ type pipeline struct {
 	Source string
 	// Token is the Private-Token that created the pipeline: GitLab
 	// records the token's user as the pipeline's user.
-	Token     string
+	Token string
+	// Sudo is the Sudo header it was created with.
+	Sudo      string
 	SHA       string
 	Variables []variable
 	Created   time.Time
@@ -122,11 +124,18 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) {
 		refuse("Insufficient permissions to set pipeline variables")
 		return
 	}
-	p, msg := s.newPipelineLocked(pr, body.Ref, "api", r.Header.Get("Private-Token"), body.Variables)
+	// A user's OAuth token creates pipelines as that user, who needs the
+	// Developer role, as in GitLab.
+	if u, ok := s.oauthUserLocked(credential(r)); ok && pr.members[u.ID] < Developer {
+		apiError(w, http.StatusForbidden, "403 Forbidden")
+		return
+	}
+	p, msg := s.newPipelineLocked(pr, body.Ref, "api", credential(r), body.Variables)
 	if p == nil {
 		refuse(msg)
 		return
 	}
+	p.Sudo = r.Header.Get("Sudo")
 	writeJSON(w, 201, s.pipelineJSON(p))
 }
 

@@ -122,6 +122,9 @@ func (s *Server) tokenOK(tok string) bool {
 	if tok == s.Token {
 		return true
 	}
+	if _, ok := s.oauthUserLocked(tok); ok {
+		return true
+	}
 	for _, p := range s.projects {
 		if p.tokens[tok] {
 			return true
@@ -139,7 +142,7 @@ func (s *Server) lookupProject(pid, tok string) *project {
 		if pid != fmt.Sprint(p.id) && !strings.EqualFold(pid, p.path) {
 			continue
 		}
-		if tok != s.Token && !p.tokens[tok] {
+		if _, user := s.oauthUserLocked(tok); tok != s.Token && !p.tokens[tok] && !user {
 			return nil // a project token of another project sees nothing
 		}
 		return p

@@ -38,7 +38,12 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/projects/{pid}/deployments", s.project(s.listDeployments))
 
 	web := s.web()
+	oauth := s.oauthRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/oauth/") {
+			oauth.ServeHTTP(w, r)
+			return
+		}
 		if !strings.HasPrefix(r.URL.Path, "/api/v4/") {
 			web.ServeHTTP(w, r) // web pages need no token
 			return
@@ -47,9 +52,10 @@ func (s *Server) routes() http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		path := strings.TrimPrefix(r.URL.Path, "/api/v4")
 		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Body: string(body)})
+		s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Body: string(body),
+			Token: credential(r), Sudo: r.Header.Get("Sudo")})
 		s.mu.Unlock()
-		if !s.tokenOK(r.Header.Get("Private-Token")) {
+		if !s.tokenOK(credential(r)) {
 			apiError(w, http.StatusUnauthorized, "401 Unauthorized")
 			return
 		}
@@ -83,7 +89,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) project(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		pid, _ := url.PathUnescape(r.PathValue("pid"))
-		p := s.lookupProject(pid, r.Header.Get("Private-Token"))
+		p := s.lookupProject(pid, credential(r))
 		if p == nil {
 			apiError(w, http.StatusNotFound, "404 Project Not Found")
 			return

@@ -31,6 +31,9 @@ type Request struct {
 	Path   string // without /api/v4, unescaped
 	Query  string
 	Body   string
+	// Token is the token the request carried (Private-Token or OAuth
+	// bearer), Sudo its Sudo header.
+	Token, Sudo string
 }
 
 // Options configure a fake.
@@ -73,6 +76,8 @@ type Server struct {
 	// A project webhook with Job events (SetWebhook).
 	hookURL, hookSecret string
 	hooksSent           int
+	// oauth is the OAuth state (oauth.go), made on first use.
+	oauth *oauthState
 }
 
 type user struct {
@@ -215,7 +220,7 @@ func (s *Server) Pipelines() []PipelineInfo {
 	var out []PipelineInfo
 	for id := int64(0); id <= s.nextID; id++ {
 		if p, ok := s.pipelines[id]; ok {
-			info := PipelineInfo{ID: p.ID, Created: p.Created, Project: p.project.path, Ref: p.Ref, Token: p.Token, Status: p.status(), Variables: map[string]string{}}
+			info := PipelineInfo{ID: p.ID, Created: p.Created, Project: p.project.path, Ref: p.Ref, Token: p.Token, Sudo: p.Sudo, Status: p.status(), Variables: map[string]string{}}
 			for _, v := range p.Variables {
 				info.Variables[v.Key] = v.Value
 			}
@@ -233,13 +238,14 @@ func (s *Server) Pipelines() []PipelineInfo {
 type PipelineInfo struct {
 	ID int64
 	// Project is the project's path, Ref the branch or tag, Token the
-	// Private-Token that created the pipeline.
-	Project, Ref, Token string
-	Status              string
-	Variables           map[string]string
-	Jobs                []string // "name:status"
-	JobIDs              []int64  // in the order of Jobs
-	Created             time.Time
+	// token (Private-Token or OAuth bearer) that created the pipeline and
+	// Sudo the user it was created as with the Sudo header.
+	Project, Ref, Token, Sudo string
+	Status                    string
+	Variables                 map[string]string
+	Jobs                      []string // "name:status"
+	JobIDs                    []int64  // in the order of Jobs
+	Created                   time.Time
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -14,7 +14,17 @@ import (
 const BotUser = "chatops-bot"
 
 // currentUser is GET /user: the token's own user.
-func (s *Server) currentUser(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	u, ok := s.oauthUserLocked(credential(r))
+	if !ok {
+		u, ok = s.users[r.Header.Get("Sudo")]
+	}
+	s.mu.Unlock()
+	if ok {
+		writeJSON(w, 200, u)
+		return
+	}
 	writeJSON(w, 200, map[string]any{"id": 1, "username": BotUser, "name": "chatops bot", "state": "active", "bot": true,
 		"web_url": s.srv.URL + "/" + BotUser})
 }

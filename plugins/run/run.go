@@ -89,6 +89,11 @@ type Options struct {
 	// Audit, when set, receives one line per pipeline created (see
 	// watcher.audit), for operators to ship as their audit trail.
 	Audit *slog.Logger
+	// Actor, when set, tells who a chat identity acts as in GitLab (a
+	// linked user's token; plugins/identity). Commands get it from the
+	// identity middleware; the watcher asks here when it resumes a run
+	// after a restart. See actor.go.
+	Actor func(ctx context.Context, identity string) (gitlab.Actor, error)
 }
 
 func (o *Options) setDefaults() {

@@ -74,6 +74,9 @@ func (w *watcher) resume(ctx context.Context, gl GitLab, run *store.Run) {
 			setReply(run, sent)
 		}
 	}
+	// The pipeline is made as its requester, as it would have been before
+	// the restart (linked users' tokens; see Options.Actor).
+	ctx = w.p.actorContext(ctx, run.Requester)
 	if playsJob(run) {
 		w.resumePlay(ctx, gl, run) // a deploy: the job exists, see play.go
 		return

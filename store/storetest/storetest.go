@@ -77,6 +77,7 @@ func Run(t *testing.T, o Opener) {
 		{"NotifyPayloadRefused", testNotifyPayloadRefused},
 		{"ListenEnds", testListenEnds},
 		{"SharedLeasesAndNotify", testSharedLeasesAndNotify},
+		{"Identity", testIdentity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o) })

@@ -1,0 +1,67 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/chatops-dev/chatops/store"
+)
+
+// SaveIdentity stores id, replacing the link stored for id.Chat.
+func (s *Store) SaveIdentity(ctx context.Context, id *store.Identity) error {
+	if id.Chat == "" {
+		return errors.New("store: saving an identity: empty chat identity")
+	}
+	id.ExpiresAt, id.LinkedAt = store.StoredTime(id.ExpiresAt), store.StoredTime(id.LinkedAt)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO identities
+		(chat, gitlab_user_id, gitlab_username, access_token, refresh_token, expires_at, linked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (chat) DO UPDATE SET gitlab_user_id = excluded.gitlab_user_id,
+			gitlab_username = excluded.gitlab_username, access_token = excluded.access_token,
+			refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
+			linked_at = excluded.linked_at`,
+		id.Chat, id.GitLabUserID, id.GitLabUsername, nonNil(id.AccessToken), nonNil(id.RefreshToken),
+		micros(id.ExpiresAt), id.LinkedAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("store: saving the identity of %s: %w", id.Chat, err)
+	}
+	return nil
+}
+
+// GetIdentity returns the link of chat, or store.ErrNotFound.
+func (s *Store) GetIdentity(ctx context.Context, chat string) (*store.Identity, error) {
+	var (
+		id              store.Identity
+		expires, linked sql.NullInt64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT chat, gitlab_user_id, gitlab_username, access_token, refresh_token,
+		expires_at, linked_at FROM identities WHERE chat = ?`, chat).
+		Scan(&id.Chat, &id.GitLabUserID, &id.GitLabUsername, &id.AccessToken, &id.RefreshToken, &expires, &linked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("identity %s: %w", chat, store.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("store: reading the identity of %s: %w", chat, err)
+	}
+	id.ExpiresAt, id.LinkedAt = fromMicros(expires), fromMicros(linked)
+	return &id, nil
+}
+
+// DeleteIdentity removes the link of chat, if any.
+func (s *Store) DeleteIdentity(ctx context.Context, chat string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM identities WHERE chat = ?`, chat); err != nil {
+		return fmt.Errorf("store: deleting the identity of %s: %w", chat, err)
+	}
+	return nil
+}
+
+// nonNil keeps an empty token a zero-length BLOB rather than NULL, which
+// the NOT NULL column refuses.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
