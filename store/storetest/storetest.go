@@ -77,6 +77,11 @@ func Run(t *testing.T, o Opener) {
 		{"NotifyPayloadRefused", testNotifyPayloadRefused},
 		{"ListenEnds", testListenEnds},
 		{"SharedLeasesAndNotify", testSharedLeasesAndNotify},
+		{"Confirmation", testConfirmation},
+		{"ConfirmationNotYours", testConfirmationNotYours},
+		{"ConfirmationExpired", testConfirmationExpired},
+		{"ConfirmationTakenOnce", testConfirmationTakenOnce},
+		{"ConfirmationDuplicate", testConfirmationDuplicate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o) })
