@@ -25,6 +25,19 @@ func (s *Server) AddGroupMember(group, username string, access int) {
 	s.groups[group][u.ID] = access
 }
 
+// AddGroup creates the group path with no members of its own (a
+// subgroup whose members come from its parents).
+func (s *Server) AddGroup(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.groups == nil {
+		s.groups = map[string]map[int64]int{}
+	}
+	if s.groups[path] == nil {
+		s.groups[path] = map[int64]int{}
+	}
+}
+
 // getGroupMember is GET /groups/:id/members/all/:user_id: the member
 // with their access level in the group or an ancestor (the highest), or
 // 404.
