@@ -152,7 +152,8 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
 			Lease:  cfg.Store.Lease.Duration,
-			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit")})
+			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit"),
+			Policy: jobPolicy(cfg), ConfirmFor: cfg.Bot.ConfirmTimeout.Duration})
 		if err != nil {
 			a.close()
 			return nil, err
