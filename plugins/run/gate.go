@@ -102,3 +102,18 @@ func (p *Plugin) allowed(ctx context.Context, m bot.Message, proj *Project, jobs
 func refusalf(title, format string, a ...any) *bot.Refusal {
 	return &bot.Refusal{Title: title, Text: fmt.Sprintf(format, a...)}
 }
+
+// admitPlay judges a play of a manual job (deploy) by the job's policy,
+// as run would be. Confirmations are stored for runs only, so a job
+// with confirm = true is refused here rather than played unasked.
+func (p *Plugin) admitPlay(ctx context.Context, m bot.Message, proj *Project, job string) error {
+	rule, err := p.admit(ctx, m, proj, job)
+	if err != nil {
+		return err
+	}
+	if rule.Confirm {
+		return refusalf("Job "+job+" asks for confirmation",
+			"Its policy has confirm = true, which playing a waiting job does not support yet; nothing was played. Play it in GitLab, or ask an admin.")
+	}
+	return nil
+}

@@ -189,3 +189,21 @@ func TestDoubleClickRunsOnce(t *testing.T) {
 		t.Fatalf("%d pipelines after a triple click, want 1", n)
 	}
 }
+
+// TestRetryAsksAgain: retry is a new run, so a confirm = true job asks
+// again instead of running at once.
+func TestRetryAsksAgain(t *testing.T) {
+	e := confirmEnv(t, nil)
+	_, code := ask(t, e, "U-alice", "C1", "run greet Ada")
+	if r, _ := e.say("U-alice", "C1", "confirm "+code); r.Status != bot.StatusSuccess {
+		t.Fatalf("confirmation: %q / %q", r.Title, r.Text)
+	}
+	e.chat.Say("U-alice", "C1", "retry")
+	r, ok := e.chat.WaitFor("C1", func(r bot.Reply) bool { return len(r.Actions) > 0 || r.Status == bot.StatusError }, 10*time.Second)
+	if !ok || len(r.Actions) != 1 {
+		t.Fatalf("retry did not ask: %q / %q", r.Title, r.Text)
+	}
+	if n := len(e.gl.Pipelines()); n != 1 {
+		t.Fatalf("%d pipelines, want the first only", n)
+	}
+}
