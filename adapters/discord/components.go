@@ -79,19 +79,20 @@ func fromComponent(i *discordgo.Interaction, now time.Time) (bot.Message, bool) 
 	return bot.Message{
 		Platform: "discord", EventID: "interaction:" + i.ID,
 		Conversation: bot.Conversation{ChannelID: i.ChannelID, Direct: i.GuildID == "",
-			Handle: interactionHandle{Token: i.Token, Issued: now, CanPost: mayPost(i)}.encode()},
+			Handle: interactionHandle{Token: i.Token, Issued: now, CanPost: mayPost(i), Click: true}.encode()},
 		Sender: bot.User{ID: u.ID, Username: u.Username, DisplayName: u.GlobalName, IsBot: u.Bot},
 		Action: data.CustomID, Addressed: true, Received: now,
 	}, true
 }
 
 // Whisper implements bot.Whisperer: an ephemeral follow-up (flags 64) to
-// m's interaction while its token lives; a typed message has none, and
-// is answered in the channel.
+// a button click while its token lives. Anything else is answered as a
+// reply: a typed message has no token, and a /chatops command's deferred
+// "thinking" answer (public) must be replaced, not left spinning.
 func (a *Adapter) Whisper(ctx context.Context, m bot.Message, r bot.Reply) error {
 	h := decodeHandle(m.Conversation.Handle)
 	s := a.session()
-	if s == nil || m.Conversation.Handle == "" || !h.alive(a.now()) {
+	if s == nil || m.Conversation.Handle == "" || !h.Click || !h.alive(a.now()) {
 		_, err := a.Send(ctx, m.Conversation, r)
 		return err
 	}
