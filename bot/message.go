@@ -45,6 +45,11 @@ type Message struct {
 	// command the ID names (see ActionText), so a click and the typed
 	// command take one path.
 	Action string
+	// ActionOn is the platform id of the message whose button was
+	// clicked, where the adapter can edit it afterwards (Slack); "" when
+	// not a click or not editable that way. Handlers use it to take the
+	// buttons off a question once it is answered.
+	ActionOn string
 }
 
 // ActionText is the command an action ID stands for: IDs are

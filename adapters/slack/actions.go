@@ -38,6 +38,7 @@ func fromBlockAction(cb slack.InteractionCallback) (bot.Message, bool) {
 		Conversation: bot.Conversation{ChannelID: channel, ThreadID: thread, Direct: direct},
 		Sender:       bot.User{ID: cb.User.ID, Username: cb.User.Name},
 		Action:       act.ActionID,
+		ActionOn:     firstOf(cb.Message.Timestamp, cb.Container.MessageTs),
 		Addressed:    true,
 		Received:     time.Now(),
 	}, true

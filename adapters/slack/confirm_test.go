@@ -75,10 +75,18 @@ func TestConfirmButton(t *testing.T) {
 	}
 
 	h.fake.ClickButton(slacktest.Click{Channel: "C1", MessageTS: question.TS, ThreadTS: d.TS, User: "U1", ActionID: action, Value: action})
+	defused := false
 	for {
 		p, err := h.fake.NextPost(ctx)
 		if err != nil {
 			t.Fatalf("no result: %v (posts: %+v)", err, h.fake.Posts())
+		}
+		if p.Method == "chat.update" && p.TS == question.TS {
+			if buttonOf(t, p) != "" || !strings.Contains(string(p.Blocks), "Confirmed by") {
+				t.Fatalf("the question after the click: %s", p.Blocks)
+			}
+			defused = true
+			continue
 		}
 		if p.Method == "chat.postMessage" && p.ThreadTS != d.TS {
 			t.Fatalf("posted in thread %q, want %q", p.ThreadTS, d.TS)
@@ -86,6 +94,9 @@ func TestConfirmButton(t *testing.T) {
 		if strings.Contains(string(p.Blocks), "Hello World") {
 			break
 		}
+	}
+	if !defused {
+		t.Error("the question kept its button after the confirmation")
 	}
 	if pipes := demo.Pipelines(); len(pipes) != 1 || pipes[0].Variables["CHAT_USER_ID"] != "U1" {
 		t.Fatalf("pipelines %+v", pipes)
@@ -110,7 +121,7 @@ func TestBlockActionPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, ok := fromBlockAction(cb)
-	if !ok || m.Action != "confirm:ABC" || m.Sender.ID != "U9" || m.Conversation.ChannelID != "C1" || m.Conversation.ThreadID != "17.1" || m.EventID == "" {
+	if !ok || m.Action != "confirm:ABC" || m.Sender.ID != "U9" || m.Conversation.ChannelID != "C1" || m.Conversation.ThreadID != "17.1" || m.ActionOn != "17.2" || m.EventID == "" {
 		t.Fatalf("%+v", m)
 	}
 	cb.Type = slack.InteractionTypeViewSubmission

@@ -103,5 +103,21 @@ func (p *Plugin) confirm(ctx context.Context, w bot.Responder, r *commands.Reque
 		return err
 	}
 	bot.Logger(ctx).Info("confirmed", "code", code, "job", c.Job, "project", c.Project)
+	if m.ActionOn != "" {
+		// The question's button is spent: take it off, so nobody clicks
+		// a dead button. Best effort: the run goes on either way.
+		who := firstNonEmpty(m.Sender.Username, m.Sender.ID)
+		_, _ = w.Update(ctx, bot.Sent{Conversation: m.Conversation, ID: m.ActionOn}, bot.Reply{Status: bot.StatusInfo,
+			Title: fmt.Sprintf("Confirmed by %s: %s runs in %s", who, c.Job, proj.Name())})
+	}
 	return p.start(ctx, w, m, proj, c.Job, c.Ref, c.Args)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }
