@@ -165,7 +165,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
 			Lease:  cfg.Store.Lease.Duration,
 			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit"),
-			Actor: idp.Actor})
+			Actor: idp.Actor, Policy: jobPolicy(cfg), ConfirmFor: cfg.Bot.ConfirmTimeout.Duration})
 		if err != nil {
 			a.close()
 			return nil, err

@@ -44,6 +44,13 @@ type Reactor interface {
 	React(ctx context.Context, m Message, emoji string) error
 }
 
+// Whisperer is an optional Adapter capability: a reply only the sender
+// of m sees (Slack chat.postEphemeral, a Discord ephemeral follow-up), for
+// answers that concern nobody else, such as "this button is not yours".
+type Whisperer interface {
+	Whisper(ctx context.Context, m Message, r Reply) error
+}
+
 // Console is an optional Adapter capability: an adapter whose every
 // message comes from the operator at the machine's console (the
 // terminal), where a piped script of many commands is normal use, not a

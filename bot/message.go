@@ -6,7 +6,10 @@
 // events into Message and render Reply, plugins only ever see these types.
 package bot
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Message is one chat message as the bot sees it, after the adapter has
 // translated the platform event.
@@ -36,6 +39,24 @@ type Message struct {
 	Addressed bool
 	// Received is when the adapter received the message.
 	Received time.Time
+	// Action is the ID of the reply button (Reply.Actions) the sender
+	// clicked, "" for typed text. Adapters that render buttons deliver a
+	// click as a message with Action set; the router serves it as the
+	// command the ID names (see ActionText), so a click and the typed
+	// command take one path.
+	Action string
+	// ActionOn is the platform id of the message whose button was
+	// clicked, where the adapter can edit it afterwards (Slack); "" when
+	// not a click or not editable that way. Handlers use it to take the
+	// buttons off a question once it is answered.
+	ActionOn string
+}
+
+// ActionText is the command an action ID stands for: IDs are
+// "<command>:<argument>" ("confirm:K7Q2"), served as "<command> <argument>".
+func ActionText(id string) string {
+	cmd, arg, _ := strings.Cut(id, ":")
+	return strings.TrimSpace(cmd + " " + arg)
 }
 
 // Conversation locates a message and is the address replies are sent to.

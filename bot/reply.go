@@ -90,6 +90,35 @@ type Reply struct {
 	CodeNote string
 	// Links are shown after the content (pipeline, job log).
 	Links []Link
+	// Actions are buttons, rendered by adapters that can (Slack Block Kit,
+	// Discord message components) and left out by the others: the text
+	// must say how to do the same by typing (e.g. "confirm K7Q2").
+	Actions []Action
+}
+
+// ActionStyle colours a button.
+type ActionStyle int
+
+// Button styles.
+const (
+	// ActionDefault is a plain button.
+	ActionDefault ActionStyle = iota
+	// ActionPrimary is the expected choice.
+	ActionPrimary
+	// ActionDanger is a destructive choice (a deploy).
+	ActionDanger
+)
+
+// Action is a button in a reply. A click is delivered as a Message whose
+// Action is ID, from the user who clicked.
+type Action struct {
+	// ID is "<command>:<argument>" (see ActionText), at most 100 bytes
+	// (Discord's custom_id limit).
+	ID string
+	// Label is the button's text.
+	Label string
+	// Style colours it.
+	Style ActionStyle
 }
 
 // IsZero reports an empty reply.

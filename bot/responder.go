@@ -70,3 +70,29 @@ func (r *responder) retry(ctx context.Context, what string, op func(context.Cont
 		}
 	}
 }
+
+// Whisper answers only m's sender where the adapter can (Whisperer), and
+// in the conversation where it cannot.
+func (r *responder) Whisper(ctx context.Context, m Message, reply Reply) error {
+	wh, ok := r.adapter.(Whisperer)
+	if !ok {
+		_, err := r.Reply(ctx, reply)
+		return err
+	}
+	_, err := r.retry(ctx, "whisper", func(ctx context.Context) (Sent, error) {
+		return Sent{}, wh.Whisper(ctx, m, reply)
+	})
+	return err
+}
+
+// ReplyPrivately answers only m's sender where w and its adapter can, and
+// in the conversation otherwise (the terminal, Mattermost).
+func ReplyPrivately(ctx context.Context, w Responder, m Message, r Reply) error {
+	if wh, ok := w.(interface {
+		Whisper(context.Context, Message, Reply) error
+	}); ok {
+		return wh.Whisper(ctx, m, r)
+	}
+	_, err := w.Reply(ctx, r)
+	return err
+}

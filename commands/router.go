@@ -193,6 +193,9 @@ func (rt *Router) Lookup(name string) (Command, bool) {
 // per message (see logCommand).
 func (rt *Router) HandleMessage(ctx context.Context, w bot.Responder, m bot.Message) {
 	start := time.Now()
+	if m.Action != "" {
+		m.Text = bot.ActionText(m.Action)
+	}
 	p := Parse(m.Text)
 	command, err := rt.dispatch(ctx, w, m)
 	switch command {
@@ -218,6 +221,10 @@ func (rt *Router) Dispatch(ctx context.Context, w bot.Responder, m bot.Message) 
 // dispatch serves m and returns the canonical name of the command served
 // ("" when m named none).
 func (rt *Router) dispatch(ctx context.Context, w bot.Responder, m bot.Message) (string, error) {
+	if m.Action != "" {
+		// A button click: served as the command its ID names.
+		m.Text = bot.ActionText(m.Action)
+	}
 	p := Parse(m.Text)
 	if p.Name == "" {
 		_, err := w.Reply(ctx, rt.greeting())

@@ -271,6 +271,19 @@ type Store interface {
 	// SetCursor stores value under key.
 	SetCursor(ctx context.Context, key, value string) error
 
+	// CreateConfirmation stores a confirmation waiting for its
+	// requester. It sets CreatedAt and truncates the times to
+	// TimePrecision. ErrExists when the code is taken; an empty code is
+	// an error.
+	CreateConfirmation(ctx context.Context, c *Confirmation) error
+	// TakeConfirmation consumes the confirmation code for identity, in
+	// one atomic step, so of two concurrent takers (a double click, two
+	// replicas) exactly one gets it. ErrNotFound when there is none (or
+	// it was taken already), ErrExpired when it has lapsed (by the
+	// database's clock; it is deleted), ErrNotYours when identity is not
+	// its requester (it stays).
+	TakeConfirmation(ctx context.Context, code, identity string) (*Confirmation, error)
+
 	// Ping checks that the store is reachable (for readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store.

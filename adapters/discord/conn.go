@@ -399,8 +399,11 @@ func (a *Adapter) dispatch(f frame, gs *gwSession, deliver func(bot.Message)) bo
 		if json.Unmarshal(f.D, &i) != nil || !a.guilds.Allows(i.GuildID) {
 			return false
 		}
-		if i.Type == discordgo.InteractionApplicationCommand && i.ApplicationCommandData().Name == commandName {
+		switch {
+		case i.Type == discordgo.InteractionApplicationCommand && i.ApplicationCommandData().Name == commandName:
 			go a.acknowledge(&i, deliver)
+		case i.Type == discordgo.InteractionMessageComponent:
+			go a.acknowledgeComponent(&i, deliver)
 		}
 	}
 	return false

@@ -28,6 +28,10 @@ type interactionHandle struct {
 	Token   string
 	Issued  time.Time // zero when unknown
 	CanPost bool      // the bot may post in the channel after the token expires
+	// Click marks a button click's token: it was acknowledged with a
+	// deferred update, so its @original is the clicked message and an
+	// ephemeral follow-up is possible at once (see Whisper).
+	Click bool
 }
 
 func (h interactionHandle) encode() string {
@@ -37,6 +41,9 @@ func (h interactionHandle) encode() string {
 	}
 	if h.CanPost {
 		v.Set("post", "1")
+	}
+	if h.Click {
+		v.Set("click", "1")
 	}
 	return handlePrefix + v.Encode()
 }
@@ -52,7 +59,7 @@ func decodeHandle(s string) interactionHandle {
 	if err != nil {
 		return interactionHandle{}
 	}
-	h := interactionHandle{Token: v.Get("t"), CanPost: v.Get("post") == "1"}
+	h := interactionHandle{Token: v.Get("t"), CanPost: v.Get("post") == "1", Click: v.Get("click") == "1"}
 	if ms, err := strconv.ParseInt(v.Get("at"), 10, 64); err == nil {
 		h.Issued = time.UnixMilli(ms)
 	}

@@ -40,7 +40,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 		return bot.Sent{}, err
 	}
 	defer unlock()
-	content := Render(r)
+	content := rendered{text: Render(r), comps: components(r.Actions)}
 	if to.Handle != "" {
 		h := decodeHandle(to.Handle)
 		if h.alive(a.now()) {
@@ -75,7 +75,7 @@ func (a *Adapter) answered(token string, issued time.Time) {
 // up after. The answer counts as given only once its edit succeeded, so a
 // failed edit is retried as an edit, not replaced by a follow-up under a
 // reply stuck at "thinking".
-func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to bot.Conversation, h interactionHandle, content string) (bot.Sent, error) {
+func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to bot.Conversation, h interactionHandle, content rendered) (bot.Sent, error) {
 	in := a.interaction(h.Token)
 	a.mu.Lock()
 	_, answered := a.answers[h.Token]
@@ -83,7 +83,7 @@ func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to 
 	a.mu.Unlock()
 	if first {
 		err := a.rest(ctx, func(opt discordgo.RequestOption) error {
-			_, err := s.InteractionResponseEdit(in, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings}, opt)
+			_, err := s.InteractionResponseEdit(in, &discordgo.WebhookEdit{Content: &content.text, Components: &content.comps, AllowedMentions: noPings}, opt)
 			return err
 		})
 		if err != nil {
@@ -97,7 +97,7 @@ func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to 
 	var m *discordgo.Message
 	err := a.rest(ctx, func(opt discordgo.RequestOption) error {
 		var err error
-		m, err = s.FollowupMessageCreate(in, true, &discordgo.WebhookParams{Content: content, AllowedMentions: noPings}, opt)
+		m, err = s.FollowupMessageCreate(in, true, &discordgo.WebhookParams{Content: content.text, Components: content.comps, AllowedMentions: noPings}, opt)
 		return err
 	})
 	if err != nil {
@@ -108,7 +108,7 @@ func (a *Adapter) sendInteraction(ctx context.Context, s *discordgo.Session, to 
 
 // afterToken delivers a reply whose interaction token has expired: in the
 // channel where the bot may post, else it is logged once and dropped.
-func (a *Adapter) afterToken(ctx context.Context, s *discordgo.Session, to bot.Conversation, h interactionHandle, content string) (bot.Sent, error) {
+func (a *Adapter) afterToken(ctx context.Context, s *discordgo.Session, to bot.Conversation, h interactionHandle, content rendered) (bot.Sent, error) {
 	to.Handle = ""
 	to.ThreadID = ""
 	if h.CanPost {
@@ -124,8 +124,8 @@ func (a *Adapter) afterToken(ctx context.Context, s *discordgo.Session, to bot.C
 	return bot.Sent{}, bot.Permanent(fmt.Errorf("discord: interaction token expired and the bot may not post in channel %s", to.ChannelID))
 }
 
-func (a *Adapter) sendChannel(ctx context.Context, s *discordgo.Session, to bot.Conversation, content string) (bot.Sent, error) {
-	send := &discordgo.MessageSend{Content: content, AllowedMentions: noPings}
+func (a *Adapter) sendChannel(ctx context.Context, s *discordgo.Session, to bot.Conversation, content rendered) (bot.Sent, error) {
+	send := &discordgo.MessageSend{Content: content.text, Components: content.comps, AllowedMentions: noPings}
 	if to.ThreadID != "" {
 		send.Reference = &discordgo.MessageReference{MessageID: to.ThreadID, ChannelID: to.ChannelID, FailIfNotExists: new(bool)}
 	}
@@ -154,7 +154,7 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 		return bot.Sent{}, err
 	}
 	defer unlock()
-	content := Render(r)
+	content := rendered{text: Render(r), comps: components(r.Actions)}
 	if ref.Conversation.Handle != "" {
 		h := decodeHandle(ref.Conversation.Handle)
 		if h.alive(a.now()) {
@@ -162,7 +162,7 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 			appID := a.appID
 			a.mu.Unlock()
 			err = a.rest(ctx, func(opt discordgo.RequestOption) error {
-				_, err := s.WebhookMessageEdit(appID, h.Token, ref.ID, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noPings}, opt)
+				_, err := s.WebhookMessageEdit(appID, h.Token, ref.ID, &discordgo.WebhookEdit{Content: &content.text, Components: &content.comps, AllowedMentions: noPings}, opt)
 				return err
 			})
 			if !tokenGone(err) {
@@ -175,7 +175,7 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 		return a.afterToken(ctx, s, ref.Conversation, h, content)
 	}
 	err = a.rest(ctx, func(opt discordgo.RequestOption) error {
-		_, err := s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref.ID, Channel: ref.Conversation.ChannelID, Content: &content, AllowedMentions: noPings}, opt)
+		_, err := s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref.ID, Channel: ref.Conversation.ChannelID, Content: &content.text, Components: &content.comps, AllowedMentions: noPings}, opt)
 		return err
 	})
 	if err != nil {

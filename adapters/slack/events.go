@@ -63,6 +63,11 @@ func (a *Adapter) handle(ctx context.Context, smc *socketmode.Client, evt socket
 			return false
 		}
 		m, ok = a.fromSlashCommand(data, evt.Request)
+	case slack.InteractionCallback:
+		if !a.teams.Allows(data.Team.ID) {
+			return false
+		}
+		m, ok = fromBlockAction(data)
 	}
 	if ok {
 		deliver(m)

@@ -133,7 +133,31 @@ func renderWithin(r bot.Reply, budget int) message {
 	for _, part := range [][]slack.Block{head, body, fields, note, codeBlocks, links} {
 		blocks = append(blocks, part...)
 	}
-	return message{Text: fallback(r), Blocks: blocks[:min(len(blocks), maxBlocks)]}
+	buttons := actionBlocks(r.Actions)
+	blocks = blocks[:min(len(blocks), maxBlocks-len(buttons))]
+	return message{Text: fallback(r), Blocks: append(blocks, buttons...)}
+}
+
+// actionBlocks renders a reply's actions as one Block Kit actions block
+// of buttons (Slack: at most 25 elements, button text at most 75
+// characters). A click comes back as a block_actions interaction whose
+// action_id is the Action's ID (see fromBlockAction).
+func actionBlocks(actions []bot.Action) []slack.Block {
+	if len(actions) == 0 {
+		return nil
+	}
+	var els []slack.BlockElement
+	for _, a := range actions[:min(len(actions), 25)] {
+		b := slack.NewButtonBlockElement(a.ID, a.ID, slack.NewTextBlockObject(slack.PlainTextType, cutRunes(a.Label, 75), false, false))
+		switch a.Style {
+		case bot.ActionPrimary:
+			b.Style = slack.StylePrimary
+		case bot.ActionDanger:
+			b.Style = slack.StyleDanger
+		}
+		els = append(els, b)
+	}
+	return []slack.Block{slack.NewActionBlock("actions", els...)}
 }
 
 // fence renders code as an escaped ``` block.

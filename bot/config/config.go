@@ -27,10 +27,13 @@ type Config struct {
 	GitLab     *GitLab            `toml:"gitlab"`
 	Projects   map[string]Project `toml:"projects"`
 	Identities map[string]string  `toml:"identities"`
-	Shell      *Shell             `toml:"shell"`
-	Slack      *Slack             `toml:"slack"`
-	Mattermost *Mattermost        `toml:"mattermost"`
-	Discord    *Discord           `toml:"discord"`
+	// Jobs are the per-job policies, [jobs.<name>], for every project
+	// that has none of its own for that job.
+	Jobs       map[string]Job `toml:"jobs"`
+	Shell      *Shell         `toml:"shell"`
+	Slack      *Slack         `toml:"slack"`
+	Mattermost *Mattermost    `toml:"mattermost"`
+	Discord    *Discord       `toml:"discord"`
 }
 
 // Bot is the [bot] section.
@@ -53,6 +56,9 @@ type Bot struct {
 	// and still run when the bot sees it (Mattermost catch-up; default 5m).
 	// Older ones are answered that they were not run.
 	CatchUp Duration `toml:"catch_up"`
+	// ConfirmTimeout is how long a job with confirm = true waits for its
+	// requester's confirmation (default 5m).
+	ConfirmTimeout Duration `toml:"confirm_timeout"`
 }
 
 // HTTP is the [http] section: the one listener for /healthz and the
@@ -143,10 +149,30 @@ type Project struct {
 	// Refs are the patterns of refs besides the default branch that jobs
 	// may run on (job@ref); default none.
 	Refs []string `toml:"refs"`
+	// Jobs are this project's per-job policies,
+	// [projects.<alias>.jobs.<name>]; one replaces [jobs.<name>] for the
+	// project entirely.
+	Jobs map[string]Job `toml:"jobs"`
+}
+
+// Job is a per-job policy, [jobs.<name>] or
+// [projects.<alias>.jobs.<name>]. Every list that is set must admit the
+// caller (deny by default).
+type Job struct {
+	// MinRole is the least project role: developer, maintainer or owner.
+	MinRole string `toml:"min_role"`
+	// Users are the GitLab usernames who may run the job.
+	Users []string `toml:"users"`
+	// Groups are GitLab group paths; the caller must be a member of one.
+	Groups []string `toml:"groups"`
+	// Channels are the conversations ("platform:channelID") it may run in.
+	Channels []string `toml:"channels"`
+	// Confirm asks the requester to confirm before the job runs.
+	Confirm bool `toml:"confirm"`
 }
 
 // ReservedNames are the command names a project alias may not take.
-var ReservedNames = []string{"help", "ping", "run", "runs", "cancel", "retry", "again", "projects"}
+var ReservedNames = []string{"help", "ping", "run", "runs", "cancel", "retry", "again", "projects", "confirm"}
 
 // Shell is the [shell] section: the terminal adapter.
 type Shell struct {
@@ -247,6 +273,9 @@ func Parse(text string, lookup func(string) (string, bool)) (*Config, error) {
 func (c *Config) applyDefaults() {
 	if c.Bot.Name == "" {
 		c.Bot.Name = "chatops"
+	}
+	if c.Bot.ConfirmTimeout.Duration == 0 {
+		c.Bot.ConfirmTimeout.Duration = 5 * time.Minute
 	}
 	if c.Bot.CatchUp.Duration == 0 {
 		c.Bot.CatchUp.Duration = 5 * time.Minute
@@ -377,6 +406,10 @@ func (c *Config) validate(text string) Problems {
 			ps = append(ps, Problem{Line: at("identities", k), Key: []string{"identities", k},
 				What: "maps to an empty GitLab username", Fix: fmt.Sprintf("%q = \"<GitLab username>\"", k)})
 		}
+	}
+	ps = append(ps, checkJobs(text, []string{"jobs"}, c.Jobs)...)
+	for alias, p := range c.Projects {
+		ps = append(ps, checkJobs(text, []string{"projects", alias, "jobs"}, p.Jobs)...)
 	}
 	if c.Slack == nil && c.Mattermost == nil && c.Discord == nil && c.Shell == nil {
 		ps = append(ps, Problem{What: "no adapter is enabled", Fix: "add a [shell], [slack], [mattermost] or [discord] section"})

@@ -82,6 +82,10 @@ func TestParseErrorsNameKeyAndLine(t *testing.T) {
 		{"bad identity", "[shell]\n[identities]\n\"U123\" = \"alice\"\n", []string{"platform:userID"}},
 		{"bad role", "[gitlab]\nurl=\"u\"\ntoken=\"t\"\nproject=\"p\"\nmin_role=\"guest\"\n[shell]\n", []string{"min_role"}},
 		{"no adapter", "[bot]\nname = \"x\"\n", []string{"no adapter is enabled"}},
+		{"job role", "[shell]\n[jobs.deploy]\nmin_role = \"admin\"\n", []string{`line 3: [jobs.deploy] min_role: "admin" is not a role`}},
+		{"job channel", "[shell]\n[jobs.deploy]\nchannels = [\"C1\"]\n", []string{`line 3: [jobs.deploy] channels:`, "platform:channelID"}},
+		{"project job", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\n[projects.api]\npath=\"g/api\"\n[projects.api.jobs.deploy]\ngroups = [\"\"]\n", []string{"line 8: [projects.api.jobs.deploy] groups: holds an empty name"}},
+		{"confirm is reserved", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\n[projects.confirm]\npath=\"g/api\"\n", []string{"command name"}},
 		{"syntax", "[shell]\nuser = = 1\n", []string{"line 2"}},
 		{"short lease", "[shell]\n[store]\nlease = \"100ms\"\n", []string{`line 3: [store] lease: 100ms is too short`, `fix: lease = "10s"`}},
 	}

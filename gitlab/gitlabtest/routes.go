@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/users", s.listUsers)
 	api.HandleFunc("GET /api/v4/user", s.currentUser)
 	api.HandleFunc("GET /api/v4/projects/{pid}/members/all/{uid}", s.project(s.getMember))
+	api.HandleFunc("GET /api/v4/groups/{gid}/members/all/{uid}", s.getGroupMember)
 	api.HandleFunc("POST /api/v4/projects/{pid}/pipeline", s.project(s.createPipeline))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines", s.project(s.listPipelines))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}", s.project(s.getPipeline))

@@ -57,9 +57,12 @@ type Server struct {
 	srv  *httptest.Server
 	exec Exec
 
-	mu        sync.Mutex
-	projects  []*project       // the first is the default project
-	users     map[string]*user // by username
+	mu       sync.Mutex
+	projects []*project       // the first is the default project
+	users    map[string]*user // by username
+	// groups are group paths and their members' access levels by user id
+	// (AddGroupMember); membership is direct, inherited by subgroups.
+	groups    map[string]map[int64]int
 	pipelines map[int64]*pipeline
 	jobs      map[int64]*job
 	nextID    int64

@@ -9,6 +9,7 @@ import (
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/internal/plugintest"
+	"github.com/chatops-dev/chatops/plugins/run/policy"
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/sqlite"
 )
@@ -230,6 +231,31 @@ func TestDeployResumedAfterThePlay(t *testing.T) {
 		t.Fatalf("no success reply after the restart: %+v", e.Chat.Messages("C1"))
 	}
 	if n := e.GL.PlayCount(job); n != 1 {
+		t.Fatalf("played %d times", n)
+	}
+}
+
+// TestDeployObeysJobPolicy: playing a manual job is judged by that job's
+// policy as run is: a Developer is refused a Maintainer-only job, and a
+// job that asks for confirmation is not played unasked.
+func TestDeployObeysJobPolicy(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	e.Stop()
+	e.Policy = policy.Set{Global: map[string]policy.Rule{"deploy-production": {MinRole: "maintainer"}}}
+	e.Start()
+	_, job := pushed(t, e, "deploy-production")
+	r := e.Say("alice", "C1", "deploy staging to production")
+	if r.Status != bot.StatusError || !strings.Contains(r.Text, "min_role rule") {
+		t.Fatalf("developer: %q / %q", r.Title, r.Text)
+	}
+	e.Stop()
+	e.Policy = policy.Set{Global: map[string]policy.Rule{"deploy-production": {Confirm: true}}}
+	e.Start()
+	r = e.Say("alice", "C2", "deploy staging to production")
+	if r.Status != bot.StatusError || !strings.Contains(r.Title, "asks for confirmation") {
+		t.Fatalf("confirm job: %q / %q", r.Title, r.Text)
+	}
+	if n := e.GL.PlayCount(job); n != 0 {
 		t.Fatalf("played %d times", n)
 	}
 }

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ type env struct {
 	cfg   config
 	// plugin is the last started plugin.
 	plugin *run.Plugin
+	// stop stops the last started bot and closes its store (as a process
+	// exiting would); later calls do nothing.
+	stop func()
 }
 
 // config is what a test may change before the bot starts.
@@ -151,7 +155,9 @@ func (e *env) start() *run.Plugin {
 	b := bot.New(rt, bot.Options{Logger: bottest.Quiet(), Workers: 32, Claims: st, PerUserConcurrent: 64, PerUserBurst: 1000}, e.chat)
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; st.Close() })
+	var once sync.Once
+	e.stop = func() { once.Do(func() { cancel(); <-done; st.Close() }) }
+	t.Cleanup(e.stop)
 	return p
 }
 

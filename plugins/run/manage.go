@@ -192,6 +192,11 @@ func (p *Plugin) retry(ctx context.Context, w bot.Responder, r *commands.Request
 	if proj == nil {
 		return &bot.Refusal{Title: "Project " + run.Project + " is no longer configured", Text: "Run the job in a configured project: type projects."}
 	}
+	// A retry is a new run: the job's policy and confirmation apply as
+	// to run.
+	if asked, err := p.gate(ctx, w, r.Message, proj, run.Job, run.Ref, run.Args); asked || err != nil {
+		return err
+	}
 	return p.start(ctx, w, r.Message, proj, run.Job, run.Ref, run.Args)
 }
 

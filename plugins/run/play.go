@@ -48,6 +48,9 @@ func (p *Plugin) StartPlay(ctx context.Context, w bot.Responder, m bot.Message, 
 	case pl.Kind == "" || pl.Kind == "run" || pl.JobID == 0:
 		return fmt.Errorf("run: a play needs a kind other than run and a job id (got %q, %d)", pl.Kind, pl.JobID)
 	}
+	if err := p.admitPlay(ctx, m, proj, pl.Job); err != nil {
+		return err
+	}
 	run := &store.Run{
 		ID: newRunID(), Kind: pl.Kind, Platform: m.Platform,
 		Requester: m.Identity(), UserID: m.Sender.ID, GitLabUser: pl.User,

@@ -25,6 +25,7 @@ import (
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/joblog"
 	"github.com/chatops-dev/chatops/plugins/projects"
+	"github.com/chatops-dev/chatops/plugins/run/policy"
 	"github.com/chatops-dev/chatops/store"
 )
 
@@ -94,6 +95,12 @@ type Options struct {
 	// identity middleware; the watcher asks here when it resumes a run
 	// after a restart. See actor.go.
 	Actor func(ctx context.Context, identity string) (gitlab.Actor, error)
+	// Policy holds the per-job rules (see package policy); the zero Set
+	// leaves every job to the project's min_role.
+	Policy policy.Set
+	// ConfirmFor is how long a job with confirm = true waits for its
+	// confirmation (default 5m).
+	ConfirmFor time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -123,6 +130,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.ConfirmFor <= 0 {
+		o.ConfirmFor = 5 * time.Minute
 	}
 }
 
@@ -175,6 +185,7 @@ func (p *Plugin) Commands() []commands.Command {
 		Handler:  commands.HandlerFunc(p.serve),
 	}}
 	cmds = append(cmds, p.manageCommands()...)
+	cmds = append(cmds, p.confirmCommand())
 	for _, proj := range p.projects.List() {
 		for _, n := range []string{proj.Alias, proj.Path} {
 			if n == "" {
@@ -277,6 +288,9 @@ func (p *Plugin) runIn(ctx context.Context, w bot.Responder, m bot.Message, proj
 		return p.list(ctx, w, m, proj)
 	}
 	job, ref, _ := strings.Cut(jobRef, "@")
+	if asked, err := p.gate(ctx, w, m, proj, job, ref, args); asked || err != nil {
+		return err
+	}
 	return p.start(ctx, w, m, proj, job, ref, args)
 }
 
@@ -414,6 +428,7 @@ func (p *Plugin) list(ctx context.Context, w bot.Responder, m bot.Message, proj 
 	if err != nil {
 		return err
 	}
+	jobs = p.allowed(ctx, m, proj, jobs)
 	var b strings.Builder
 	b.WriteString("Usage: run <job> [arguments...]\n")
 	if len(jobs) == 0 {

@@ -78,6 +78,11 @@ func Run(t *testing.T, o Opener) {
 		{"ListenEnds", testListenEnds},
 		{"SharedLeasesAndNotify", testSharedLeasesAndNotify},
 		{"Identity", testIdentity},
+		{"Confirmation", testConfirmation},
+		{"ConfirmationNotYours", testConfirmationNotYours},
+		{"ConfirmationExpired", testConfirmationExpired},
+		{"ConfirmationTakenOnce", testConfirmationTakenOnce},
+		{"ConfirmationDuplicate", testConfirmationDuplicate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o) })

@@ -40,6 +40,10 @@ type Post struct {
 	Content string
 	// CallbackType is the interaction response type, for "callback".
 	CallbackType int
+	// Components is the message components JSON as sent ("" when absent,
+	// "[]" when cleared), and Flags the message flags (64: ephemeral).
+	Components string
+	Flags      int
 }
 
 // Server is the fake.
@@ -367,8 +371,10 @@ func tooLong(w http.ResponseWriter, content string) bool {
 }
 
 type messageBody struct {
-	Content   string `json:"content"`
-	Reference *struct {
+	Content    string          `json:"content"`
+	Components json.RawMessage `json:"components"`
+	Flags      int             `json:"flags"`
+	Reference  *struct {
 		MessageID string `json:"message_id"`
 	} `json:"message_reference"`
 }
@@ -395,7 +401,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := s.id()
-	p := Post{Kind: "create", ChannelID: r.PathValue("cid"), MessageID: id, Content: b.Content}
+	p := Post{Kind: "create", ChannelID: r.PathValue("cid"), MessageID: id, Content: b.Content, Components: string(b.Components), Flags: b.Flags}
 	if b.Reference != nil {
 		p.ReplyTo = b.Reference.MessageID
 	}
@@ -409,7 +415,7 @@ func (s *Server) editMessage(w http.ResponseWriter, r *http.Request) {
 	if tooLong(w, b.Content) {
 		return
 	}
-	s.posts <- Post{Kind: "edit", ChannelID: r.PathValue("cid"), MessageID: r.PathValue("mid"), Content: b.Content}
+	s.posts <- Post{Kind: "edit", ChannelID: r.PathValue("cid"), MessageID: r.PathValue("mid"), Content: b.Content, Components: string(b.Components)}
 	writeJSON(w, 200, s.messageJSON(r.PathValue("mid"), r.PathValue("cid"), b.Content))
 }
 
@@ -451,7 +457,7 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("mid") != "@original" {
 		kind = "edit"
 	}
-	s.posts <- Post{Kind: kind, MessageID: r.PathValue("mid"), Content: b.Content}
+	s.posts <- Post{Kind: kind, MessageID: r.PathValue("mid"), Content: b.Content, Components: string(b.Components)}
 	writeJSON(w, 200, s.messageJSON(s.id(), "", b.Content))
 }
 
@@ -462,7 +468,7 @@ func (s *Server) followup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := s.id()
-	s.posts <- Post{Kind: "followup", MessageID: id, Content: b.Content}
+	s.posts <- Post{Kind: "followup", MessageID: id, Content: b.Content, Components: string(b.Components), Flags: b.Flags}
 	writeJSON(w, 200, s.messageJSON(id, "", b.Content))
 }
 

@@ -29,6 +29,20 @@ func DemoRun(t testing.TB, identity string) (*gitlabtest.Demo, *run.Plugin) {
 // add set.Plugins() to the router.
 func DemoPlugins(t testing.TB, identity string) (*gitlabtest.Demo, *gitlabplugins.Set) {
 	t.Helper()
+	return DemoPluginsWith(t, identity, nil)
+}
+
+// DemoRunWith is DemoRun with the run options changed by tweak (a job
+// policy, say) before the plugin is built.
+func DemoRunWith(t testing.TB, identity string, tweak func(*run.Options)) (*gitlabtest.Demo, *run.Plugin) {
+	t.Helper()
+	demo, set := DemoPluginsWith(t, identity, tweak)
+	return demo, set.Run
+}
+
+// DemoPluginsWith is DemoPlugins with the run options changed by tweak.
+func DemoPluginsWith(t testing.TB, identity string, tweak func(*run.Options)) (*gitlabtest.Demo, *gitlabplugins.Set) {
+	t.Helper()
 	demo, err := gitlabtest.NewDemo(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +60,11 @@ func DemoPlugins(t testing.TB, identity string) (*gitlabtest.Demo, *gitlabplugin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	set, err := gitlabplugins.New([]gitlabplugins.Project{{Path: demo.Project, GitLab: svc, Default: true}},
-		run.Options{Store: st, PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: bottest.Quiet()})
+	opts := run.Options{Store: st, PollInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Second, Logger: bottest.Quiet()}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	set, err := gitlabplugins.New([]gitlabplugins.Project{{Path: demo.Project, GitLab: svc, Default: true}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,6 +128,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			"user": "chatops", "team_id": s.TeamID, "user_id": s.BotUserID, "bot_id": s.BotID, "is_enterprise_install": false})
 	case "chat.postMessage", "chat.update":
 		s.serveChat(w, r, method)
+	case "chat.postEphemeral":
+		s.serveEphemeral(w, r)
 	case "conversations.open":
 		if tokenOf(r) != s.BotToken {
 			slackErr(w, "invalid_auth")
@@ -276,6 +278,25 @@ func CheckMessage(text string, blocks json.RawMessage) (string, []string) {
 				}
 			}
 		case "divider":
+		case "actions":
+			// Slack: 1 to 25 elements; a button's text is plain_text of at
+			// most 75 characters, its action_id at most 255.
+			if len(b.Elements) == 0 || len(b.Elements) > 25 {
+				bad(i, "must provide between 1 and 25 elements")
+			}
+			for _, raw := range b.Elements {
+				var btn struct {
+					Type     string     `json:"type"`
+					Text     textObject `json:"text"`
+					ActionID string     `json:"action_id"`
+					Style    string     `json:"style"`
+				}
+				if json.Unmarshal(raw, &btn) != nil || btn.Type != "button" || btn.Text.Type != "plain_text" ||
+					runeLen(btn.Text.Text) == 0 || runeLen(btn.Text.Text) > 75 || len(btn.ActionID) > 255 ||
+					(btn.Style != "" && btn.Style != "primary" && btn.Style != "danger") {
+					bad(i, "invalid button")
+				}
+			}
 		default:
 			bad(i, "unsupported block type %q", b.Type)
 		}

@@ -69,6 +69,7 @@ type Server struct {
 	envelopes        map[string]envelope
 	acks             map[string]Ack
 	posts            []Post
+	ephemerals       []Ephemeral
 	readPos          int
 	limits           map[string][]int     // method -> Retry-After seconds of the next 429s
 	limitedUntil     map[string]time.Time // method -> end of its current 429

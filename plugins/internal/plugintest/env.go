@@ -16,6 +16,7 @@ import (
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/gitlabplugins"
 	"github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/plugins/run/policy"
 	"github.com/chatops-dev/chatops/store/sqlite"
 )
 
@@ -58,6 +59,8 @@ type Env struct {
 
 	// DBPath is the SQLite store's file, kept across restarts.
 	DBPath string
+	// Policy is the per-job policy the next Start gives the run plugin.
+	Policy policy.Set
 	stop   func()
 }
 
@@ -106,7 +109,7 @@ func (e *Env) Start() {
 	set, err := gitlabplugins.New([]gitlabplugins.Project{
 		{Path: e.GL.ProjectPath, GitLab: svc(e.GL.ProjectPath), Default: true},
 		{Alias: "infra", Path: "group/infra", GitLab: svc("group/infra"), Channels: []string{Platform + ":C-infra"}},
-	}, run.Options{Store: st, PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Logger: bottest.Quiet()})
+	}, run.Options{Store: st, PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Logger: bottest.Quiet(), Policy: e.Policy})
 	if err != nil {
 		t.Fatal(err)
 	}
