@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 }
 
 // buildBinary compiles chatops once per test binary run.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		builtDir, buildErr = os.MkdirTemp("", "chatops-bin-")

@@ -192,6 +192,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 	}
 	a.bot = bot.New(router, bot.Options{
 		Workers:           cfg.Bot.Workers,
+		Queue:             cfg.Bot.Queue,
 		PerUserConcurrent: cfg.Bot.PerUserConcurrent,
 		PerUserPerMinute:  cfg.Bot.PerUserPerMinute,
 		PerUserBurst:      cfg.Bot.PerUserBurst,

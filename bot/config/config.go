@@ -42,6 +42,9 @@ type Bot struct {
 	Name string `toml:"name"`
 	// Workers bounds concurrent commands (default 64).
 	Workers int `toml:"workers"`
+	// Queue bounds the commands waiting for a worker (default 256); when
+	// it is full senders are told the bot is busy.
+	Queue int `toml:"queue"`
 	// ShutdownGrace is how long running commands get after SIGTERM (default 30s).
 	ShutdownGrace Duration `toml:"shutdown_grace"`
 	// PerUserConcurrent, PerUserPerMinute and PerUserBurst limit one
