@@ -21,18 +21,6 @@ func (s *Server) ClickButton(c Click) string {
 		"data":            map[string]any{"custom_id": c.CustomID, "component_type": 2},
 		"message":         s.messageJSON(c.MessageID, c.ChannelID, ""),
 	}
-	user := map[string]any{"id": c.UserID, "username": "user" + c.UserID, "discriminator": "0"}
-	if c.GuildID != "" {
-		d["guild_id"] = c.GuildID
-		d["member"] = map[string]any{"user": user, "roles": []any{}}
-		d["context"] = 0
-	} else {
-		d["user"] = user
-		d["context"] = 1
-	}
-	s.mu.Lock()
-	s.interactions[token] = &interaction{id: id, created: s.now(), channel: c.ChannelID}
-	s.mu.Unlock()
-	s.dispatch("INTERACTION_CREATE", d, nil)
+	s.sendInteraction(d, id, token, c.ChannelID, c.GuildID, c.UserID)
 	return id
 }

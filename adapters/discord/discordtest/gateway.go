@@ -405,9 +405,19 @@ func (s *Server) InteractionWith(in Interaction) string {
 	if in.IntegerOption {
 		d["data"] = map[string]any{"id": "cmd-0", "name": "chatops", "type": 1, "options": []any{map[string]any{"name": "count", "type": 4, "value": 3}}}
 	}
-	user := map[string]any{"id": in.UserID, "username": "user" + in.UserID, "discriminator": "0"}
-	if in.GuildID != "" {
-		d["guild_id"] = in.GuildID
+	s.sendInteraction(d, id, token, in.ChannelID, in.GuildID, in.UserID)
+	return id
+}
+
+// sendInteraction completes an interaction payload d with who sent it (a
+// member in a guild, a user in a DM, and the matching context), registers
+// its token (one callback within 3 seconds, webhook calls for 15 minutes)
+// and dispatches INTERACTION_CREATE: the part commands and button clicks
+// share.
+func (s *Server) sendInteraction(d map[string]any, id, token, channelID, guildID, userID string) {
+	user := map[string]any{"id": userID, "username": "user" + userID, "discriminator": "0"}
+	if guildID != "" {
+		d["guild_id"] = guildID
 		d["member"] = map[string]any{"user": user, "roles": []any{}}
 		d["context"] = 0
 	} else {
@@ -415,10 +425,9 @@ func (s *Server) InteractionWith(in Interaction) string {
 		d["context"] = 1
 	}
 	s.mu.Lock()
-	s.interactions[token] = &interaction{id: id, created: s.now(), channel: in.ChannelID}
+	s.interactions[token] = &interaction{id: id, created: s.now(), channel: channelID}
 	s.mu.Unlock()
 	s.dispatch("INTERACTION_CREATE", d, nil)
-	return id
 }
 
 // RequestReconnect sends op 7 Reconnect on every connection, as Discord
