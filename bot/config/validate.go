@@ -1,0 +1,118 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// identityKey is the shape of "platform:id" keys ([identities], channels).
+var identityKey = regexp.MustCompile(`^(shell|slack|mattermost|discord):\S+$`)
+
+func (c *Config) validate(text string) Problems {
+	var ps Problems
+	at := func(key ...string) int { return lineOf(text, key) }
+	need := func(section, key, v, example string) {
+		if strings.TrimSpace(v) == "" {
+			line := at(section, key)
+			if line == 0 {
+				line = at(section) // the key is absent: point at its section
+			}
+			ps = append(ps, Problem{Line: line, Key: []string{section, key}, What: "is required", Fix: fmt.Sprintf("%s = %q", key, example)})
+		}
+	}
+	url := func(section, key, v, example string) {
+		if p := checkURL(text, []string{section, key}, v, example); p != nil {
+			ps = append(ps, *p)
+		}
+	}
+	if c.GitLab != nil {
+		need("gitlab", "url", c.GitLab.URL, "https://gitlab.example.com")
+		url("gitlab", "url", c.GitLab.URL, "https://gitlab.example.com")
+		need("gitlab", "token", c.GitLab.Token, "${GITLAB_TOKEN}")
+		if len(c.Projects) == 0 {
+			need("gitlab", "project", c.GitLab.Project, "group/project")
+		}
+	}
+	if len(c.Projects) > 0 && c.GitLab == nil {
+		ps = append(ps, Problem{What: "[projects] need a [gitlab] section", Fix: "add [gitlab] with url and token"})
+	}
+	for alias, p := range c.Projects {
+		sec := "projects." + alias
+		need(sec, "path", p.Path, "group/project")
+		if slices.Contains(ReservedNames, strings.ToLower(alias)) || strings.ContainsAny(alias, " \t") {
+			ps = append(ps, Problem{Line: at(sec), Key: []string{sec},
+				What: fmt.Sprintf("%q is a command name or not one word, so chat could not name the project", alias), Fix: "choose another alias, such as [projects.api]"})
+		}
+		for _, ch := range p.Channels {
+			if !identityKey.MatchString(ch) {
+				ps = append(ps, Problem{Line: at(sec, "channels"), Key: []string{sec, "channels"},
+					What: fmt.Sprintf("%q must be \"platform:channelID\" with platform shell, slack, mattermost or discord", ch), Fix: `channels = ["slack:C0123ABCD"]`})
+			}
+		}
+	}
+	if c.GitLab != nil {
+		switch strings.ToLower(c.GitLab.MinRole) {
+		case "developer", "maintainer", "owner":
+		default:
+			ps = append(ps, Problem{Line: at("gitlab", "min_role"), Key: []string{"gitlab", "min_role"},
+				What: fmt.Sprintf("%q is not a role chatops knows", c.GitLab.MinRole), Fix: `min_role = "developer" (or "maintainer", "owner")`})
+		}
+	}
+	ps = append(ps, c.validateLinking(at)...)
+	if c.Bot.HealthAddr != "" && c.HTTP.Addr != c.Bot.HealthAddr {
+		ps = append(ps, Problem{Line: at("bot", "health_addr"), Key: []string{"bot", "health_addr"},
+			What: fmt.Sprintf("%s differs from [http] addr %s", c.Bot.HealthAddr, c.HTTP.Addr),
+			Fix:  "remove health_addr and keep only [http] addr, which serves /healthz, /readyz, /metrics and the webhook"})
+	}
+	if c.GitLab != nil && c.GitLab.WebhookSecret != "" && c.HTTP.Addr == "" {
+		ps = append(ps, Problem{Line: at("gitlab", "webhook_secret"), Key: []string{"gitlab", "webhook_secret"},
+			What: "webhooks need the HTTP listener, where GitLab posts them (at /hooks/gitlab)", Fix: `add [http] addr = ":8080"`})
+	}
+	if u := c.Store.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		ps = append(ps, Problem{Line: at("store", "url"), Key: []string{"store", "url"},
+			What: "is not a PostgreSQL URL", Fix: `url = "postgres://user:${PGPASSWORD}@host/chatops", or remove it to use the SQLite file`})
+	}
+	if l := c.Store.Lease.Duration; l < time.Second {
+		ps = append(ps, Problem{Line: at("store", "lease"), Key: []string{"store", "lease"},
+			What: fmt.Sprintf("%s is too short: a replica renews its leases every third of it", l), Fix: `lease = "10s" (at least "1s")`})
+	}
+	if c.Slack != nil {
+		need("slack", "app_token", c.Slack.AppToken, "${SLACK_APP_TOKEN}")
+		need("slack", "bot_token", c.Slack.BotToken, "${SLACK_BOT_TOKEN}")
+		url("slack", "api_url", c.Slack.APIURL, "https://slack.com/api/")
+		if u := c.Slack.APIURL; u != "" && !strings.HasSuffix(u, "/") && checkURL(text, []string{"slack", "api_url"}, u, "") == nil {
+			ps = append(ps, Problem{Line: at("slack", "api_url"), Key: []string{"slack", "api_url"},
+				What: "must end with /", Fix: fmt.Sprintf("api_url = %q", u+"/")})
+		}
+	}
+	if c.Mattermost != nil {
+		need("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
+		url("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
+		need("mattermost", "token", c.Mattermost.Token, "${MATTERMOST_TOKEN}")
+	}
+	if c.Discord != nil {
+		need("discord", "token", c.Discord.Token, "${DISCORD_TOKEN}")
+		url("discord", "api_url", c.Discord.APIURL, "https://discord.com")
+	}
+	for k, v := range c.Identities {
+		if !identityKey.MatchString(k) {
+			ps = append(ps, Problem{Line: at("identities", k), Key: []string{"identities", k},
+				What: "must be \"platform:userID\" with platform shell, slack, mattermost or discord", Fix: `"slack:U0123ABCD" = "alice"`})
+		}
+		if strings.TrimSpace(v) == "" {
+			ps = append(ps, Problem{Line: at("identities", k), Key: []string{"identities", k},
+				What: "maps to an empty GitLab username", Fix: fmt.Sprintf("%q = \"<GitLab username>\"", k)})
+		}
+	}
+	ps = append(ps, checkJobs(text, []string{"jobs"}, c.Jobs)...)
+	for alias, p := range c.Projects {
+		ps = append(ps, checkJobs(text, []string{"projects", alias, "jobs"}, p.Jobs)...)
+	}
+	if c.Slack == nil && c.Mattermost == nil && c.Discord == nil && c.Shell == nil {
+		ps = append(ps, Problem{What: "no adapter is enabled", Fix: "add a [shell], [slack], [mattermost] or [discord] section"})
+	}
+	return ps
+}
