@@ -3,17 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
-	"github.com/chatops-dev/chatops/adapters/mattermost/mattermosttest"
-	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
-	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 )
 
 // TestAllAdaptersInOneProcess wires the real process from a config file
@@ -24,49 +18,9 @@ import (
 func TestAllAdaptersInOneProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	demo, err := gitlabtest.NewDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer demo.Close()
-	sl := slacktest.New()
-	defer sl.Close()
-	mm := mattermosttest.New()
-	defer mm.Close()
-	mmUser := mm.AddUser("alice", false)
-	dc := discordtest.New()
-	defer dc.Close()
-
-	cfg := fmt.Sprintf(`
-[bot]
-name = "chatops"
-[log]
-level = "error"
-[gitlab]
-url = %q
-token = "${TEST_GITLAB_TOKEN}"
-project = %q
-poll_interval = "30ms"
-[identities]
-"slack:U1" = "demo"
-"mattermost:%s" = "demo"
-"discord:u1" = "demo"
-[slack]
-app_token = %q
-bot_token = %q
-api_url = %q
-[mattermost]
-url = %q
-token = %q
-[discord]
-token = %q
-api_url = %q
-`, demo.URL, demo.Project, mmUser, sl.AppToken, sl.BotToken, sl.APIURL(), mm.URL(), mm.BotToken, dc.Token, dc.URL())
-	path := filepath.Join(t.TempDir(), "chatops.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TEST_GITLAB_TOKEN", demo.Token)
+	p := startPlatforms(t, ctx)
+	demo, sl, mm, mmUser, dc := p.demo, p.sl, p.mm, p.mmUser, p.dc
+	path := p.config(t, "[bot]\nname = \"chatops\"\n[log]\nlevel = \"error\"\n", "")
 	var stdout, stderr bytes.Buffer
 	a, err := setup(ctx, options{configPath: path}, strings.NewReader(""), &stdout, &stderr)
 	if err != nil {

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +15,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
-	"github.com/chatops-dev/chatops/adapters/mattermost/mattermosttest"
-	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
 	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 )
@@ -34,52 +29,11 @@ import (
 func TestOperatingAllAdapters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	demo, err := gitlabtest.NewDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer demo.Close()
-	sl := slacktest.New()
-	defer sl.Close()
-	mm := mattermosttest.New()
-	defer mm.Close()
-	mmUser := mm.AddUser("alice", false)
-	dc := discordtest.New()
-	defer dc.Close()
-
-	cfg := fmt.Sprintf(`
-[log]
-level = "debug"
-[http]
-addr = "127.0.0.1:0"
-[gitlab]
-url = %q
-token = "${TEST_GITLAB_TOKEN}"
-project = %q
-poll_interval = "30ms"
-webhook_secret = "${TEST_HOOK_SECRET}"
-webhook_poll_interval = "30ms"
-[identities]
-"slack:U1" = "demo"
-"mattermost:%s" = "demo"
-"discord:u1" = "demo"
-[slack]
-app_token = %q
-bot_token = %q
-api_url = %q
-[mattermost]
-url = %q
-token = %q
-[discord]
-token = %q
-api_url = %q
-`, demo.URL, demo.Project, mmUser, sl.AppToken, sl.BotToken, sl.APIURL(), mm.URL(), mm.BotToken, dc.Token, dc.URL())
-	path := filepath.Join(t.TempDir(), "chatops.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p := startPlatforms(t, ctx)
+	demo, sl, mm, mmUser, dc := p.demo, p.sl, p.mm, p.mmUser, p.dc
+	path := p.config(t, "[log]\nlevel = \"debug\"\n[http]\naddr = \"127.0.0.1:0\"\n",
+		"webhook_secret = \"${TEST_HOOK_SECRET}\"\nwebhook_poll_interval = \"30ms\"")
 	hookSecret := "hook-secret-0123456789"
-	t.Setenv("TEST_GITLAB_TOKEN", demo.Token)
 	t.Setenv("TEST_HOOK_SECRET", hookSecret)
 	secrets := map[string]string{"gitlab": demo.Token, "webhook": hookSecret, "slack app": sl.AppToken,
 		"slack bot": sl.BotToken, "mattermost": mm.BotToken, "discord": dc.Token}
