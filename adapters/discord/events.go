@@ -1,6 +1,8 @@
 package discord
 
 import (
+	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode"
@@ -104,4 +106,90 @@ func fromInteraction(i *discordgo.Interaction, now time.Time) bot.Message {
 			Handle: interactionHandle{Token: i.Token, Issued: now, CanPost: mayPost(i)}.encode()},
 		Sender: sender, Text: text, Addressed: true, Received: now,
 	}
+}
+
+// safeDispatch is dispatch that survives a panic on one event: it is
+// logged and the connection goes on.
+func (a *Adapter) safeDispatch(f frame, gs *gwSession, deliver func(bot.Message)) (ready bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("an event handler panicked; the event is dropped, the connection kept", "event", f.T, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	return a.dispatch(f, gs, deliver)
+}
+
+func (a *Adapter) dispatch(f frame, gs *gwSession, deliver func(bot.Message)) bool {
+	switch f.T {
+	case "READY":
+		var r struct {
+			SessionID string          `json:"session_id"`
+			ResumeURL string          `json:"resume_gateway_url"`
+			User      discordgo.User  `json:"user"`
+			App       json.RawMessage `json:"application"`
+		}
+		_ = json.Unmarshal(f.D, &r)
+		var app struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(r.App, &app)
+		gs.id, gs.resumeURL = r.SessionID, r.ResumeURL
+		a.mu.Lock()
+		a.botID = r.User.ID
+		a.appID = firstOf(app.ID, r.User.ID)
+		first := !a.registered
+		a.registered = true
+		a.mu.Unlock()
+		a.setState(bot.StateConnected)
+		a.log.Info("discord connected", "bot", r.User.Username)
+		if first {
+			go a.registerCommand()
+		}
+		return true
+	case "RESUMED":
+		a.setState(bot.StateConnected)
+		a.log.Info("discord session resumed")
+		return true
+	case "GUILD_CREATE":
+		var g struct {
+			ID    string `json:"id"`
+			Roles []role `json:"roles"`
+		}
+		if json.Unmarshal(f.D, &g) == nil {
+			for _, r := range g.Roles {
+				a.learnRole(g.ID, r)
+			}
+		}
+	case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE":
+		var e struct {
+			GuildID string `json:"guild_id"`
+			Role    role   `json:"role"`
+		}
+		if json.Unmarshal(f.D, &e) == nil {
+			a.learnRole(e.GuildID, e.Role)
+		}
+	case "MESSAGE_CREATE":
+		var m discordgo.Message
+		if json.Unmarshal(f.D, &m) != nil || !a.guilds.Allows(m.GuildID) {
+			return false
+		}
+		a.mu.Lock()
+		botID, roleID := a.botID, a.botRoles[m.GuildID]
+		a.mu.Unlock()
+		if msg, ok := parseMessage(&m, botID, roleID); ok {
+			deliver(msg)
+		}
+	case "INTERACTION_CREATE":
+		var i discordgo.Interaction
+		if json.Unmarshal(f.D, &i) != nil || !a.guilds.Allows(i.GuildID) {
+			return false
+		}
+		switch {
+		case i.Type == discordgo.InteractionApplicationCommand && i.ApplicationCommandData().Name == commandName:
+			go a.acknowledge(&i, deliver)
+		case i.Type == discordgo.InteractionMessageComponent:
+			go a.acknowledgeComponent(&i, deliver)
+		}
+	}
+	return false
 }
