@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,43 @@ func TestLinkDisabledIsFatal(t *testing.T) {
 	}
 	if a.State() == bot.StateConnected {
 		t.Fatal("state still connected")
+	}
+}
+
+// On a disconnect warning the adapter opens its next connection while the
+// old one still works, so nothing sent meanwhile waits for Slack's late
+// retry of undelivered events.
+func TestDisconnectWarningOpensNextConnectionFirst(t *testing.T) {
+	for _, reason := range []string{"warning", "refresh_requested"} {
+		t.Run(reason, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{fake: []slacktest.Option{
+				slacktest.WithDisconnectGrace(400 * time.Millisecond),
+				// Far beyond waitFor: an envelope that falls into a gap is
+				// answered too late for the test.
+				slacktest.WithUndeliveredRetry(time.Minute),
+			}})
+			h.fake.Disconnect(reason)
+			const sent = 15
+			for i := range sent {
+				h.fake.Mention("C1", fmt.Sprintf("U%d", i), fmt.Sprintf("echo during handover %d", i))
+				time.Sleep(40 * time.Millisecond) // spans the grace and the handover
+			}
+			for range sent {
+				wantContains(t, h.nextPost(), "during handover")
+			}
+			spans := h.fake.Spans()
+			if len(spans) < 2 {
+				t.Fatalf("connections: %+v, want a second one", spans)
+			}
+			if old, next := spans[0], spans[1]; !next.Opened.Before(old.Closed) {
+				t.Errorf("connection 2 opened %s after connection 1 closed: a gap",
+					next.Opened.Sub(old.Closed))
+			}
+			if old := spans[0]; old.Closed.Sub(old.Opened) < 300*time.Millisecond {
+				t.Errorf("connection 1 closed %s after it opened, before Slack closed it",
+					old.Closed.Sub(old.Opened))
+			}
+			h.waitState(bot.StateConnected)
+		})
 	}
 }

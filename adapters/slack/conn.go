@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
@@ -28,27 +24,6 @@ var fatalCodes = map[string]bool{
 // errLinkDisabled ends Run: Slack closed the connection because Socket
 // Mode was turned off for the app.
 var errLinkDisabled = errors.New("Slack closed the connection with link_disabled: Socket Mode is turned off for the app; turn it on at api.slack.com/apps > Socket Mode")
-
-// frameWatch is slack-go's logger for one session: it passes the
-// library's log lines on (without the per-frame debug lines) and notices
-// a disconnect frame whose reason is link_disabled.
-type frameWatch struct {
-	libLogger
-	stop     context.CancelFunc
-	disabled atomic.Bool
-}
-
-// Output implements slack-go's logger interface.
-func (f *frameWatch) Output(depth int, s string) error {
-	if !strings.Contains(s, "Received WebSocket message") {
-		return f.libLogger.Output(depth, s)
-	}
-	if strings.Contains(s, `"type":"disconnect"`) && strings.Contains(s, `"reason":"link_disabled"`) {
-		f.disabled.Store(true)
-		f.stop()
-	}
-	return nil
-}
 
 func isFatal(err error) bool {
 	if err == nil {
@@ -69,9 +44,7 @@ func isFatal(err error) bool {
 }
 
 // Run implements bot.Adapter: it learns the bot's identity (auth.test),
-// then keeps a Socket Mode connection up until ctx ends, redialling with
-// jittered, capped exponential backoff after any drop, and tearing down
-// connections that go silent.
+// then keeps a Socket Mode connection up until ctx ends (see connect).
 func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 	if err := a.identify(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -80,20 +53,15 @@ func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 		a.setState(bot.StateDegraded)
 		return err
 	}
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go a.watchdog(wctx)
-	for ctx.Err() == nil {
-		err := a.session(ctx, deliver)
-		if ctx.Err() == nil && isFatal(err) {
-			a.setState(bot.StateDegraded)
-			if errors.Is(err, errLinkDisabled) {
-				return fmt.Errorf("slack: %w", err)
-			}
-			return fmt.Errorf("slack: opening a Socket Mode connection with app_token: %w", err)
-		}
+	err := a.connect(ctx, deliver)
+	if ctx.Err() != nil {
+		return nil
 	}
-	return nil
+	a.setState(bot.StateDegraded)
+	if errors.Is(err, errLinkDisabled) {
+		return fmt.Errorf("slack: %w", err)
+	}
+	return fmt.Errorf("slack: opening a Socket Mode connection with app_token: %w", err)
 }
 
 // identify calls auth.test until it answers, to learn the bot's user id.
@@ -123,215 +91,197 @@ func (a *Adapter) identify(ctx context.Context) error {
 	}
 }
 
-// session runs one socketmode client. slack-go redials by itself after a
-// drop (through gatedClient, which applies our backoff); the session ends
-// when a connection attempt fails, so the next one starts from a fresh
-// client under our backoff rather than slack-go's uncapped one.
-func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error {
-	sctx, cancel := context.WithCancel(ctx)
+// connEvent is what a connection's reader tells the supervisor: a
+// disconnect frame (err nil) or the connection's end.
+type connEvent struct {
+	c      *socketConn
+	reason string // the disconnect frame's reason
+	err    error
+}
+
+// dialResult is the outcome of one connection attempt.
+type dialResult struct {
+	c   *socketConn
+	err error
+}
+
+// connect supervises the connections until ctx ends or a fatal error.
+//
+// One connection is current. When Slack announces its end (a disconnect
+// frame with reason warning or refresh_requested), the next connection is
+// opened at once and the old one is kept reading until Slack closes it
+// (at most retireAfter), so no envelope falls into a gap between the two.
+// A connection that drops, or goes silent for cfg.Watchdog, is replaced
+// after the shared jittered, capped backoff (a 429's Retry-After when
+// longer). link_disabled and rejected credentials end the loop.
+func (a *Adapter) connect(ctx context.Context, deliver func(bot.Message)) error {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// slack-go reconnects after any disconnect frame and keeps its reason
-	// to itself; its debug log of each frame is where link_disabled (Socket
-	// Mode turned off for the app) shows, which no reconnect can fix.
-	frames := &frameWatch{libLogger: libLogger{a.log}, stop: cancel}
-	smc := socketmode.New(a.api,
-		socketmode.OptionDialer(a.dialer()),
-		// slack-go's own ping check is only a backstop for our watchdog.
-		socketmode.OptionPingInterval(2*a.cfg.Watchdog),
-		socketmode.OptionLog(frames),
-		socketmode.OptionDebug(true),
+	events := make(chan connEvent)
+	dialed := make(chan dialResult)
+	var (
+		cur      *socketConn
+		live     = map[*socketConn]bool{} // every connection with a reader
+		serial   int
+		dialing  bool
+		attempts int // failed or short-lived connections in a row
 	)
-	done := make(chan error, 1)
-	go func() { done <- smc.RunContext(sctx) }()
+	defer func() {
+		for c := range live {
+			c.close()
+		}
+	}()
+	dial := func(after time.Duration) {
+		dialing = true
+		go func() {
+			if after > 0 {
+				a.log.Info("reconnecting to Slack", "in", after.Round(time.Millisecond))
+				select {
+				case <-ctx.Done():
+				case <-time.After(after):
+				}
+			}
+			var r dialResult
+			if r.err = ctx.Err(); r.err == nil {
+				r.c, r.err = a.dialSocket(ctx)
+			}
+			select {
+			case dialed <- r:
+			case <-ctx.Done():
+				if r.c != nil {
+					r.c.close()
+				}
+			}
+		}()
+	}
+	dial(0)
+	tick := time.NewTicker(max(a.cfg.Watchdog/4, 5*time.Millisecond))
+	defer tick.Stop()
 	for {
 		select {
-		case err := <-done:
-			if frames.disabled.Load() {
-				return errLinkDisabled
+		case <-ctx.Done():
+			return ctx.Err()
+
+		case r := <-dialed:
+			dialing = false
+			if r.err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if isFatal(r.err) {
+					return r.err
+				}
+				if cur == nil {
+					a.setState(bot.StateDegraded)
+				}
+				a.log.Warn("connecting to Slack failed", "err", r.err)
+				wait := a.backoff(attempts)
+				var rl *slack.RateLimitedError
+				if errors.As(r.err, &rl) {
+					wait = max(wait, rl.RetryAfter)
+				}
+				attempts++
+				dial(wait)
+				continue
 			}
-			return err
-		case evt := <-smc.Events:
-			if a.handle(sctx, smc, evt, deliver) {
-				cancel()
-				return <-done
+			serial++
+			r.c.serial = serial
+			live[r.c] = true
+			go a.read(ctx, r.c, events, deliver)
+			if cur != nil {
+				cur.retiredAt = time.Now()
+				a.log.Info("next Slack connection open; the old one is kept until Slack closes it",
+					"connection", serial, "old", cur.serial)
+			} else {
+				a.log.Info("connected to Slack (Socket Mode)", "connection", serial)
+			}
+			cur = r.c
+			a.setState(bot.StateConnected)
+
+		case ev := <-events:
+			if ev.err == nil {
+				if ev.reason == "link_disabled" {
+					return errLinkDisabled
+				}
+				if ev.c == cur && !dialing {
+					a.log.Info("Slack will close the connection; opening the next one first",
+						"reason", ev.reason, "connection", ev.c.serial)
+					dial(0)
+				}
+				continue
+			}
+			delete(live, ev.c)
+			ev.c.close()
+			if ev.c != cur {
+				a.log.Debug("old Slack connection closed", "connection", ev.c.serial)
+				continue
+			}
+			cur = nil
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			a.setState(bot.StateDegraded)
+			a.log.Warn("Slack connection lost", "connection", ev.c.serial, "err", ev.err)
+			if time.Since(ev.c.opened) >= stableAfter {
+				attempts = 0
+			}
+			if !dialing {
+				wait := a.backoff(attempts)
+				attempts++
+				dial(wait)
+			}
+
+		case <-tick.C:
+			for c := range live {
+				switch {
+				case c == cur && !c.dead && c.idle() > a.cfg.Watchdog:
+					c.dead = true
+					a.log.Warn("Slack connection silent, redialling", "silent_for", a.cfg.Watchdog, "connection", c.serial)
+					a.setState(bot.StateDegraded)
+					c.close() // its reader reports the end
+				case c != cur && !c.dead && time.Since(c.retiredAt) > retireAfter:
+					c.dead = true
+					c.close()
+				}
 			}
 		}
 	}
 }
 
-// onConnectionEvent updates state for slack-go's connection events. It
-// reports whether the session should be restarted.
-func (a *Adapter) onConnectionEvent(evt socketmode.Event) (restart bool) {
-	switch evt.Type {
-	case socketmode.EventTypeConnecting:
-		a.mu.Lock()
-		was := !a.connectedAt.IsZero() || a.attempts > 0
-		a.mu.Unlock()
-		if was {
-			a.setState(bot.StateDegraded)
-		}
-	case socketmode.EventTypeConnected:
-		a.mu.Lock()
-		a.connectedAt = time.Now()
-		a.mu.Unlock()
-		a.setState(bot.StateConnected)
-		a.log.Info("connected to Slack (Socket Mode)")
-	case socketmode.EventTypeConnectionError:
-		a.setState(bot.StateDegraded)
-		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
-			var rl *slack.RateLimitedError
-			if errors.As(ce.ErrorObj, &rl) {
-				a.mu.Lock()
-				a.retryAfter = rl.RetryAfter
-				a.mu.Unlock()
-			}
-			a.log.Warn("connecting to Slack failed", "err", ce.ErrorObj)
-		}
-		return true
-	case socketmode.EventTypeInvalidAuth:
-		a.setState(bot.StateDegraded)
-		a.log.Error("Slack rejected the app_token")
-	case socketmode.EventTypeIncomingError:
-		if e, ok := evt.Data.(*slack.IncomingEventError); ok {
-			a.log.Warn("Socket Mode read failed", "err", e.ErrorObj)
-		}
-	case socketmode.EventTypeErrorBadMessage:
-		if e, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
-			a.log.Warn("unreadable Socket Mode frame", "err", e.Cause)
-		}
-	case socketmode.EventTypeErrorWriteFailed:
-		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
-			a.log.Warn("could not send an ack; Slack will redeliver", "err", e.Cause)
+// read reads one connection until it ends: envelopes are acknowledged,
+// then translated and delivered; disconnect frames and the end go to the
+// supervisor.
+func (a *Adapter) read(ctx context.Context, c *socketConn, events chan<- connEvent, deliver func(bot.Message)) {
+	report := func(ev connEvent) {
+		select {
+		case events <- ev:
+		case <-ctx.Done():
 		}
 	}
-	return false
+	for {
+		req, err := c.next()
+		switch {
+		case errors.Is(err, errBadFrame):
+			a.log.Warn("unreadable Socket Mode frame", "err", err, "connection", c.serial)
+			continue
+		case err != nil:
+			report(connEvent{c: c, err: err})
+			return
+		}
+		switch req.Type {
+		case socketmode.RequestTypeDisconnect:
+			report(connEvent{c: c, reason: req.Reason})
+		case socketmode.RequestTypeEventsAPI, socketmode.RequestTypeSlashCommands, socketmode.RequestTypeInteractive:
+			a.handle(ctx, c, req, deliver)
+		case socketmode.RequestTypeHello:
+		default:
+			a.log.Debug("ignoring Socket Mode frame", "type", req.Type)
+		}
+	}
 }
 
 // backoff returns the wait before reconnect attempt n (0-based): the
 // shared jittered, capped exponential backoff (bot/retry).
 func (a *Adapter) backoff(n int) time.Duration {
 	return retry.Backoff{Min: a.cfg.BackoffMin, Max: a.cfg.BackoffMax}.Wait(n)
-}
-
-// beforeConnect runs before every apps.connections.open call and waits out
-// the backoff for reconnects. The first connection is not delayed.
-func (a *Adapter) beforeConnect(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	if !a.dialed {
-		a.dialed = true
-		a.mu.Unlock()
-		return nil
-	}
-	if !a.connectedAt.IsZero() && time.Since(a.connectedAt) >= stableAfter {
-		a.attempts = 0
-	}
-	a.connectedAt = time.Time{}
-	d := max(a.backoff(a.attempts), a.retryAfter)
-	a.attempts++
-	a.retryAfter = 0
-	a.mu.Unlock()
-	a.log.Info("reconnecting to Slack", "in", d.Round(time.Millisecond))
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
-
-// gatedClient is the Web API HTTP client: it applies the reconnect backoff
-// to apps.connections.open, the first step of every (re)connection.
-type gatedClient struct {
-	a *Adapter
-	c *http.Client
-}
-
-// Do implements slack-go's HTTP client interface.
-func (g gatedClient) Do(req *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(req.URL.Path, "/apps.connections.open") {
-		if err := g.a.beforeConnect(req.Context()); err != nil {
-			return nil, err
-		}
-	}
-	return g.c.Do(req)
-}
-
-// dialer is slack-go's websocket dialer with a transport that records when
-// bytes last arrived, for the watchdog.
-func (a *Adapter) dialer() *websocket.Dialer {
-	return &websocket.Dialer{
-		Proxy:            http.ProxyFromEnvironment,
-		HandshakeTimeout: 45 * time.Second,
-		WriteBufferSize:  32 << 10, // above Slack's 20 KB frame limit, as slack-go does
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{Timeout: 30 * time.Second}).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			ac := &activityConn{Conn: c}
-			ac.touch()
-			a.mu.Lock()
-			a.cur = ac
-			a.mu.Unlock()
-			return ac, nil
-		},
-	}
-}
-
-// watchdog tears down a connection that has delivered nothing (no frame,
-// no ping) for cfg.Watchdog; slack-go then redials.
-func (a *Adapter) watchdog(ctx context.Context) {
-	t := time.NewTicker(max(a.cfg.Watchdog/4, 5*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.mu.Lock()
-			c := a.cur
-			if c != nil && !c.closed.Load() && c.idle() > a.cfg.Watchdog {
-				a.cur = nil
-			} else {
-				c = nil
-			}
-			a.mu.Unlock()
-			if c != nil {
-				a.log.Warn("Slack connection silent, redialling", "silent_for", a.cfg.Watchdog)
-				a.setState(bot.StateDegraded)
-				_ = c.Close()
-			}
-		}
-	}
-}
-
-// activityConn is a net.Conn that records when it last read any bytes,
-// and whether it was closed (a closed one is slack-go's to replace, not the
-// watchdog's to judge).
-type activityConn struct {
-	net.Conn
-	last   atomic.Int64 // unix nanoseconds
-	closed atomic.Bool
-}
-
-// Close marks the connection closed and closes it.
-func (c *activityConn) Close() error {
-	c.closed.Store(true)
-	return c.Conn.Close()
-}
-
-func (c *activityConn) touch() { c.last.Store(time.Now().UnixNano()) }
-
-func (c *activityConn) idle() time.Duration { return time.Since(time.Unix(0, c.last.Load())) }
-
-// Read reads and records activity.
-func (c *activityConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.touch()
-	}
-	return n, err
 }

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -16,63 +17,68 @@ import (
 // ackTimeout bounds queueing an ack; Slack redelivers what is not acked.
 const ackTimeout = 5 * time.Second
 
-// handle processes one socketmode event: envelopes are acknowledged first
-// and then translated and delivered. It reports whether the session must
-// be restarted.
-func (a *Adapter) handle(ctx context.Context, smc *socketmode.Client, evt socketmode.Event, deliver func(bot.Message)) (restart bool) {
+// handle acknowledges one envelope, then translates and delivers it.
+// Acking first matters: Slack redelivers envelopes not acked within 3
+// seconds, and shows slash commands as failed. A payload that cannot be
+// read is acked too (a redelivery would not read better) and logged.
+func (a *Adapter) handle(ctx context.Context, c *socketConn, req socketmode.Request, deliver func(bot.Message)) {
 	defer func() {
 		if p := recover(); p != nil {
-			a.log.Error("an event handler panicked; the event is dropped, the connection kept", "type", evt.Type, "panic", p, "stack", string(debug.Stack()))
-			restart = false
+			a.log.Error("an event handler panicked; the event is dropped, the connection kept", "type", req.Type, "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	if ctx.Err() != nil {
-		return false // shutting down: the errors of closing are not news
+		return // shutting down: Slack redelivers what is not acked
 	}
-	switch evt.Type {
-	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
-	default:
-		return a.onConnectionEvent(evt)
+	actx, cancel := context.WithTimeout(ctx, ackTimeout)
+	err := c.ack(actx, req.EnvelopeID)
+	cancel()
+	if err != nil {
+		a.log.Warn("could not ack envelope; Slack will redeliver it", "envelope", req.EnvelopeID, "err", err)
 	}
-	if evt.Request != nil {
-		// Ack before any work: Slack redelivers envelopes not acked within
-		// 3 seconds, and shows slash commands as failed.
-		actx, cancel := context.WithTimeout(ctx, ackTimeout)
-		err := smc.AckCtx(actx, evt.Request.EnvelopeID, nil)
-		cancel()
-		if err != nil {
-			a.log.Warn("could not ack envelope", "envelope", evt.Request.EnvelopeID, "err", err)
-		}
-		if evt.Request.RetryAttempt > 0 {
-			a.log.Debug("redelivered envelope", "envelope", evt.Request.EnvelopeID,
-				"attempt", evt.Request.RetryAttempt, "reason", evt.Request.RetryReason)
-		}
+	if req.RetryAttempt > 0 {
+		a.log.Debug("redelivered envelope", "envelope", req.EnvelopeID,
+			"attempt", req.RetryAttempt, "reason", req.RetryReason)
 	}
 	var (
 		m  bot.Message
 		ok bool
 	)
-	switch data := evt.Data.(type) {
-	case slackevents.EventsAPIEvent:
+	switch req.Type {
+	case socketmode.RequestTypeEventsAPI:
+		data, err := slackevents.ParseEvent(req.Payload, slackevents.OptionNoVerifyToken())
+		if err != nil {
+			a.log.Warn("unreadable Events API payload", "envelope", req.EnvelopeID, "err", err)
+			return
+		}
 		if !a.teams.Allows(data.TeamID) {
-			return false
+			return
 		}
 		m, ok = a.fromEvent(data)
-	case slack.SlashCommand:
-		if !a.teams.Allows(data.TeamID) {
-			return false
+	case socketmode.RequestTypeSlashCommands:
+		var data slack.SlashCommand
+		if err := json.Unmarshal(req.Payload, &data); err != nil {
+			a.log.Warn("unreadable slash command payload", "envelope", req.EnvelopeID, "err", err)
+			return
 		}
-		m, ok = a.fromSlashCommand(data, evt.Request)
-	case slack.InteractionCallback:
+		if !a.teams.Allows(data.TeamID) {
+			return
+		}
+		m, ok = a.fromSlashCommand(data, req.EnvelopeID)
+	case socketmode.RequestTypeInteractive:
+		var data slack.InteractionCallback
+		if err := json.Unmarshal(req.Payload, &data); err != nil {
+			a.log.Warn("unreadable interaction payload", "envelope", req.EnvelopeID, "err", err)
+			return
+		}
 		if !a.teams.Allows(data.Team.ID) {
-			return false
+			return
 		}
 		m, ok = fromBlockAction(data)
 	}
 	if ok {
 		deliver(m)
 	}
-	return false
 }
 
 func (a *Adapter) identity() ident {
@@ -136,11 +142,8 @@ func sender(self ident, user, botID, username string) bot.User {
 
 // fromSlashCommand translates /chatops. Replies go to the channel with
 // chat.postMessage; the response URL is kept in Handle.
-func (a *Adapter) fromSlashCommand(c slack.SlashCommand, req *socketmode.Request) (bot.Message, bool) {
-	id := c.TriggerID
-	if id == "" && req != nil {
-		id = req.EnvelopeID
-	}
+func (a *Adapter) fromSlashCommand(c slack.SlashCommand, envelopeID string) (bot.Message, bool) {
+	id := firstOf(c.TriggerID, envelopeID)
 	text, _ := parseText(c.Text, a.identity().userID)
 	return bot.Message{
 		Platform: "slack", EventID: "slash:" + id,

@@ -65,7 +65,7 @@ func TestFromEvent(t *testing.T) {
 func TestFromSlashCommand(t *testing.T) {
 	a, _ := New(Config{AppToken: "xapp-1", BotToken: "xoxb-1"})
 	m, ok := a.fromSlashCommand(slack.SlashCommand{ChannelID: "D1", ChannelName: "directmessage", UserID: "U1", UserName: "ann",
-		Text: "run x a&amp;b", ResponseURL: "https://hooks.slack.com/commands/1", TriggerID: "t1"}, nil)
+		Text: "run x a&amp;b", ResponseURL: "https://hooks.slack.com/commands/1", TriggerID: "t1"}, "")
 	if !ok || !m.Addressed || !m.Conversation.Direct || m.Conversation.Handle == "" || m.EventID != "slash:t1" || m.Text != "run x a&b" || m.Sender.ID != "U1" {
 		t.Errorf("got %+v", m)
 	}

@@ -33,6 +33,10 @@ const (
 	// stableAfter is how long a connection must have lived for the next
 	// reconnect to start the backoff from the beginning again.
 	stableAfter = 30 * time.Second
+	// retireAfter bounds how long a replaced connection is kept reading
+	// after the next one opened; Slack closes it about 10 seconds after
+	// its warning.
+	retireAfter = 30 * time.Second
 )
 
 // Config configures the Slack adapter ([slack] in the config file).
@@ -77,12 +81,7 @@ type Adapter struct {
 	self  atomic.Pointer[ident] // who the bot is, from auth.test
 	conv  keyedlock.Map         // one send at a time per channel keeps order
 
-	mu          sync.Mutex // guards the connection bookkeeping below
-	dialed      bool       // a connection has been attempted before
-	attempts    int        // reconnect attempts since the last stable connection
-	connectedAt time.Time  // when the current connection came up
-	retryAfter  time.Duration
-	cur         *activityConn        // transport of the current websocket
+	mu          sync.Mutex           // guards the Web API bookkeeping below
 	methodLimit map[string]time.Time // Web API method -> end of its 429
 	urlUses     map[string]int       // response_url -> uses known to this process
 }
@@ -114,7 +113,7 @@ func New(cfg Config) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, log: cfg.Logger, teams: allow.New(cfg.TeamIDs, "Slack workspace", cfg.Logger)}
 	opts := []slack.Option{
 		slack.OptionAppLevelToken(cfg.AppToken),
-		slack.OptionHTTPClient(gatedClient{a: a, c: cfg.HTTPClient}),
+		slack.OptionHTTPClient(cfg.HTTPClient),
 		slack.OptionLog(libLogger{a.log}),
 	}
 	if cfg.APIURL != "" {

@@ -45,6 +45,19 @@ func WithPingInterval(d time.Duration) Option { return func(s *Server) { s.pingE
 // goes to the newest connection.
 func WithSpread() Option { return func(s *Server) { s.spread = true } }
 
+// WithDisconnectGrace sets how long a connection stays open after Disconnect
+// sent its disconnect frame before the fake closes it (default 10s: Slack's
+// warning says the connection closes in about 10 seconds). Envelopes still
+// go to it meanwhile, as long as no newer connection is open.
+func WithDisconnectGrace(d time.Duration) Option { return func(s *Server) { s.disconnectGrace = d } }
+
+// WithUndeliveredRetry makes an envelope that found no open connection wait
+// d before the fake tries it again, as Slack retries an undelivered event
+// only after a delay (about a minute for the first retry), instead of
+// sending it the moment the next connection opens (the default, 0). With
+// it, a client that leaves a gap between connections answers late.
+func WithUndeliveredRetry(d time.Duration) Option { return func(s *Server) { s.undeliveredRetry = d } }
+
 // WithTokens sets the app-level and bot tokens the fake accepts.
 func WithTokens(app, bot string) Option {
 	return func(s *Server) { s.AppToken, s.BotToken = app, bot }
@@ -62,10 +75,13 @@ type Server struct {
 	upgrader  websocket.Upgrader
 
 	mu               sync.Mutex
-	changed          chan struct{} // closed and replaced on every state change
-	conns            []*wsConn     // live connections, oldest first
-	opened           int           // websocket connections that got their hello
-	pending          [][]byte      // envelopes waiting for a connection
+	changed          chan struct{}  // closed and replaced on every state change
+	conns            []*wsConn      // live connections, oldest first
+	opened           int            // websocket connections that got their hello
+	pending          []pendingFrame // envelopes waiting for a connection
+	spans            []ConnSpan     // every connection's life, by serial
+	disconnectGrace  time.Duration
+	undeliveredRetry time.Duration
 	envelopes        map[string]envelope
 	acks             map[string]Ack
 	posts            []Post
@@ -92,14 +108,15 @@ func New(opts ...Option) *Server {
 		AppToken: DefaultAppToken, BotToken: DefaultBotToken,
 		BotUserID: DefaultBotUserID, BotID: DefaultBotID,
 		TeamID: DefaultTeamID, AppID: DefaultAppID,
-		pingEvery:    100 * time.Millisecond,
-		changed:      make(chan struct{}),
-		envelopes:    map[string]envelope{},
-		acks:         map[string]Ack{},
-		limits:       map[string][]int{},
-		limitedUntil: map[string]time.Time{},
-		outside:      map[string]bool{},
-		responses:    map[string]*responseURL{},
+		pingEvery:       100 * time.Millisecond,
+		disconnectGrace: 10 * time.Second,
+		changed:         make(chan struct{}),
+		envelopes:       map[string]envelope{},
+		acks:            map[string]Ack{},
+		limits:          map[string][]int{},
+		limitedUntil:    map[string]time.Time{},
+		outside:         map[string]bool{},
+		responses:       map[string]*responseURL{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -123,6 +140,9 @@ func (s *Server) Close() {
 	s.closed = true
 	conns := s.conns
 	s.conns = nil
+	for _, c := range conns {
+		s.endSpanLocked(c)
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
@@ -201,6 +221,9 @@ func (s *Server) DropConnections() {
 	s.mu.Lock()
 	conns := s.conns
 	s.conns = nil
+	for _, c := range conns {
+		s.endSpanLocked(c)
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
@@ -220,16 +243,38 @@ func (s *Server) GoSilent() {
 	s.notifyLocked()
 }
 
-// Disconnect sends Slack's disconnect frame (reason "refresh_requested" or
-// "warning") on every live connection; the client should reconnect.
+// Disconnect sends Slack's disconnect frame (reason "warning",
+// "refresh_requested" or "link_disabled") on every live connection and
+// closes each of them after the disconnect grace (WithDisconnectGrace), as
+// Slack does. Until then the connection still carries envelopes when it is
+// the newest; a client that opens its next connection within the grace
+// misses nothing.
 func (s *Server) Disconnect(reason string) {
 	frame := fmt.Appendf(nil, `{"type":"disconnect","reason":%q,"debug_info":{"host":"slacktest"}}`, reason)
 	s.mu.Lock()
 	conns := append([]*wsConn(nil), s.conns...)
+	grace := s.disconnectGrace
 	s.mu.Unlock()
 	for _, c := range conns {
 		_ = c.write(frame)
+		time.AfterFunc(grace, func() { s.remove(c) })
 	}
+}
+
+// ConnSpan is one websocket connection's life as the fake saw it.
+type ConnSpan struct {
+	// Serial numbers connections from 1 in the order they opened.
+	Serial int
+	// Opened is when its hello was sent; Closed when it ended (by either
+	// side), zero while it is open.
+	Opened, Closed time.Time
+}
+
+// Spans returns every connection's life so far, oldest first.
+func (s *Server) Spans() []ConnSpan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ConnSpan(nil), s.spans...)
 }
 
 // Slack's documented response_url rules.

@@ -86,6 +86,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.serials++
 	c.serial = s.serials
+	s.spans = append(s.spans, ConnSpan{Serial: c.serial, Opened: time.Now()})
 	s.conns = append(s.conns, c)
 	n := len(s.conns)
 	s.mu.Unlock()
@@ -97,15 +98,9 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.opened++
-	pending := s.pending
-	s.pending = nil
 	s.notifyLocked()
 	s.mu.Unlock()
-	for _, p := range pending {
-		if err := c.write(p); err != nil {
-			s.queue(p)
-		}
-	}
+	s.flush()
 	go s.pingLoop(c)
 	s.readLoop(c)
 }
@@ -165,16 +160,67 @@ func (s *Server) remove(c *wsConn) {
 	for i, x := range s.conns {
 		if x == c {
 			s.conns = append(s.conns[:i:i], s.conns[i+1:]...)
+			s.endSpanLocked(c)
 			s.notifyLocked()
 			return
 		}
 	}
 }
 
+// endSpanLocked records when c ended; s.mu must be held.
+func (s *Server) endSpanLocked(c *wsConn) {
+	for i := range s.spans {
+		if s.spans[i].Serial == c.serial && s.spans[i].Closed.IsZero() {
+			s.spans[i].Closed = time.Now()
+		}
+	}
+}
+
+// pendingFrame is an envelope that found no open connection.
+type pendingFrame struct {
+	frame []byte
+	due   time.Time // not sent before (Slack retries undelivered events late)
+}
+
+// queue holds an envelope that found no open connection until the next
+// one opens, or, with WithUndeliveredRetry, until the retry is due.
 func (s *Server) queue(frame []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = append(s.pending, frame)
+	s.pending = append(s.pending, pendingFrame{frame: frame, due: time.Now().Add(s.undeliveredRetry)})
+	if s.undeliveredRetry > 0 {
+		time.AfterFunc(s.undeliveredRetry, s.flush)
+	}
+}
+
+// flush sends the pending envelopes that are due on the newest live
+// connection, if there is one.
+func (s *Server) flush() {
+	s.mu.Lock()
+	var target *wsConn
+	for _, c := range s.conns {
+		if !c.silent.Load() {
+			target = c
+		}
+	}
+	var due, later []pendingFrame
+	now := time.Now()
+	for _, p := range s.pending {
+		if target != nil && !p.due.After(now) {
+			due = append(due, p)
+		} else {
+			later = append(later, p)
+		}
+	}
+	s.pending = later
+	s.mu.Unlock()
+	for _, p := range due {
+		if target.write(p.frame) != nil {
+			s.mu.Lock()
+			s.pending = append(s.pending, p)
+			s.mu.Unlock()
+		}
+	}
 }
 
 // send delivers an envelope on the newest live, talking connection (or,
