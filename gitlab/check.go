@@ -53,16 +53,23 @@ func (s *Service) Whoami(ctx context.Context) (string, error) {
 	return u.Username, nil
 }
 
-// Check is the start-up check: the token works (GET /user), the project
+// Check is the start-up check: the token works (GET /user) and, under
+// act_as = "sudo", belongs to an administrator; the project
 // is readable, and its default branch has a CI configuration that lints.
 // Errors are *CheckError.
 func (s *Service) Check(ctx context.Context) (Report, error) {
 	r := Report{URL: s.cfg.URL, Project: s.cfg.Project}
-	user, err := s.Whoami(ctx)
+	u, _, err := s.client.Users.CurrentUser(gl.WithContext(ctx))
 	if err != nil {
-		return r, err
+		return r, s.checkError("the token ([gitlab] token, GET /user)", err)
 	}
-	r.User = user
+	r.User = u.Username
+	if s.cfg.ActAs == ActAsSudo && !u.IsAdmin {
+		// GitLab honours Sudo only for an administrator's token; without
+		// one every run of an unlinked user would fail with 403.
+		return r, &CheckError{Step: `[gitlab] act_as = "sudo"`, Permanent: true,
+			Msg: fmt.Sprintf(`the token's user %s is not a GitLab administrator, and only an administrator's token (scopes api and sudo) may use the Sudo header; use such a token, or act_as = "bot" or "user"`, u.Username)}
+	}
 	p, err := s.lookupProject(ctx)
 	if err != nil {
 		return r, s.checkError("the project ([gitlab] project "+s.cfg.Project+")", err)

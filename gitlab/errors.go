@@ -38,6 +38,10 @@ func (s *Service) apiRefusal(doing string, err error) error {
 		return &bot.Refusal{Title: "GitLab rejected the bot's token",
 			Text: "The token in [gitlab] token is invalid, expired or revoked (401). An operator must renew it (scope api).", Err: err}
 	case http.StatusForbidden:
+		if strings.Contains(messageOf(err), "Must be admin to use sudo") {
+			return &bot.Refusal{Title: "The bot may not act as other GitLab users",
+				Text: `The bot is configured with act_as = "sudo", but its token is not an administrator's (GitLab refused the Sudo header with 403). An operator must use an admin token with the sudo scope, or act_as = "bot" or "user".`, Err: err}
+		}
 		return &bot.Refusal{Title: "The bot's GitLab token may not do that",
 			Text: fmt.Sprintf("GitLab refused to %s (403). Give the token's user at least the Developer role on %s and the api scope.", doing, s.cfg.Project), Err: err}
 	case http.StatusNotFound:

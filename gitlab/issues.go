@@ -50,11 +50,29 @@ type IssueList struct {
 // command does.
 const SearchLimit = 5
 
-// Attribution is added to what chatops writes in GitLab (a new issue's
-// description, a comment): the bot's token writes it, so the text says
-// who asked.
+// Attribution is added to what the bot's own user writes in GitLab for
+// someone (a new issue's description, a comment), so the text says who
+// asked. Writes made as the user (a linked account, or Sudo) need none.
 func Attribution(user string) string {
 	return "\n\n---\n_Sent from chat by @" + user + " via chatops._"
+}
+
+// writeAs returns the request options that make an issue write as the
+// caller (the linked user's token, or Sudo under act_as = "sudo"), and the
+// attribution the text needs when the bot's own user writes instead.
+// Under act_as = "user" an unlinked caller is refused.
+func (s *Service) writeAs(ctx context.Context, identity string, c caller) ([]gl.RequestOptionFunc, string, error) {
+	a := actorFrom(ctx)
+	if a.Identity == "" {
+		a.Identity = identity
+	}
+	if s.cfg.ActAs == ActAsUser && !a.Linked() {
+		return nil, "", s.linkFirst()
+	}
+	if opts := s.as(a); len(opts) > 0 {
+		return opts, "", nil
+	}
+	return nil, Attribution(c.username), nil
 }
 
 // issueProject reads the project and the caller's access to it, and
@@ -164,9 +182,13 @@ func (s *Service) CreateIssue(ctx context.Context, identity, title, description 
 	if err != nil {
 		return Issue{}, err
 	}
-	opts := &gl.CreateIssueOptions{Title: gl.Ptr(title), Description: gl.Ptr(description + Attribution(c.username))}
+	as, attribution, err := s.writeAs(ctx, identity, c)
+	if err != nil {
+		return Issue{}, err
+	}
+	opts := &gl.CreateIssueOptions{Title: gl.Ptr(title), Description: gl.Ptr(description + attribution)}
 	// Never retried: a lost answer must not open the issue twice.
-	is, _, err := s.client.Issues.CreateIssue(p.ID, opts, gl.WithContext(ctx), noRetry)
+	is, _, err := s.client.Issues.CreateIssue(p.ID, opts, append(as, gl.WithContext(ctx), noRetry)...)
 	if err != nil {
 		return Issue{}, s.apiRefusal("create the issue", err)
 	}
@@ -194,7 +216,11 @@ func (s *Service) CloseIssue(ctx context.Context, identity string, iid int64) (i
 	if cur.State == "closed" {
 		return s.issueOf(cur), false, nil
 	}
-	upd, _, err := s.client.Issues.UpdateIssue(p.ID, iid, &gl.UpdateIssueOptions{StateEvent: gl.Ptr("close")}, gl.WithContext(ctx))
+	as, _, err := s.writeAs(ctx, identity, c)
+	if err != nil {
+		return Issue{}, false, err
+	}
+	upd, _, err := s.client.Issues.UpdateIssue(p.ID, iid, &gl.UpdateIssueOptions{StateEvent: gl.Ptr("close")}, append(as, gl.WithContext(ctx))...)
 	if err != nil {
 		return Issue{}, false, s.apiRefusal(fmt.Sprintf("close issue #%d", iid), err)
 	}
@@ -220,8 +246,12 @@ func (s *Service) CommentIssue(ctx context.Context, identity string, iid int64, 
 		return Issue{}, &bot.Refusal{Title: fmt.Sprintf("The discussion of issue #%d is locked", iid),
 			Text: "Only project members with the Reporter role or more can comment on it."}
 	}
-	opts := &gl.CreateIssueNoteOptions{Body: gl.Ptr(body + Attribution(c.username))}
-	if _, _, err := s.client.Notes.CreateIssueNote(p.ID, iid, opts, gl.WithContext(ctx), noRetry); err != nil {
+	as, attribution, err := s.writeAs(ctx, identity, c)
+	if err != nil {
+		return Issue{}, err
+	}
+	opts := &gl.CreateIssueNoteOptions{Body: gl.Ptr(body + attribution)}
+	if _, _, err := s.client.Notes.CreateIssueNote(p.ID, iid, opts, append(as, gl.WithContext(ctx), noRetry)...); err != nil {
 		return Issue{}, s.apiRefusal(fmt.Sprintf("comment on issue #%d", iid), err)
 	}
 	s.log.Info("issue commented from chat", "issue", iid, "user", c.username)
@@ -270,7 +300,11 @@ func (s *Service) MoveIssue(ctx context.Context, identity string, iid int64, tar
 		return Issue{}, &bot.Refusal{Title: "You may not move issues to " + to.PathWithNamespace,
 			Text: fmt.Sprintf("Moving an issue needs at least the Reporter role in both projects; GitLab user %s is %s in %s.", c.username, article(levelName(tc.level)), to.PathWithNamespace)}
 	}
-	is, _, err := s.client.Issues.MoveIssue(p.ID, iid, &gl.MoveIssueOptions{ToProjectID: gl.Ptr(to.ID)}, gl.WithContext(ctx), noRetry)
+	as, _, err := s.writeAs(ctx, identity, c)
+	if err != nil {
+		return Issue{}, err
+	}
+	is, _, err := s.client.Issues.MoveIssue(p.ID, iid, &gl.MoveIssueOptions{ToProjectID: gl.Ptr(to.ID)}, append(as, gl.WithContext(ctx), noRetry)...)
 	if err != nil {
 		return Issue{}, s.apiRefusal(fmt.Sprintf("move issue #%d to %s", iid, to.PathWithNamespace), err)
 	}

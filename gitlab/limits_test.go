@@ -31,7 +31,12 @@ noop:
 
 func limitsEnv(t *testing.T, tweak func(*gitlab.Config)) (*gitlabtest.Server, *gitlab.Service) {
 	t.Helper()
-	fake := gitlabtest.New(gitlabtest.Options{CIConfig: limitsCI})
+	var probe gitlab.Config
+	if tweak != nil {
+		tweak(&probe)
+	}
+	// Sudo needs an administrator's token, as on GitLab.
+	fake := gitlabtest.New(gitlabtest.Options{CIConfig: limitsCI, Admin: probe.ActAs == gitlab.ActAsSudo})
 	t.Cleanup(fake.Close)
 	fake.AddUser("alice", gitlabtest.Developer)
 	fake.AddUser("gina", gitlabtest.Guest)

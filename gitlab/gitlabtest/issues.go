@@ -32,8 +32,12 @@ type IssueInfo struct {
 	Description string
 	State       string
 	Author      string
-	// Notes are the comments' bodies, oldest first.
-	Notes []string
+	// Notes are the comments' bodies, oldest first; NoteAuthors their
+	// authors' usernames.
+	Notes, NoteAuthors []string
+	// ClosedBy is the username of who closed it ("" while open or when
+	// created closed).
+	ClosedBy string
 	// MovedTo is "path#iid" of the issue it was moved to.
 	MovedTo string
 }
@@ -52,6 +56,8 @@ type issue struct {
 	updated      time.Time
 	closed       time.Time
 	notes        []string
+	noteAuthors  []string
+	closedBy     *user
 	movedTo      *issue
 }
 
@@ -110,7 +116,11 @@ func (s *Server) Issues(path string) []IssueInfo {
 		}
 		for _, is := range p.issues {
 			info := IssueInfo{IID: is.iid, Project: p.path, Title: is.title, Description: is.desc, State: is.state,
-				Author: is.author.Username, Notes: append([]string(nil), is.notes...)}
+				Author: is.author.Username, Notes: append([]string(nil), is.notes...),
+				NoteAuthors: append([]string(nil), is.noteAuthors...)}
+			if is.closedBy != nil {
+				info.ClosedBy = is.closedBy.Username
+			}
 			if is.movedTo != nil {
 				info.MovedTo = fmt.Sprintf("%s#%d", is.movedTo.project.path, is.movedTo.iid)
 			}
@@ -153,6 +163,9 @@ func (s *Server) issueJSON(is *issue) map[string]any {
 	}
 	if is.movedTo != nil {
 		m["moved_to_id"] = is.movedTo.id
+	}
+	if is.closedBy != nil {
+		m["closed_by"] = userJSON(is.closedBy)
 	}
 	return m
 }
@@ -239,6 +252,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	is := s.addIssueLocked(projectOf(r), Issue{Title: body.Title, Description: body.Description})
+	is.author = s.requesterLocked(r)
 	writeJSON(w, 201, s.issueJSON(is))
 }
 
@@ -260,6 +274,7 @@ func (s *Server) updateIssue(w http.ResponseWriter, r *http.Request) {
 	case "close":
 		if is.state != "closed" {
 			is.state, is.closed, is.updated = "closed", now, now
+			is.closedBy = s.requesterLocked(r)
 		}
 	case "reopen":
 		is.state, is.closed, is.updated = "opened", time.Time{}, now
@@ -326,12 +341,14 @@ func (s *Server) createNote(w http.ResponseWriter, r *http.Request) {
 	if is == nil {
 		return
 	}
+	author := s.requesterLocked(r)
 	is.notes = append(is.notes, body.Body)
+	is.noteAuthors = append(is.noteAuthors, author.Username)
 	s.nextID++
 	now := time.Now()
 	is.updated = now
 	writeJSON(w, 201, map[string]any{"id": s.nextID, "body": body.Body, "attachment": nil,
-		"author": map[string]any{"id": 1, "username": BotUser, "name": "chatops bot", "state": "active"}, "created_at": timeRFC(now), "updated_at": timeRFC(now), "system": false,
+		"author": map[string]any{"id": author.ID, "username": author.Username, "name": author.Name, "state": author.State}, "created_at": timeRFC(now), "updated_at": timeRFC(now), "system": false,
 		"noteable_id": is.id, "noteable_type": "Issue", "noteable_iid": is.iid, "project_id": is.project.id,
 		"resolvable": false, "confidential": false, "internal": false})
 }

@@ -60,6 +60,20 @@ func (s *Server) routes() http.Handler {
 			apiError(w, http.StatusUnauthorized, "401 Unauthorized")
 			return
 		}
+		if r.Header.Get("Sudo") != "" {
+			s.mu.Lock()
+			admin := s.admin && credential(r) == s.Token
+			_, known := s.users[r.Header.Get("Sudo")]
+			s.mu.Unlock()
+			switch {
+			case !admin:
+				apiError(w, http.StatusForbidden, "403 Forbidden - Must be admin to use sudo")
+				return
+			case !known:
+				apiError(w, http.StatusNotFound, "404 User Not Found")
+				return
+			}
+		}
 		if f, ok := s.takeFault(r, path); ok {
 			if f.hang {
 				// Accepted, never answered: the client must give up.

@@ -46,6 +46,10 @@ type Options struct {
 	CIConfig string
 	// Exec runs one script line of a job; default: ShellExec.
 	Exec Exec
+	// Admin makes the token's user an administrator: GET /user says
+	// is_admin, and the Sudo header is honoured. Without it a request
+	// with Sudo is refused with 403, as GitLab refuses a non-admin token.
+	Admin bool
 }
 
 // Server is the fake GitLab.
@@ -54,8 +58,9 @@ type Server struct {
 	ProjectID   int64
 	ProjectPath string
 
-	srv  *httptest.Server
-	exec Exec
+	srv   *httptest.Server
+	exec  Exec
+	admin bool
 
 	mu       sync.Mutex
 	projects []*project       // the first is the default project
@@ -105,6 +110,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		Token: opts.Token, ProjectID: 42, ProjectPath: opts.ProjectPath,
 		exec:  opts.Exec,
+		admin: opts.Admin,
 		users: map[string]*user{}, pipelines: map[int64]*pipeline{},
 		jobs: map[int64]*job{}, nextID: 100, blocked: map[string]chan struct{}{}, jobChanged: make(chan struct{}),
 	}

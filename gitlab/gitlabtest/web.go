@@ -16,17 +16,28 @@ const BotUser = "chatops-bot"
 // currentUser is GET /user: the token's own user.
 func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	u, ok := s.oauthUserLocked(credential(r))
-	if !ok {
-		u, ok = s.users[r.Header.Get("Sudo")]
-	}
+	u := s.requesterLocked(r)
+	admin := s.admin
 	s.mu.Unlock()
-	if ok {
+	if u.Username != BotUser {
 		writeJSON(w, 200, u)
 		return
 	}
 	writeJSON(w, 200, map[string]any{"id": 1, "username": BotUser, "name": "chatops bot", "state": "active", "bot": true,
-		"web_url": s.srv.URL + "/" + BotUser})
+		"web_url": s.srv.URL + "/" + BotUser, "is_admin": admin})
+}
+
+// requesterLocked is who GitLab acts as for r: the OAuth token's user,
+// else the Sudo header's user (only honoured for an admin token, checked
+// before any handler), else the bot's own user. s.mu must be held.
+func (s *Server) requesterLocked(r *http.Request) *user {
+	if u, ok := s.oauthUserLocked(credential(r)); ok {
+		return u
+	}
+	if u, ok := s.users[r.Header.Get("Sudo")]; ok {
+		return u
+	}
+	return s.botUserLocked()
 }
 
 // web serves the pages the API's web_url fields point at, without a

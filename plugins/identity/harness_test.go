@@ -62,7 +62,7 @@ type env struct {
 
 func newEnv(t *testing.T, actAs string, linking bool) *env {
 	t.Helper()
-	fake := gitlabtest.New(gitlabtest.Options{CIConfig: ci})
+	fake := gitlabtest.New(gitlabtest.Options{CIConfig: ci, Admin: actAs == gitlab.ActAsSudo})
 	t.Cleanup(fake.Close)
 	fake.AddUser("alice", gitlabtest.Developer)
 	fake.AddUser("olga", 0)
