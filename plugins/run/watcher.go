@@ -60,18 +60,27 @@ type watcher struct {
 	finished   map[string]finish // by run id, guarded by mu: see jobFinished
 	// early holds hooks for pipelines no followed run has yet: a quick
 	// job's hooks can all arrive before its handler hands the run over.
-	early map[int64]time.Time
+	early map[int64]earlyHooks
 }
 
 // maxEarly bounds the hooks kept for pipelines not followed (yet); most
 // are for pipelines chatops did not start.
 const maxEarly = 4096
 
+// earlyHooks is what the hooks for a pipeline not followed (yet) said.
+type earlyHooks struct {
+	at time.Time
+	// status is the newest in-progress status; done is set when any hook
+	// said something else (finished, manual), which needs the job read.
+	status string
+	done   bool
+}
+
 // earlyHook remembers a hook for a pipeline no run follows yet.
-func (w *watcher) earlyHook(pipelineID int64, now time.Time) {
+func (w *watcher) earlyHook(ev gitlab.HookEvent, now time.Time) {
 	if len(w.early) >= maxEarly {
-		for id, at := range w.early {
-			if now.Sub(at) > time.Minute {
+		for id, e := range w.early {
+			if now.Sub(e.at) > time.Minute {
 				delete(w.early, id)
 			}
 		}
@@ -79,18 +88,30 @@ func (w *watcher) earlyHook(pipelineID int64, now time.Time) {
 			clear(w.early)
 		}
 	}
-	w.early[pipelineID] = now
+	e := w.early[ev.PipelineID]
+	e.at = now
+	if inProgress(ev.Status) {
+		e.status = ev.Status
+	} else {
+		e.done = true
+	}
+	w.early[ev.PipelineID] = e
 }
 
-// takeEarly marks t due when a hook for its pipeline came before it was
-// followed.
+// takeEarly applies to t the hooks for its pipeline that came before it
+// was followed.
 func (w *watcher) takeEarly(t *tracked) {
-	if id := t.run.PipelineID; id != 0 {
-		if _, ok := w.early[id]; ok {
-			delete(w.early, id)
-			t.due = true
-		}
+	id := t.run.PipelineID
+	e, ok := w.early[id]
+	if id == 0 || !ok {
+		return
 	}
+	delete(w.early, id)
+	if e.done {
+		t.due = true
+		return
+	}
+	w.learnt(t, e.status)
 }
 
 // taskDone returns a run from a task: run is the task's copy, now the
@@ -117,7 +138,7 @@ type pollResult struct {
 func newWatcher(p *Plugin) *watcher {
 	return &watcher{p: p, st: p.opts.Store, log: p.opts.Logger, notes: make(chan runNote, 256),
 		wake: make(chan struct{}, 1), hooks: make(chan hookMsg, 4096),
-		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]time.Time{},
+		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]earlyHooks{},
 		finished: map[string]finish{}}
 }
 
@@ -255,9 +276,9 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 		case m := <-w.hooks:
 			ev := m.ev
 			if t := w.byPipeline[ev.PipelineID]; t != nil {
-				t.due = true
+				w.hooked(t, ev)
 			} else if ev.PipelineID != 0 {
-				w.earlyHook(ev.PipelineID, time.Now())
+				w.earlyHook(ev, time.Now())
 				if !m.relayed {
 					// Another process sharing the store may follow it.
 					w.relay(ctx, &tasks, ev)
@@ -415,13 +436,17 @@ func (w *watcher) release() {
 	}
 }
 
-// hookPrefix marks a webhook relayed through the store.
+// hookPrefix marks a webhook relayed through the store: the payload is
+// "hook:<pipeline id>:<status>" (the status may be missing, as processes
+// before it was added sent it; the job is read then).
 const hookPrefix = "hook:"
 
 // relay passes a webhook for a pipeline this process does not follow to
-// the others sharing the store: the one holding the run answers.
+// the others sharing the store: the one holding the run answers. The
+// status goes with it, so a hook saying only "running" costs no job read
+// there either (nor here: this process hears its own relays too).
 func (w *watcher) relay(ctx context.Context, tasks *sync.WaitGroup, ev gitlab.HookEvent) {
-	payload := hookPrefix + strconv.FormatInt(ev.PipelineID, 10)
+	payload := hookPrefix + strconv.FormatInt(ev.PipelineID, 10) + ":" + ev.Status
 	tasks.Go(func() {
 		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -434,13 +459,14 @@ func (w *watcher) relay(ctx context.Context, tasks *sync.WaitGroup, ev gitlab.Ho
 // listen wakes this process for webhooks other processes relayed.
 func (w *watcher) listen(ctx context.Context) {
 	err := w.st.Listen(ctx, func(payload string) {
-		id, ok := strings.CutPrefix(payload, hookPrefix)
+		rest, ok := strings.CutPrefix(payload, hookPrefix)
 		if !ok {
 			return
 		}
+		id, status, _ := strings.Cut(rest, ":")
 		if pid, err := strconv.ParseInt(id, 10, 64); err == nil {
 			select {
-			case w.hooks <- hookMsg{ev: gitlab.HookEvent{PipelineID: pid}, relayed: true}:
+			case w.hooks <- hookMsg{ev: gitlab.HookEvent{PipelineID: pid, Status: status}, relayed: true}:
 			default:
 			}
 		}
@@ -534,17 +560,41 @@ func (w *watcher) polledProject(r pollResult) {
 			continue
 		}
 		t.pipelineStatus, t.pipelineUpdated = c.Status, c.UpdatedAt
-		switch c.Status {
-		case "created", "waiting_for_resource", "preparing", "pending", "running":
-			// The one-job pipeline's status is the job's: show it as
-			// progress without reading the job.
-			if c.Status != t.run.Status {
-				t.hint = c.Status
-			}
-		default:
-			t.due = true
-		}
+		w.learnt(t, c.Status)
 	}
+}
+
+// hooked takes a webhook for t's pipeline. A relayed hook carries no
+// status (another process received it): read the job.
+func (w *watcher) hooked(t *tracked, ev gitlab.HookEvent) {
+	if ev.Status == "" {
+		t.due = true
+		return
+	}
+	w.learnt(t, ev.Status)
+}
+
+// learnt takes a status GitLab reported for t's pipeline or its job,
+// from a poll or a webhook. While it is in progress it is only shown (the
+// one-job pipeline's status is the job's), without reading the job; any
+// other status (finished, manual, blocked) needs the job read.
+func (w *watcher) learnt(t *tracked, status string) {
+	switch {
+	case !inProgress(status):
+		t.due = true
+	case status != t.run.Status:
+		t.hint = status
+	}
+}
+
+// inProgress reports whether a pipeline or job status is one the job
+// only waits or runs in: nothing to read yet. "" (a relayed hook) is not.
+func inProgress(status string) bool {
+	switch status {
+	case "created", "waiting_for_resource", "preparing", "pending", "running":
+		return true
+	}
+	return false
 }
 
 func jitter(d time.Duration) time.Duration {

@@ -82,6 +82,17 @@ func startBlocked(t *testing.T, e *env) {
 	time.Sleep(20 * time.Millisecond)
 }
 
+// finishedHook is a Job Hook body saying the job succeeded: a hook the
+// watcher must read the job for (one saying "running" costs no read).
+func finishedHook(t *testing.T, body []byte) []byte {
+	t.Helper()
+	out := bytes.Replace(body, []byte(`"build_status":"running"`), []byte(`"build_status":"success"`), 1)
+	if bytes.Equal(out, body) {
+		t.Fatalf("no running build_status in %s", body)
+	}
+	return out
+}
+
 // jobReads counts the watcher's reads of a job's state.
 func jobReads(e *env) int {
 	n := 0
@@ -115,6 +126,7 @@ func TestWebhookWithAWrongTokenIsRefused(t *testing.T) {
 	if !ok {
 		t.Fatal("no job")
 	}
+	body = finishedHook(t, body)
 	before := len(e.gl.Requests())
 	for _, token := range []string{"", "wrong", hookSecret + "x"} {
 		if code := postHook(t, srv.URL, token, uuid, body); code != http.StatusUnauthorized {
@@ -161,6 +173,7 @@ func TestWebhookReplayedIsDropped(t *testing.T) {
 	e, srv := hookEnv(t)
 	startBlocked(t, e)
 	body, uuid, _ := e.gl.JobHook("slow")
+	body = finishedHook(t, body)
 	if code := postHook(t, srv.URL, hookSecret, uuid, body); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
@@ -236,4 +249,49 @@ func TestWebhookBeforeTheRunIsFollowed(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("answered after %v", took)
 	}
+}
+
+// A hook saying the job waits or runs is progress: shown without reading
+// the job, whether it arrives while the run is followed or before (kept
+// with its status, and relayed through the store with it). Only a hook
+// saying something else costs a read.
+func TestWebhookInProgressCostsNoJobRead(t *testing.T) {
+	e, srv := hookEnv(t)
+	e.gl.SetWebhook(srv.URL, hookSecret)
+	e.gl.Block("slow")
+	// The handler's read of the new pipeline's jobs waits until the job's
+	// pending and running hooks have arrived: they come before the run is
+	// followed.
+	hold := e.gl.HoldAfterWork("GET", "/projects/42/pipelines/", 1)
+	e.chat.Say("U-alice", "C1", "run slow")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hold.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.gl.WaitJobStatus(ctx, "slow", "running"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return e.gl.HookDeliveries() >= 2 })
+	time.Sleep(100 * time.Millisecond) // the hooks are handled
+	hold.Release()
+	waitUntil(t, func() bool {
+		m := e.chat.Messages("C1")
+		return len(m) > 0 && strings.Contains(m[len(m)-1].Title, "running")
+	})
+	body, uuid, ok := e.gl.JobHook("slow")
+	if !ok {
+		t.Fatal("no job")
+	}
+	if code := postHook(t, srv.URL, hookSecret, uuid+"-again", body); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := jobReads(e); n != 0 {
+		t.Fatalf("%d job reads for hooks that only said pending and running, want 0", n)
+	}
+	if code := postHook(t, srv.URL, hookSecret, uuid+"-done", finishedHook(t, body)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitUntil(t, func() bool { return jobReads(e) == 1 })
 }
