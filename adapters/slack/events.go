@@ -3,6 +3,8 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -40,45 +42,54 @@ func (a *Adapter) handle(ctx context.Context, c *socketConn, req socketmode.Requ
 		a.log.Debug("redelivered envelope", "envelope", req.EnvelopeID,
 			"attempt", req.RetryAttempt, "reason", req.RetryReason)
 	}
-	var (
-		m  bot.Message
-		ok bool
-	)
+	m, ok, err := a.translate(req)
+	if err != nil {
+		a.log.Warn("unreadable Socket Mode payload", "type", req.Type, "envelope", req.EnvelopeID, "err", err)
+		return
+	}
+	if ok {
+		deliver(m)
+	}
+}
+
+// translate turns an envelope into a message for the bot: ok is false for
+// envelopes that are not commands (other workspaces, edits, joins, ...);
+// err says the payload could not be read.
+func (a *Adapter) translate(req socketmode.Request) (m bot.Message, ok bool, err error) {
 	switch req.Type {
 	case socketmode.RequestTypeEventsAPI:
 		data, err := slackevents.ParseEvent(req.Payload, slackevents.OptionNoVerifyToken())
 		if err != nil {
-			a.log.Warn("unreadable Events API payload", "envelope", req.EnvelopeID, "err", err)
-			return
+			return m, false, fmt.Errorf("events API payload: %w", err)
 		}
 		if !a.teams.Allows(data.TeamID) {
-			return
+			return m, false, nil
 		}
 		m, ok = a.fromEvent(data)
 	case socketmode.RequestTypeSlashCommands:
 		var data slack.SlashCommand
 		if err := json.Unmarshal(req.Payload, &data); err != nil {
-			a.log.Warn("unreadable slash command payload", "envelope", req.EnvelopeID, "err", err)
-			return
+			return m, false, fmt.Errorf("slash command payload: %w", err)
 		}
 		if !a.teams.Allows(data.TeamID) {
-			return
+			return m, false, nil
 		}
 		m, ok = a.fromSlashCommand(data, req.EnvelopeID)
 	case socketmode.RequestTypeInteractive:
 		var data slack.InteractionCallback
 		if err := json.Unmarshal(req.Payload, &data); err != nil {
-			a.log.Warn("unreadable interaction payload", "envelope", req.EnvelopeID, "err", err)
-			return
+			return m, false, fmt.Errorf("interaction payload: %w", err)
 		}
 		if !a.teams.Allows(data.Team.ID) {
-			return
+			return m, false, nil
 		}
 		m, ok = fromBlockAction(data)
 	}
-	if ok {
-		deliver(m)
+	if ok && m.Conversation.ChannelID == "" {
+		// Nowhere to answer: not something Slack sends, so say so.
+		return bot.Message{}, false, errors.New("no channel in the payload")
 	}
+	return m, ok, nil
 }
 
 func (a *Adapter) identity() ident {
