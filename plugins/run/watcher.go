@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -63,57 +60,6 @@ type watcher struct {
 	early map[int64]earlyHooks
 }
 
-// maxEarly bounds the hooks kept for pipelines not followed (yet); most
-// are for pipelines chatops did not start.
-const maxEarly = 4096
-
-// earlyHooks is what the hooks for a pipeline not followed (yet) said.
-type earlyHooks struct {
-	at time.Time
-	// status is the newest in-progress status; done is set when any hook
-	// said something else (finished, manual), which needs the job read.
-	status string
-	done   bool
-}
-
-// earlyHook remembers a hook for a pipeline no run follows yet.
-func (w *watcher) earlyHook(ev gitlab.HookEvent, now time.Time) {
-	if len(w.early) >= maxEarly {
-		for id, e := range w.early {
-			if now.Sub(e.at) > time.Minute {
-				delete(w.early, id)
-			}
-		}
-		if len(w.early) >= maxEarly {
-			clear(w.early)
-		}
-	}
-	e := w.early[ev.PipelineID]
-	e.at = now
-	if inProgress(ev.Status) {
-		e.status = ev.Status
-	} else {
-		e.done = true
-	}
-	w.early[ev.PipelineID] = e
-}
-
-// takeEarly applies to t the hooks for its pipeline that came before it
-// was followed.
-func (w *watcher) takeEarly(t *tracked) {
-	id := t.run.PipelineID
-	e, ok := w.early[id]
-	if id == 0 || !ok {
-		return
-	}
-	delete(w.early, id)
-	if e.done {
-		t.due = true
-		return
-	}
-	w.learnt(t, e.status)
-}
-
 // taskDone returns a run from a task: run is the task's copy, now the
 // current one, or nil when the run was lost.
 type taskDone struct {
@@ -126,13 +72,6 @@ func clone(r *store.Run) *store.Run {
 	c.Notes = append([]string(nil), r.Notes...)
 	c.Answer = append([]byte(nil), r.Answer...)
 	return &c
-}
-
-type pollResult struct {
-	project int64
-	changes []gitlab.PipelineChange
-	now     time.Time
-	err     error
 }
 
 func newWatcher(p *Plugin) *watcher {
@@ -195,20 +134,6 @@ func (w *watcher) note(runID, text string) {
 	select {
 	case w.notes <- runNote{runID, text}:
 	default:
-	}
-}
-
-// hookMsg is a webhook event, relayed when it came through the store
-// from another process (and so is not relayed again).
-type hookMsg struct {
-	ev      gitlab.HookEvent
-	relayed bool
-}
-
-func (w *watcher) hook(ev gitlab.HookEvent) {
-	select {
-	case w.hooks <- hookMsg{ev: ev}:
-	default: // the backup poll will see it
 	}
 }
 
@@ -361,121 +286,6 @@ func (w *watcher) nextDue(now time.Time) time.Duration {
 	return next.Sub(now)
 }
 
-// maxFollowed bounds the runs one process follows (and renews each
-// lease tick).
-const maxFollowed = 10000
-
-type acquireResult struct {
-	runs []*store.Run
-	err  error
-}
-
-// takeInbox tracks the runs handlers handed over.
-func (w *watcher) takeInbox() {
-	w.mu.Lock()
-	in := w.inbox
-	w.inbox = nil
-	w.mu.Unlock()
-	for _, r := range in {
-		if _, ok := w.runs[r.ID]; ok {
-			// Already taken up by a lease renewal: counted once.
-			w.mu.Lock()
-			w.count--
-			w.mu.Unlock()
-			continue
-		}
-		w.track(r, time.Now())
-	}
-}
-
-// acquired takes up the runs this process now holds leases on, and drops
-// those it no longer holds (its lease lapsed and another process took
-// the run: that one answers it).
-func (w *watcher) acquired(r acquireResult) {
-	if r.err != nil {
-		w.log.Error("could not acquire runs from the store; will retry", "err", r.err)
-		return
-	}
-	w.takeInbox()
-	held := make(map[string]bool, len(r.runs))
-	resumed := 0
-	for _, run := range r.runs {
-		held[run.ID] = true
-		if _, ok := w.runs[run.ID]; ok || w.p.held(run.ID) {
-			continue
-		}
-		w.mu.Lock()
-		w.count++
-		w.mu.Unlock()
-		w.track(run, time.Time{})
-		resumed++
-	}
-	if resumed > 0 {
-		w.log.Info("resuming open runs", "runs", resumed, "owner", w.p.opts.Owner)
-	}
-	for id, t := range w.runs {
-		if held[id] || !t.run.Open() {
-			continue
-		}
-		w.log.Warn("another process took over a run whose lease lapsed", "run", id)
-		if t.busy {
-			t.lost = true // untracked when its task ends
-		} else {
-			w.untrack(t)
-		}
-	}
-}
-
-// release gives this process's leases up at shutdown, so another process
-// sharing the store takes its runs over at once.
-func (w *watcher) release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.st.ReleaseRuns(ctx, w.p.opts.Owner); err != nil {
-		w.log.Warn("could not release this process's runs; others take them when the leases lapse", "err", err)
-	}
-}
-
-// hookPrefix marks a webhook relayed through the store: the payload is
-// "hook:<pipeline id>:<status>" (the status may be missing, as processes
-// before it was added sent it; the job is read then).
-const hookPrefix = "hook:"
-
-// relay passes a webhook for a pipeline this process does not follow to
-// the others sharing the store: the one holding the run answers. The
-// status goes with it, so a hook saying only "running" costs no job read
-// there either (nor here: this process hears its own relays too).
-func (w *watcher) relay(ctx context.Context, tasks *sync.WaitGroup, ev gitlab.HookEvent) {
-	payload := hookPrefix + strconv.FormatInt(ev.PipelineID, 10) + ":" + ev.Status
-	tasks.Go(func() {
-		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := w.st.Notify(nctx, payload); err != nil {
-			w.log.Debug("could not relay a webhook", "err", err)
-		}
-	})
-}
-
-// listen wakes this process for webhooks other processes relayed.
-func (w *watcher) listen(ctx context.Context) {
-	err := w.st.Listen(ctx, func(payload string) {
-		rest, ok := strings.CutPrefix(payload, hookPrefix)
-		if !ok {
-			return
-		}
-		id, status, _ := strings.Cut(rest, ":")
-		if pid, err := strconv.ParseInt(id, 10, 64); err == nil {
-			select {
-			case w.hooks <- hookMsg{ev: gitlab.HookEvent{PipelineID: pid, Status: status}, relayed: true}:
-			default:
-			}
-		}
-	})
-	if err != nil && ctx.Err() == nil {
-		w.log.Warn("not listening for webhooks relayed by other processes", "err", err)
-	}
-}
-
 func (w *watcher) track(r *store.Run, checked time.Time) {
 	t := &tracked{run: r, lastCheck: checked}
 	w.followed(r)
@@ -516,88 +326,4 @@ func (w *watcher) isDue(t *tracked, now time.Time) bool {
 		return t.due || t.hint != "" || now.After(r.Deadline) || now.Sub(t.lastCheck) >= w.resync()
 	}
 	return false
-}
-
-// poll lists each project's recently updated pipelines, one request per
-// project, for the projects that have runs being followed.
-func (w *watcher) poll(ctx context.Context, tasks *sync.WaitGroup, polled chan<- pollResult) {
-	projects := map[int64]GitLab{}
-	for _, t := range w.runs {
-		if t.run.Phase == store.PhaseFollowing {
-			if proj := w.p.projects.forRun(t.run); proj != nil {
-				projects[t.run.ProjectID] = proj.GitLab
-			}
-		}
-	}
-	for pid, gl := range projects {
-		if w.polling[pid] {
-			continue
-		}
-		w.polling[pid] = true
-		since := w.since[pid]
-		tasks.Go(func() {
-			changes, now, err := gl.UpdatedPipelines(ctx, pid, since)
-			select {
-			case polled <- pollResult{project: pid, changes: changes, now: now, err: err}:
-			case <-ctx.Done():
-			}
-		})
-	}
-}
-
-// polledProject marks the runs whose pipelines changed.
-func (w *watcher) polledProject(r pollResult) {
-	if r.err != nil {
-		w.log.Warn("polling GitLab failed; will try again", "project", r.project, "err", r.err)
-		return
-	}
-	// The next poll overlaps this one: updates are recognised by value,
-	// so seeing one twice costs nothing, and none falls between polls.
-	w.since[r.project] = r.now.Add(-2*w.interval() - 5*time.Second)
-	for _, c := range r.changes {
-		t := w.byPipeline[c.ID]
-		if t == nil || (c.Status == t.pipelineStatus && c.UpdatedAt.Equal(t.pipelineUpdated)) {
-			continue
-		}
-		t.pipelineStatus, t.pipelineUpdated = c.Status, c.UpdatedAt
-		w.learnt(t, c.Status)
-	}
-}
-
-// hooked takes a webhook for t's pipeline. A relayed hook carries no
-// status (another process received it): read the job.
-func (w *watcher) hooked(t *tracked, ev gitlab.HookEvent) {
-	if ev.Status == "" {
-		t.due = true
-		return
-	}
-	w.learnt(t, ev.Status)
-}
-
-// learnt takes a status GitLab reported for t's pipeline or its job,
-// from a poll or a webhook. While it is in progress it is only shown (the
-// one-job pipeline's status is the job's), without reading the job; any
-// other status (finished, manual, blocked) needs the job read.
-func (w *watcher) learnt(t *tracked, status string) {
-	switch {
-	case !inProgress(status):
-		t.due = true
-	case status != t.run.Status:
-		t.hint = status
-	}
-}
-
-// inProgress reports whether a pipeline or job status is one the job
-// only waits or runs in: nothing to read yet. "" (a relayed hook) is not.
-func inProgress(status string) bool {
-	switch status {
-	case "created", "waiting_for_resource", "preparing", "pending", "running":
-		return true
-	}
-	return false
-}
-
-func jitter(d time.Duration) time.Duration {
-	// ±20% keeps replicas and restarts from polling in lockstep.
-	return d + time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
 }
