@@ -1,9 +1,3 @@
-// Package run is the `run <job> [arguments...]` command: GitLab ChatOps
-// for every chat platform. The plugin owns the conversation: it checks and
-// starts the run through the shared GitLab client, posts the progress
-// reply and records the run in the store; its watcher (a bot.Service)
-// follows every open run and edits that reply as the run moves, in this
-// process or, after a restart, in the next one.
 package run
 
 import (
