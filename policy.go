@@ -10,7 +10,7 @@ import (
 // names projects.
 func jobPolicy(cfg *config.Config) policy.Set {
 	rule := func(j config.Job) policy.Rule {
-		return policy.Rule{MinRole: j.MinRole, Users: j.Users, Groups: j.Groups, Channels: j.Channels, Confirm: j.Confirm}
+		return policy.Rule{MinRole: j.MinRole, Users: j.Users, Groups: j.Groups, Channels: j.Channels, Confirm: j.Confirm, Variables: j.Variables}
 	}
 	s := policy.Set{Global: map[string]policy.Rule{}, Projects: map[string]map[string]policy.Rule{}}
 	for name, j := range cfg.Jobs {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +36,9 @@ type RunRequest struct {
 	// Actor is the linked user's credential, the zero Actor when the
 	// user has not linked an account (Config.ActAs decides then).
 	Actor Actor
+	// Variables are named pipeline variables from chat (NAME=value
+	// arguments the job's policy allows), besides CHAT_INPUT.
+	Variables map[string]string
 }
 
 // RunIDVariable is the pipeline variable that carries a run's id, so a
@@ -50,6 +55,17 @@ func variables(plan Plan, runID string) *[]*gl.PipelineVariableOptions {
 	// GitLab leaves CHAT_INPUT unset when there are no arguments.
 	if plan.Args != "" {
 		vars = append(vars, v("CHAT_INPUT", plan.Args))
+	}
+	own := map[string]bool{}
+	for _, o := range vars {
+		own[*o.Key] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(plan.Variables)) {
+		// The bot's own variables are what the job trusts: chat never
+		// overwrites them (configuration refuses such names too).
+		if !own[k] {
+			vars = append(vars, v(k, plan.Variables[k]))
+		}
 	}
 	return &vars
 }

@@ -17,6 +17,8 @@ import (
 type Plan struct {
 	// Job and Args are the request's job name and raw arguments.
 	Job, Args string
+	// Variables are the named pipeline variables from chat.
+	Variables map[string]string
 	// ChannelID and UserID are the chat ids given to the job.
 	ChannelID, UserID string
 	// User is the GitLab username the run acts as.
@@ -98,7 +100,7 @@ func (s *Service) Prepare(ctx context.Context, req RunRequest) (Plan, error) {
 	}
 	actor := req.Actor
 	actor.Username = user
-	return Plan{Job: req.Job, Args: req.Args, ChannelID: req.ChannelID, UserID: req.UserID, User: user, Actor: actor,
+	return Plan{Job: req.Job, Args: req.Args, Variables: req.Variables, ChannelID: req.ChannelID, UserID: req.UserID, User: user, Actor: actor,
 		ProjectID: p.ID, ProjectURL: p.WebURL, Ref: p.Ref}, nil
 }
 

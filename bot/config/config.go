@@ -169,6 +169,9 @@ type Job struct {
 	Channels []string `toml:"channels"`
 	// Confirm asks the requester to confirm before the job runs.
 	Confirm bool `toml:"confirm"`
+	// Variables are pipeline variables the job takes from chat as
+	// NAME=value arguments (run deploy production VERSION=1.2).
+	Variables []string `toml:"variables"`
 }
 
 // ReservedNames are the command names a project alias may not take.

@@ -68,6 +68,11 @@ func (p *Plugin) admitWith(ctx context.Context, f *facts, m bot.Message, proj *P
 // question was posted (the run waits for `confirm`).
 func (p *Plugin) gate(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, job, ref, args string) (asked bool, err error) {
 	rule, err := p.admit(ctx, m, proj, job)
+	if err != nil {
+		return false, err
+	}
+	// Malformed variables are refused before anything is asked.
+	vars, err := policy.ChatVariables(job, rule, args)
 	if err != nil || !rule.Confirm {
 		return false, err
 	}
@@ -75,7 +80,7 @@ func (p *Plugin) gate(ctx context.Context, w bot.Responder, m bot.Message, proj 
 	// creates nothing, so a question is only asked about a run that can
 	// start.
 	plan, err := proj.GitLab.Prepare(ctx, gitlab.RunRequest{
-		Job: job, Ref: ref, Args: args, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
+		Job: job, Ref: ref, Args: args, Variables: vars, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
 	})
 	if err != nil {
 		return false, err

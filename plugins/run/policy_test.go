@@ -207,3 +207,48 @@ func TestRetryAsksAgain(t *testing.T) {
 		t.Fatalf("%d pipelines, want the first only", n)
 	}
 }
+
+// A job's policy may let chat set named pipeline variables: NAME=value
+// words become variables of their own, CHAT_INPUT stays the whole text,
+// and a misspelt name is refused before anything runs.
+func TestPolicyChatVariables(t *testing.T) {
+	e := policyEnv(t, map[string]policy.Rule{"greet": {Variables: []string{"VERSION", "NOTE"}}}, nil)
+	r, _ := e.say("U-alice", "C1", `run greet production VERSION=1.2 NOTE="two words" size=big`)
+	if r.Status != bot.StatusSuccess {
+		t.Fatalf("run = %q / %q", r.Title, r.Text)
+	}
+	pls := e.gl.Pipelines()
+	if len(pls) != 1 {
+		t.Fatalf("%d pipelines", len(pls))
+	}
+	v := pls[0].Variables
+	if v["VERSION"] != "1.2" || v["NOTE"] != "two words" || v["CHAT_INPUT"] != `production VERSION=1.2 NOTE="two words" size=big` {
+		t.Errorf("pipeline variables %v", v)
+	}
+	if _, ok := v["size"]; ok {
+		t.Errorf("size=big became a variable: %v", v)
+	}
+	for _, tt := range []struct{ args, phrase string }{
+		{"run greet VERSON=1.2", "greet takes no variable VERSON"},
+		{"run greet VERSION=1 VERSION=2", "VERSION is given twice"},
+		{`run greet VERSION="1.2`, "quote is not closed"},
+	} {
+		r, _ := e.say("U-alice", "C1", tt.args)
+		wantRefusal(t, r, tt.phrase)
+	}
+	if n := len(e.gl.Pipelines()); n != 1 {
+		t.Fatalf("%d pipelines after refused runs, want 1", n)
+	}
+	if r, _ := e.say("U-alice", "C1", "run"); !strings.Contains(r.Text, "greet (takes VERSION=…, NOTE=…)") {
+		t.Errorf("the job list does not say what greet takes:\n%s", r.Text)
+	}
+	// A job that takes no variables passes the words on as text only,
+	// however they look.
+	r, _ = e.say("U-alice", "C1", "run hello-world VERSION=9")
+	if r.Status != bot.StatusSuccess {
+		t.Fatalf("hello-world: %q / %q", r.Title, r.Text)
+	}
+	if v := e.gl.Pipelines()[1].Variables; v["VERSION"] != "" || v["CHAT_INPUT"] != "VERSION=9" {
+		t.Errorf("hello-world's variables %v", v)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/joblog"
 	"github.com/chatops-dev/chatops/plugins/projects"
+	"github.com/chatops-dev/chatops/plugins/run/policy"
 	"github.com/chatops-dev/chatops/store"
 )
 
@@ -203,8 +204,12 @@ func (p *Plugin) runIn(ctx context.Context, w bot.Responder, m bot.Message, proj
 // start starts a run and returns as soon as its pipeline exists: waiting
 // for the job holds no worker, the watcher does it.
 func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, job, ref, args string) error {
+	vars, err := policy.ChatVariables(job, p.opts.Policy.For(proj.Path, job), args)
+	if err != nil {
+		return err
+	}
 	plan, err := proj.GitLab.Prepare(ctx, gitlab.RunRequest{
-		Job: job, Ref: ref, Args: args, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
+		Job: job, Ref: ref, Args: args, Variables: vars, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
 	})
 	if err != nil {
 		return err // a *bot.Refusal: nothing was created
@@ -344,9 +349,16 @@ func (p *Plugin) list(ctx context.Context, w bot.Responder, m bot.Message, proj 
 	// often ordinary CI jobs whose rules never select a chatops pipeline.
 	var bare []string
 	for _, j := range jobs {
-		if j.Description != "" {
-			fmt.Fprintf(&b, "\n%s — %s", j.Name, j.Description)
-		} else {
+		takes := ""
+		if vars := p.opts.Policy.For(proj.Path, j.Name).Variables; len(vars) > 0 {
+			takes = " (takes " + strings.Join(vars, "=…, ") + "=…)"
+		}
+		switch {
+		case j.Description != "":
+			fmt.Fprintf(&b, "\n%s%s — %s", j.Name, takes, j.Description)
+		case takes != "":
+			fmt.Fprintf(&b, "\n%s%s", j.Name, takes)
+		default:
 			bare = append(bare, j.Name)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/retry"
 	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/plugins/run/policy"
 	"github.com/chatops-dev/chatops/store"
 )
 
@@ -91,7 +92,17 @@ func (w *watcher) resume(ctx context.Context, gl GitLab, run *store.Run) {
 				Text: "chatops stopped before it could start the pipeline, and it is too late to start it now. Run it again if it is still wanted."}))
 			return
 		}
-		st, err = gl.Create(ctx, plan(run), run.ID, run.CreatedAt)
+		pl := plan(run)
+		// The variables are read again from the stored arguments, by the
+		// job's policy as configured now.
+		vars, verr := policy.ChatVariables(run.Job, w.p.opts.Policy.For(run.Project, run.Job), run.Args)
+		var refused *bot.Refusal
+		if errors.As(verr, &refused) {
+			setAnswer(run, gitlab.Refused(outcome(run), refused))
+			return
+		}
+		pl.Variables = vars
+		st, err = gl.Create(ctx, pl, run.ID, run.CreatedAt)
 		if ctx.Err() != nil {
 			return
 		}

@@ -30,6 +30,9 @@ type Rule struct {
 	Channels []string
 	// Confirm asks the requester to confirm before the job runs.
 	Confirm bool
+	// Variables are the pipeline variables the job takes from chat as
+	// NAME=value arguments (see ChatVariables).
+	Variables []string
 }
 
 // Levels are GitLab's access levels of the roles a Rule may name.
