@@ -21,7 +21,7 @@ const maxEarly = 4096
 // earlyHooks is what the hooks for a pipeline not followed (yet) said.
 type earlyHooks struct {
 	at time.Time
-	// status is the newest in-progress status; done is set when any hook
+	// status is the furthest in-progress status; done is set when any hook
 	// said something else (finished, manual), which needs the job read.
 	status string
 	done   bool
@@ -42,7 +42,9 @@ func (w *watcher) earlyHook(ev gitlab.HookEvent, now time.Time) {
 	e := w.early[ev.PipelineID]
 	e.at = now
 	if inProgress(ev.Status) {
-		e.status = ev.Status
+		if progressRank(ev.Status) > progressRank(e.status) {
+			e.status = ev.Status // hooks arrive in any order
+		}
 	} else {
 		e.done = true
 	}

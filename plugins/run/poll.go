@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,24 +71,28 @@ func (w *watcher) polledProject(r pollResult) {
 // from a poll or a webhook. While it is in progress it is only shown (the
 // one-job pipeline's status is the job's), without reading the job; any
 // other status (finished, manual, blocked) needs the job read.
+//
+// Progress only moves forward: webhooks arrive in any order, and a late
+// "pending" must not turn a running job's reply back.
 func (w *watcher) learnt(t *tracked, status string) {
 	switch {
 	case !inProgress(status):
 		t.due = true
-	case status != t.run.Status:
+	case progressRank(status) > progressRank(t.run.Status) && progressRank(status) > progressRank(t.hint):
 		t.hint = status
 	}
 }
 
+// progressOrder is the order a job goes through before it ends.
+var progressOrder = []string{"created", "waiting_for_resource", "preparing", "pending", "running"}
+
+// progressRank places status in progressOrder: 0 for none of them, so
+// any progress moves on from "" (not known yet).
+func progressRank(status string) int { return slices.Index(progressOrder, status) + 1 }
+
 // inProgress reports whether a pipeline or job status is one the job
 // only waits or runs in: nothing to read yet. "" (a relayed hook) is not.
-func inProgress(status string) bool {
-	switch status {
-	case "created", "waiting_for_resource", "preparing", "pending", "running":
-		return true
-	}
-	return false
-}
+func inProgress(status string) bool { return progressRank(status) > 0 }
 
 func jitter(d time.Duration) time.Duration {
 	// ±20% keeps replicas and restarts from polling in lockstep.

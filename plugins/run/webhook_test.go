@@ -286,7 +286,16 @@ func TestWebhookInProgressCostsNoJobRead(t *testing.T) {
 	if code := postHook(t, srv.URL, hookSecret, uuid+"-again", body); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
+	// Hooks come in any order: a late "pending" does not turn the reply
+	// back.
+	late := bytes.Replace(body, []byte(`"build_status":"running"`), []byte(`"build_status":"pending"`), 1)
+	if code := postHook(t, srv.URL, hookSecret, uuid+"-late", late); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
 	time.Sleep(300 * time.Millisecond)
+	if m := e.chat.Messages("C1"); !strings.Contains(m[len(m)-1].Title, "running") {
+		t.Fatalf("after a late pending hook the reply says %q", m[len(m)-1].Title)
+	}
 	if n := jobReads(e); n != 0 {
 		t.Fatalf("%d job reads for hooks that only said pending and running, want 0", n)
 	}
