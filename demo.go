@@ -17,6 +17,7 @@ import (
 	"github.com/chatops-dev/chatops/plugins/gitlabplugins"
 	"github.com/chatops-dev/chatops/plugins/ping"
 	runplugin "github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/plugins/run/policy"
 	"github.com/chatops-dev/chatops/store/sqlite"
 )
 
@@ -58,7 +59,9 @@ func setupDemo(ctx context.Context, o options, stdin io.Reader, stdout, stderr i
 	a.closers = append(a.closers, func() { _ = st.Close() })
 	router := commands.NewRouter("chatops")
 	set, err := gitlabplugins.New([]gitlabplugins.Project{{Path: demo.Project, GitLab: svc, Default: true}},
-		runplugin.Options{Store: st, PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, Logger: log})
+		runplugin.Options{Store: st, PollInterval: 250 * time.Millisecond, ReplyTimeout: 5 * time.Minute, Logger: log,
+			// As [jobs.greet] variables = ["GREETING"] would: run greet Ada GREETING=Hi
+			Policy: policy.Set{Global: map[string]policy.Rule{"greet": {Variables: []string{"GREETING"}}}}})
 	if err != nil {
 		a.close()
 		return nil, err

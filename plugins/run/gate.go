@@ -72,7 +72,7 @@ func (p *Plugin) gate(ctx context.Context, w bot.Responder, m bot.Message, proj 
 		return false, err
 	}
 	// Malformed variables are refused before anything is asked.
-	vars, err := policy.ChatVariables(job, rule, args)
+	vars, input, err := policy.ChatVariables(job, rule, args)
 	if err != nil || !rule.Confirm {
 		return false, err
 	}
@@ -80,7 +80,7 @@ func (p *Plugin) gate(ctx context.Context, w bot.Responder, m bot.Message, proj 
 	// creates nothing, so a question is only asked about a run that can
 	// start.
 	plan, err := proj.GitLab.Prepare(ctx, gitlab.RunRequest{
-		Job: job, Ref: ref, Args: args, Variables: vars, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
+		Job: job, Ref: ref, Args: input, Variables: vars, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
 	})
 	if err != nil {
 		return false, err

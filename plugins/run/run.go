@@ -204,12 +204,12 @@ func (p *Plugin) runIn(ctx context.Context, w bot.Responder, m bot.Message, proj
 // start starts a run and returns as soon as its pipeline exists: waiting
 // for the job holds no worker, the watcher does it.
 func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, job, ref, args string) error {
-	vars, err := policy.ChatVariables(job, p.opts.Policy.For(proj.Path, job), args)
+	vars, input, err := policy.ChatVariables(job, p.opts.Policy.For(proj.Path, job), args)
 	if err != nil {
 		return err
 	}
 	plan, err := proj.GitLab.Prepare(ctx, gitlab.RunRequest{
-		Job: job, Ref: ref, Args: args, Variables: vars, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
+		Job: job, Ref: ref, Args: input, Variables: vars, Identity: m.Identity(), ChannelID: m.Conversation.ChannelID, UserID: m.Sender.ID,
 	})
 	if err != nil {
 		return err // a *bot.Refusal: nothing was created
@@ -217,7 +217,7 @@ func (p *Plugin) start(ctx context.Context, w bot.Responder, m bot.Message, proj
 	run := &store.Run{
 		ID: newRunID(), Kind: "run", Platform: m.Platform,
 		Requester: m.Identity(), UserID: m.Sender.ID, GitLabUser: plan.User,
-		Project: proj.Path, ProjectID: plan.ProjectID, Ref: plan.Ref, Job: plan.Job, Args: plan.Args,
+		Project: proj.Path, ProjectID: plan.ProjectID, Ref: plan.Ref, Job: plan.Job, Args: args, // as typed: variables are read from it again on resume
 		Phase: store.PhaseCreating, Deadline: time.Now().Add(p.opts.ReplyTimeout),
 	}
 	setConversation(run, m.Conversation)

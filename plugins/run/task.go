@@ -95,13 +95,13 @@ func (w *watcher) resume(ctx context.Context, gl GitLab, run *store.Run) {
 		pl := plan(run)
 		// The variables are read again from the stored arguments, by the
 		// job's policy as configured now.
-		vars, verr := policy.ChatVariables(run.Job, w.p.opts.Policy.For(run.Project, run.Job), run.Args)
+		vars, input, verr := policy.ChatVariables(run.Job, w.p.opts.Policy.For(run.Project, run.Job), run.Args)
 		var refused *bot.Refusal
 		if errors.As(verr, &refused) {
 			setAnswer(run, gitlab.Refused(outcome(run), refused))
 			return
 		}
-		pl.Variables = vars
+		pl.Args, pl.Variables = input, vars
 		st, err = gl.Create(ctx, pl, run.ID, run.CreatedAt)
 		if ctx.Err() != nil {
 			return
