@@ -66,7 +66,9 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 	}
 	to := sent.Conversation
 	if to.ChannelID == "" {
-		to = m.Conversation // an adapter that does not say where it posted
+		// An adapter that does not say where it posted: the outcome
+		// carries no secret, so the asker's conversation will do.
+		to = m.Conversation
 	}
 	if !p.await(pending{identity: identity, platform: m.Platform, to: to, da: da, log: log}) {
 		return &bot.Refusal{Title: "chatops is stopping", Text: "Nobody is left to wait for your approval: send `link` again when the bot is back."}
