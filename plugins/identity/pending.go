@@ -54,7 +54,36 @@ type waits struct {
 	out     bot.Messenger
 	queued  []pending // handed over before Serve ran
 	stopped bool
-	running sync.WaitGroup
+	// running counts the flows' goroutines; ended is closed (and
+	// replaced) whenever one ends. A count rather than a WaitGroup: Drain
+	// may wait while Serve still starts the queued flows.
+	running int
+	ended   chan struct{}
+}
+
+// wait waits until no flow is running (and, with queued, none is queued
+// either) or ctx ends.
+func (w *waits) wait(ctx context.Context, queued bool) {
+	for {
+		w.mu.Lock()
+		n := w.running
+		if queued {
+			n += len(w.queued)
+		}
+		if w.ended == nil {
+			w.ended = make(chan struct{})
+		}
+		ended := w.ended
+		w.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Serve implements bot.Service: it runs the pending links' waits until
@@ -77,21 +106,15 @@ func (p *Plugin) Serve(ctx context.Context, out bot.Messenger) error {
 	w.mu.Lock()
 	w.stopped = true
 	w.mu.Unlock()
-	w.running.Wait()
+	// The flows see ctx end: they stop polling at once.
+	w.wait(context.Background(), false)
 	return nil
 }
 
 // Drain implements bot.Drainer: when the adapters stopped by themselves
 // (the terminal at end of input), the links still pending are waited for,
 // bounded by ctx, so `printf 'link\n' | chatops` still links.
-func (p *Plugin) Drain(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { p.waits.running.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
+func (p *Plugin) Drain(ctx context.Context) { p.waits.wait(ctx, true) }
 
 // await hands pl over to the service. It reports false when the service
 // has stopped (the bot is stopping): then nobody waits for the approval.
@@ -114,8 +137,21 @@ func (p *Plugin) await(pl pending) bool {
 
 // startLocked runs pl's wait under the service's context (w.mu held).
 func (p *Plugin) startLocked(pl pending) {
-	ctx, out := p.waits.ctx, p.waits.out
-	p.waits.running.Go(func() { p.complete(ctx, out, pl) })
+	w := &p.waits
+	ctx, out := w.ctx, w.out
+	w.running++
+	go func() {
+		defer func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.running--
+			if w.ended != nil {
+				close(w.ended)
+			}
+			w.ended = make(chan struct{})
+		}()
+		p.complete(ctx, out, pl)
+	}()
 }
 
 // complete waits for the user's decision in GitLab, bounded by the device

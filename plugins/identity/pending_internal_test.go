@@ -37,7 +37,10 @@ func (r recorder) Edit(ctx context.Context, platform string, ref bot.Sent, reply
 // service runs (the bot starts services and adapters together) is waited
 // for once it does, and answered where it was posted; after the service
 // stopped, nothing is taken.
-func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
+// newLinking returns a linking plugin over a fake GitLab with alice, and
+// a device flow started for her, ready to hand over.
+func newLinking(t *testing.T) (*Plugin, *gitlabtest.Server, pending) {
+	t.Helper()
 	fake := gitlabtest.New(gitlabtest.Options{})
 	t.Cleanup(fake.Close)
 	fake.AddUser("alice", gitlabtest.Developer)
@@ -55,9 +58,13 @@ func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const identity = "test:U-alice"
 	dm := bot.Conversation{ChannelID: "D-alice", Direct: true}
-	link := pending{identity: identity, platform: "test", to: dm, da: da, log: bottest.Quiet()}
+	return p, fake, pending{identity: "test:U-alice", platform: "test", to: dm, da: da, log: bottest.Quiet()}
+}
+
+func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
+	p, fake, link := newLinking(t)
+	identity, dm, da := link.identity, link.to, link.da
 	if !p.begin(identity) || !p.await(link) {
 		t.Fatal("the link was not taken before the service ran")
 	}
@@ -93,5 +100,43 @@ func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
 	}
 	if p.await(link) {
 		t.Error("a link was taken after the service stopped")
+	}
+}
+
+// TestDrainWaitsForPendingLinks: when the adapters stopped by themselves
+// (the terminal at end of input), Drain returns only once a pending
+// link's outcome has been posted.
+func TestDrainWaitsForPendingLinks(t *testing.T) {
+	p, fake, link := newLinking(t)
+	out := make(recorder, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(ctx, out) }()
+	t.Cleanup(func() { cancel(); <-served })
+	if !p.begin(link.identity) || !p.await(link) {
+		t.Fatal("the link was not taken")
+	}
+	drained := make(chan struct{})
+	go func() {
+		dctx, stop := context.WithTimeout(context.Background(), 20*time.Second)
+		defer stop()
+		p.Drain(dctx)
+		close(drained)
+	}()
+	if err := fake.ApproveDevice(link.da.UserCode, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-drained:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Drain did not return")
+	}
+	select {
+	case s := <-out:
+		if s.reply.Title != "Linked to GitLab user alice" {
+			t.Errorf("posted %q", s.reply.Title)
+		}
+	default:
+		t.Fatal("Drain returned before the link's outcome was posted")
 	}
 }
