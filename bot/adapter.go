@@ -51,6 +51,16 @@ type Whisperer interface {
 	Whisper(ctx context.Context, m Message, r Reply) error
 }
 
+// DirectOpener is an optional Adapter capability: opening the direct
+// conversation between the bot and the sender of a received message m
+// (Slack conversations.open, Mattermost POST /channels/direct, Discord
+// POST /users/@me/channels), or finding it when it exists, for what is
+// for that user's eyes alone, such as a link to approve. The returned
+// Conversation has Direct set. Handlers reach it through Direct.
+type DirectOpener interface {
+	OpenDirect(ctx context.Context, m Message) (Conversation, error)
+}
+
 // Console is an optional Adapter capability: an adapter whose every
 // message comes from the operator at the machine's console (the
 // terminal), where a piped script of many commands is normal use, not a

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -95,4 +96,48 @@ func ReplyPrivately(ctx context.Context, w Responder, m Message, r Reply) error 
 	}
 	_, err := w.Reply(ctx, r)
 	return err
+}
+
+// ErrNoDirect is Direct's error when the platform (the terminal, or an
+// adapter without DirectOpener) cannot open a direct conversation.
+var ErrNoDirect = errors.New("the chat adapter cannot open a direct conversation")
+
+// Direct opens (or finds) the direct conversation with m's sender and
+// returns a Responder whose replies go there, retrying a failed open as
+// a failed reply is retried.
+func (r *responder) Direct(ctx context.Context, m Message) (Responder, error) {
+	op, ok := r.adapter.(DirectOpener)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", r.adapter.Name(), ErrNoDirect)
+	}
+	var to Conversation
+	_, err := r.retry(ctx, "open a direct conversation", func(ctx context.Context) (Sent, error) {
+		var err error
+		to, err = op.OpenDirect(ctx, m)
+		return Sent{}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &responder{adapter: r.adapter, to: to, retryFor: r.retryFor, log: r.log}, nil
+}
+
+// Direct returns a Responder that answers m's sender alone, in their
+// direct conversation with the bot: w itself when m came in one, else
+// one the adapter opens (DirectOpener). Replies through it report that
+// conversation in Sent, for answers given later (Messenger). It fails
+// with ErrNoDirect where the platform cannot open one, and with the
+// platform's error when opening failed; callers then ask the user to
+// write to the bot directly.
+func Direct(ctx context.Context, w Responder, m Message) (Responder, error) {
+	if m.Conversation.Direct {
+		return w, nil
+	}
+	d, ok := w.(interface {
+		Direct(context.Context, Message) (Responder, error)
+	})
+	if !ok {
+		return nil, ErrNoDirect
+	}
+	return d.Direct(ctx, m)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/chatops-dev/chatops/adapters/discord/discordtest"
+	"github.com/chatops-dev/chatops/bot"
 )
 
 func TestHandshakeAndMentionReply(t *testing.T) {
@@ -36,6 +37,54 @@ func TestDirectMessage(t *testing.T) {
 	h.fake.Send(discordtest.Message{ChannelID: "dm1", AuthorID: "u1", Content: "echo hi"})
 	if p := h.next(); p.ChannelID != "dm1" || p.ReplyTo != "" || !strings.Contains(p.Content, "hi") {
 		t.Fatalf("post %+v", p)
+	}
+}
+
+// TestOpenDirectFromChannel: a command asked in a guild channel (by
+// mention or /chatops) answers in the DM the adapter opens through
+// discordgo (POST /users/@me/channels), then where it was asked; a user
+// who refuses the bot's DMs gets the failure in the channel, not retried.
+func TestOpenDirectFromChannel(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ready(1)
+	h.registered()
+	var _ bot.DirectOpener = h.ad
+	id := h.mention("c1", "42", "dm for your eyes only")
+	p := h.next()
+	dm := h.fake.DMChannel("42")
+	if dm == "" || p.Kind != "create" || p.ChannelID != dm || p.ReplyTo != "" || !strings.Contains(p.Content, "for your eyes only") {
+		t.Fatalf("first post %+v, want a message in the DM channel %q", p, dm)
+	}
+	if p := h.next(); p.Kind != "create" || p.ChannelID != "c1" || p.ReplyTo != id || !strings.Contains(p.Content, "sent you a direct message") {
+		t.Fatalf("second post %+v, want a reply to the command in c1", p)
+	}
+
+	h.fake.Interaction("c1", "g1", "42", "dm by slash")
+	if p := h.next(); p.Kind != "callback" {
+		t.Fatalf("first answer %+v, want the deferred callback", p)
+	}
+	if p := h.next(); p.Kind != "create" || p.ChannelID != dm || !strings.Contains(p.Content, "by slash") {
+		t.Fatalf("post %+v, want a message in the same DM channel %q", p, dm)
+	}
+	if p := h.next(); p.Kind != "edit-original" || !strings.Contains(p.Content, "sent you a direct message") {
+		t.Fatalf("post %+v, want the deferred answer edited", p)
+	}
+	if n := h.fake.DMsOpened(); n != 2 {
+		t.Errorf("%d DM opens, want 2", n)
+	}
+
+	h.fake.CloseDMs("43")
+	id = h.mention("c1", "43", "dm never delivered")
+	if p := h.next(); p.ChannelID != "c1" || p.ReplyTo != id || !strings.Contains(p.Content, "50007") {
+		t.Fatalf("post %+v, want the failure in c1", p)
+	}
+	if r := h.fake.Rejected(); len(r) != 1 || r[0].ChannelID != h.fake.DMChannel("43") {
+		t.Errorf("rejected writes %+v, want the one DM, not retried", r)
+	}
+
+	_, err := h.ad.OpenDirect(h.ctx(), bot.Message{Platform: "discord", Sender: bot.User{ID: "not-a-snowflake"}})
+	if !bot.IsPermanent(err) || !strings.Contains(err.Error(), "50035") {
+		t.Errorf("OpenDirect for an invalid id: err = %v, want a permanent Invalid Form Body", err)
 	}
 }
 

@@ -54,8 +54,8 @@ type Config struct {
 	MaxRateLimitWait time.Duration
 }
 
-// Adapter is the Discord adapter. It implements bot.Adapter, bot.Editor
-// and bot.StateReporter.
+// Adapter is the Discord adapter. It implements bot.Adapter, bot.Editor,
+// bot.Whisperer, bot.DirectOpener and bot.StateReporter.
 type Adapter struct {
 	cfg    Config
 	log    *slog.Logger

@@ -2,10 +2,13 @@ package mattermost
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/chatops-dev/chatops/bot"
 )
@@ -37,6 +40,40 @@ func TestDirectMessageNeedsNoMention(t *testing.T) {
 	r := h.next()
 	if r.Post.ChannelId != dm || r.Post.RootId != "" || !strings.Contains(r.Post.Message, "hi") {
 		t.Fatalf("DM reply = %+v", r.Post)
+	}
+}
+
+// TestOpenDirectFromChannel: a command asked in a channel answers in the
+// DM the adapter opens (POST /channels/direct through Client4), then in
+// the channel's thread.
+func TestOpenDirectFromChannel(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitConnected(1)
+	waitState(t, h.ad, bot.StateConnected)
+	var _ bot.DirectOpener = h.ad
+	p := h.fake.Post(h.fake.ChannelID, h.userID, "@chatops dm for your eyes only", "")
+	r := h.next()
+	if !slices.Contains(h.fake.Requests(), "POST /api/v4/channels/direct") {
+		t.Fatalf("the DM was not opened; requests: %v", h.fake.Requests())
+	}
+	dm := h.fake.DirectChannel(h.userID) // the one the bot opened
+	if r.Post.ChannelId != dm || r.Post.RootId != "" || !strings.Contains(r.Post.Message, "for your eyes only") {
+		t.Fatalf("first post in %s (root %q): %q; want the DM %s", r.Post.ChannelId, r.Post.RootId, r.Post.Message, dm)
+	}
+	if r := h.next(); r.Post.ChannelId != h.fake.ChannelID || r.Post.RootId != p.Id || !strings.Contains(r.Post.Message, "sent you a direct message") {
+		t.Fatalf("second post in %s (root %q): %q; want the command's thread", r.Post.ChannelId, r.Post.RootId, r.Post.Message)
+	}
+
+	// Opening again returns the same channel; an unknown user is refused
+	// for good (400), as the server does.
+	from := func(user string) bot.Message {
+		return bot.Message{Platform: "mattermost", Sender: bot.User{ID: user}, Conversation: bot.Conversation{ChannelID: h.fake.ChannelID}}
+	}
+	if conv, err := h.ad.OpenDirect(h.ctx(), from(h.userID)); err != nil || conv != (bot.Conversation{ChannelID: dm, Direct: true}) {
+		t.Errorf("second OpenDirect = %+v, %v; want %s, direct", conv, err, dm)
+	}
+	if _, err := h.ad.OpenDirect(h.ctx(), from(model.NewId())); !bot.IsPermanent(err) || !strings.Contains(err.Error(), "400") {
+		t.Errorf("OpenDirect with an unknown user: err = %v, want a permanent 400", err)
 	}
 }
 

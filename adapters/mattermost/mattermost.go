@@ -65,7 +65,7 @@ type Cursors interface {
 }
 
 // Adapter is the Mattermost adapter. It implements bot.Adapter,
-// bot.Editor and bot.StateReporter.
+// bot.Editor, bot.DirectOpener and bot.StateReporter.
 type Adapter struct {
 	cfg    Config
 	teams  *allow.List

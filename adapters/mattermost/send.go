@@ -2,6 +2,7 @@ package mattermost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -24,7 +25,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 	}
 	defer unlock()
 	post := &model.Post{ChannelId: to.ChannelID, RootId: to.ThreadID, Message: Render(r)}
-	created, err := a.call(ctx, "create post", func() (*model.Post, *model.Response, error) {
+	created, err := call(ctx, a, "create post", func() (*model.Post, *model.Response, error) {
 		return a.client.CreatePost(ctx, post)
 	})
 	if err != nil {
@@ -41,7 +42,7 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 	}
 	defer unlock()
 	msg := Render(r)
-	_, err = a.call(ctx, "patch post", func() (*model.Post, *model.Response, error) {
+	_, err = call(ctx, a, "patch post", func() (*model.Post, *model.Response, error) {
 		return a.client.PatchPost(ctx, ref.ID, &model.PostPatch{Message: &msg})
 	})
 	if err != nil {
@@ -50,10 +51,31 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 	return ref, nil
 }
 
+// OpenDirect implements bot.DirectOpener with POST /channels/direct and
+// the bot's and m's sender's ids: the server creates the DM channel, or
+// returns it when it exists. Bots may do this with the default role.
+func (a *Adapter) OpenDirect(ctx context.Context, m bot.Message) (bot.Conversation, error) {
+	me := a.me.Load()
+	if me == nil {
+		return bot.Conversation{}, errors.New("mattermost: open a direct channel: not connected yet")
+	}
+	if m.Sender.ID == "" {
+		return bot.Conversation{}, bot.Permanent(errors.New("mattermost: open a direct channel: the message has no sender"))
+	}
+	ch, err := call(ctx, a, "open a direct channel", func() (*model.Channel, *model.Response, error) {
+		return a.client.CreateDirectChannel(ctx, me.Id, m.Sender.ID)
+	})
+	if err != nil {
+		return bot.Conversation{}, fmt.Errorf("mattermost: %w", err)
+	}
+	return bot.Conversation{ChannelID: ch.Id, Direct: true}, nil
+}
+
 // call runs one REST call, waiting out rate limits. Client errors other
 // than 429 are permanent (retrying sends the same invalid request); server
 // errors and network failures are left to the bot's retry.
-func (a *Adapter) call(ctx context.Context, what string, f func() (*model.Post, *model.Response, error)) (*model.Post, error) {
+func call[T any](ctx context.Context, a *Adapter, what string, f func() (T, *model.Response, error)) (T, error) {
+	var zero T
 	for attempt := 0; ; attempt++ {
 		p, resp, err := f()
 		if err == nil {
@@ -69,14 +91,14 @@ func (a *Adapter) call(ctx context.Context, what string, f func() (*model.Post, 
 			a.log.Warn("mattermost rate limit, waiting", "what", what, "wait", wait)
 			select {
 			case <-ctx.Done():
-				return nil, fmt.Errorf("%s: %w", what, ctx.Err())
+				return zero, fmt.Errorf("%s: %w", what, ctx.Err())
 			case <-time.After(wait):
 			}
 			continue
 		case status >= 400 && status < 500 && status != http.StatusTooManyRequests:
-			return nil, bot.Permanent(fmt.Errorf("%s: mattermost answered %d: %w", what, status, err))
+			return zero, bot.Permanent(fmt.Errorf("%s: mattermost answered %d: %w", what, status, err))
 		}
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return zero, fmt.Errorf("%s: %w", what, err)
 	}
 }
 

@@ -282,7 +282,7 @@ func (a *Adapter) Send(_ context.Context, to bot.Conversation, r bot.Reply) (bot
 	if err := a.print(a.out, text+"\n"); err != nil {
 		return bot.Sent{}, bot.Permanent(fmt.Errorf("write reply to terminal: %w", err))
 	}
-	return bot.Sent{ID: strconv.FormatUint(a.nextID.Add(1), 10)}, nil
+	return bot.Sent{Conversation: to, ID: strconv.FormatUint(a.nextID.Add(1), 10)}, nil
 }
 
 // compact renders a progress reply on one line: the title, the first

@@ -41,8 +41,13 @@ func TestSendRendersPlainOrColoured(t *testing.T) {
 	for _, color := range []bool{false, true} {
 		var out bytes.Buffer
 		a := New(Config{In: strings.NewReader(""), Out: &out, Color: &color})
-		if _, err := a.Send(context.Background(), bot.Conversation{Handle: "run deploy\nmore"}, r); err != nil {
+		to := bot.Conversation{ChannelID: "terminal", Direct: true, Handle: "run deploy\nmore"}
+		sent, err := a.Send(context.Background(), to, r)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if sent.Conversation != to || sent.ID == "" {
+			t.Errorf("Sent = %+v, want the conversation it went to and an id", sent)
 		}
 		s := out.String()
 		for _, w := range []string{"» run deploy …", "deploy failed", "  | line 2", "Job: https://gitlab.example.com/j/1"} {

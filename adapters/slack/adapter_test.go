@@ -59,6 +59,34 @@ func TestDirectMessage(t *testing.T) {
 	wantContains(t, p, "private")
 }
 
+// TestOpenDirectFromChannel: a command asked in a channel answers in a
+// DM that the adapter opens with conversations.open, then in the
+// channel's thread; from a DM nothing is opened.
+func TestOpenDirectFromChannel(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	var _ bot.DirectOpener = h.adapter
+	d := h.fake.Mention("C1", "U1", "dm for your eyes only")
+	p := h.nextPost()
+	if p.Method != "chat.postMessage" || p.Channel != "DU1" || p.ThreadTS != "" {
+		t.Fatalf("first post %s to %s thread %q, want chat.postMessage to the DM DU1 the fake opened", p.Method, p.Channel, p.ThreadTS)
+	}
+	wantContains(t, p, "for your eyes only")
+	p = h.nextPost()
+	if p.Channel != "C1" || p.ThreadTS != d.TS {
+		t.Fatalf("second post to %s thread %q, want C1 thread %q", p.Channel, p.ThreadTS, d.TS)
+	}
+	wantContains(t, p, "sent you a direct message")
+
+	conv, err := h.adapter.OpenDirect(h.ctx(), bot.Message{Platform: "slack", Sender: bot.User{ID: "U2"}, Conversation: bot.Conversation{ChannelID: "C1"}})
+	if err != nil || conv != (bot.Conversation{ChannelID: "DU2", Direct: true}) {
+		t.Errorf("OpenDirect = %+v, %v; want DU2, direct", conv, err)
+	}
+	_, err = h.adapter.OpenDirect(h.ctx(), bot.Message{Platform: "slack"})
+	if !bot.IsPermanent(err) {
+		t.Errorf("OpenDirect without a sender: err = %v, want a permanent error", err)
+	}
+}
+
 func TestSlashCommandAckedBeforeWork(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	d := h.fake.SlashCommand("C1", "U1", "slow by slash")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/bottest"
@@ -92,6 +93,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 // testRouter has the commands the tests drive.
 func testRouter(h *harness) *commands.Router {
 	rt := commands.NewRouter("chatops")
+	rt.MustHandle(adaptertest.DMCommand())
 	rt.MustHandle(commands.Command{Name: "echo", Summary: "say it back", Handler: commands.HandlerFunc(
 		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
 			_, err := w.Reply(ctx, bot.Reply{Text: r.RawArgs})

@@ -12,14 +12,16 @@ import (
 	"github.com/chatops-dev/chatops/bot"
 )
 
-// permanentCodes are chat.* errors that retrying the same request cannot
-// fix.
+// permanentCodes are Web API errors (chat.*, conversations.open) that
+// retrying the same request cannot fix.
 var permanentCodes = map[string]bool{
 	"invalid_blocks": true, "invalid_blocks_format": true, "msg_too_long": true, "msg_blocks_too_long": true,
 	"no_text": true, "channel_not_found": true, "not_in_channel": true, "is_archived": true,
 	"message_not_found": true, "cant_update_message": true, "edit_window_closed": true,
 	"restricted_action": true, "invalid_auth": true, "not_authed": true, "account_inactive": true,
 	"token_revoked": true, "missing_scope": true, "invalid_arguments": true,
+	// conversations.open
+	"user_not_found": true, "user_not_visible": true, "user_disabled": true, "cannot_dm_bot": true,
 }
 
 // retryShorter runs send with the reply rendered at the full block text

@@ -69,8 +69,8 @@ type Config struct {
 	TeamIDs []string
 }
 
-// Adapter is the Slack adapter. It implements bot.Adapter, bot.Editor and
-// bot.StateReporter.
+// Adapter is the Slack adapter. It implements bot.Adapter, bot.Editor,
+// bot.Whisperer, bot.DirectOpener and bot.StateReporter.
 type Adapter struct {
 	cfg   Config
 	log   *slog.Logger

@@ -17,20 +17,24 @@ import (
 	"github.com/chatops-dev/chatops/bot"
 )
 
-// Chat is an in-memory adapter that can edit its messages. Each channel's
-// messages are kept as they are now, so a test reads what a user would
-// see. It is safe for concurrent use.
+// Chat is an in-memory adapter that can edit its messages and open
+// direct conversations (DirectChannel). Each channel's messages are kept
+// as they are now, so a test reads what a user would see. It is safe for
+// concurrent use.
 type Chat struct {
 	name string
 	in   chan bot.Message
 
-	mu      sync.Mutex
-	msgs    map[string]bot.Reply   // by message id
-	order   map[string][]string    // channel -> message ids, in posting order
-	events  map[string]chan string // channel -> ids sent or edited
-	edits   int
-	nextID  int
-	failing int // the next n sends and edits fail
+	mu       sync.Mutex
+	msgs     map[string]bot.Reply   // by message id
+	order    map[string][]string    // channel -> message ids, in posting order
+	events   map[string]chan string // channel -> ids sent or edited
+	edits    int
+	nextID   int
+	failing  int              // the next n sends and edits fail
+	noDirect error            // what OpenDirect fails with, nil when it opens
+	opened   int              // direct conversations opened
+	refused  map[string]error // channel -> what sends and edits there fail with
 }
 
 // NewChat returns a Chat whose platform name is name.
@@ -81,9 +85,24 @@ func (c *Chat) FailNext(n int) {
 	c.failing = n
 }
 
-func (c *Chat) fail() error {
+// Refuse makes every send and edit in channel fail with err, as a
+// platform refuses a channel the bot may not post in (wrap err with
+// bot.Permanent so the bot does not retry); nil lifts it.
+func (c *Chat) Refuse(channel string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.refused == nil {
+		c.refused = map[string]error{}
+	}
+	c.refused[channel] = err
+}
+
+func (c *Chat) fail(channel string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.refused[channel]; err != nil {
+		return err
+	}
 	if c.failing > 0 {
 		c.failing--
 		return fmt.Errorf("%s: the platform is unavailable (injected)", c.name)
@@ -93,7 +112,7 @@ func (c *Chat) fail() error {
 
 // Send implements bot.Adapter.
 func (c *Chat) Send(_ context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
-	if err := c.fail(); err != nil {
+	if err := c.fail(to.ChannelID); err != nil {
 		return bot.Sent{}, err
 	}
 	c.mu.Lock()
@@ -108,7 +127,7 @@ func (c *Chat) Send(_ context.Context, to bot.Conversation, r bot.Reply) (bot.Se
 
 // Edit implements bot.Editor.
 func (c *Chat) Edit(_ context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
-	if err := c.fail(); err != nil {
+	if err := c.fail(ref.Conversation.ChannelID); err != nil {
 		return bot.Sent{}, err
 	}
 	c.mu.Lock()
@@ -121,6 +140,38 @@ func (c *Chat) Edit(_ context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, err
 	c.mu.Unlock()
 	c.channel(ref.Conversation.ChannelID) <- ref.ID
 	return ref, nil
+}
+
+// DirectChannel is the channel of a Chat's direct conversation with
+// the user whose id is user.
+func DirectChannel(user string) string { return "D-" + user }
+
+// OpenDirect implements bot.DirectOpener: the direct conversation with
+// m's sender is the channel DirectChannel(m.Sender.ID).
+func (c *Chat) OpenDirect(_ context.Context, m bot.Message) (bot.Conversation, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.noDirect != nil {
+		return bot.Conversation{}, c.noDirect
+	}
+	c.opened++
+	return bot.Conversation{ChannelID: DirectChannel(m.Sender.ID), Direct: true}, nil
+}
+
+// RefuseDirect makes OpenDirect fail with err, as a platform refuses a
+// user the bot may not write to (wrap err with bot.Permanent so the bot
+// does not retry); nil lets it open again.
+func (c *Chat) RefuseDirect(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.noDirect = err
+}
+
+// DirectOpened returns how many direct conversations OpenDirect opened.
+func (c *Chat) DirectOpened() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opened
 }
 
 // Messages returns the channel's messages as they are now, in posting

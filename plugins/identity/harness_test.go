@@ -58,10 +58,39 @@ type env struct {
 	chat   *bottest.Chat
 	dbPath string
 	logs   *syncBuffer
+	// stop stops the bot and reports whether Run returned within 10s.
+	stop func() bool
+}
+
+// envOpts choose what newEnvWith builds.
+type envOpts struct {
+	actAs   string
+	linking bool
+	// workers is the bot's worker count (default 8).
+	workers int
+	// noDirect hides the chat's bot.DirectOpener, as a platform that
+	// cannot open direct conversations.
+	noDirect bool
 }
 
 func newEnv(t *testing.T, actAs string, linking bool) *env {
 	t.Helper()
+	return newEnvWith(t, envOpts{actAs: actAs, linking: linking})
+}
+
+// chatOnly is the Chat without the capability to open direct
+// conversations: only the Adapter and Editor methods show.
+type chatOnly struct {
+	bot.Adapter
+	bot.Editor
+}
+
+func newEnvWith(t *testing.T, o envOpts) *env {
+	t.Helper()
+	actAs, linking := o.actAs, o.linking
+	if o.workers == 0 {
+		o.workers = 8
+	}
 	fake := gitlabtest.New(gitlabtest.Options{CIConfig: ci, Admin: actAs == gitlab.ActAsSudo})
 	t.Cleanup(fake.Close)
 	fake.AddUser("alice", gitlabtest.Developer)
@@ -104,18 +133,35 @@ func newEnv(t *testing.T, actAs string, linking bool) *env {
 			t.Fatal(err)
 		}
 	}
+	var chat bot.Adapter = e.chat
+	if o.noDirect {
+		chat = chatOnly{e.chat, e.chat}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := bot.New(rt, bot.Options{Logger: log, Workers: 8, Claims: st, ShutdownGrace: 50 * time.Millisecond}, e.chat)
+	b := bot.New(rt, bot.Options{Logger: log, Workers: o.workers, Claims: st, ShutdownGrace: 50 * time.Millisecond}, chat)
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
+	e.stop = func() bool {
+		cancel()
+		select {
+		case <-done:
+			return true
+		case <-time.After(10 * time.Second):
+			return false
+		}
+	}
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
 	return e
 }
 
+// dmOf is the direct conversation of user with the bot: where dm writes,
+// and where the chat opens one (bottest.DirectChannel).
+func dmOf(user string) string { return bottest.DirectChannel("U-" + user) }
+
 // dm sends text from user in their direct conversation with the bot.
 func (e *env) dm(user, text string) {
 	e.chat.Deliver(bot.Message{Platform: "test", Text: text, Addressed: true, Sender: bot.User{ID: "U-" + user},
-		Conversation: bot.Conversation{ChannelID: "D-" + user, Direct: true}})
+		Conversation: bot.Conversation{ChannelID: dmOf(user), Direct: true}})
 }
 
 // wait returns the first reply in channel whose title starts with prefix.
@@ -140,11 +186,11 @@ func (e *env) say(user, channel, text string) bot.Reply {
 func (e *env) link(user, gitlabUser string) {
 	e.t.Helper()
 	e.dm(user, "link")
-	e.wait("D-"+user, "Link your GitLab account")
+	e.wait(dmOf(user), "Link your GitLab account")
 	if err := e.gl.ApproveDevice(e.gl.LastUserCode(), gitlabUser); err != nil {
 		e.t.Fatal(err)
 	}
-	e.wait("D-"+user, "Linked to GitLab user "+gitlabUser)
+	e.wait(dmOf(user), "Linked to GitLab user "+gitlabUser)
 }
 
 // noSecrets fails if a token the fake issued appears in the logs, in any

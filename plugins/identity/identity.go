@@ -1,7 +1,9 @@
 // Package identity is self-service linking of chat users to GitLab
 // accounts: `link` runs GitLab's OAuth 2.0 Device Authorization Grant
-// (RFC 8628) in a direct message and records the link with the user's
-// tokens sealed (store/seal); `whoami` shows who a chat user is in
+// (RFC 8628) in a direct message (opened by the bot when asked in a
+// channel), waits for the approval in the plugin's bot.Service rather
+// than in a worker, and records the link with the user's tokens sealed
+// (store/seal); `whoami` shows who a chat user is in
 // GitLab; `unlink` revokes the tokens and forgets the link. Its
 // Middleware puts the caller's linked credential into every command's
 // context (gitlab.WithActor), so pipelines, plays and cancels are made as
@@ -52,7 +54,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Plugin provides link, unlink and whoami, and the actor middleware.
+// Plugin provides link, unlink and whoami, and the actor middleware. It
+// is a bot.Service too: added to a router (commands.Router.Add), the bot
+// runs the waits of pending links beside the adapters.
 type Plugin struct {
 	opts  Options
 	oauth *oauth2.Config // nil when linking is off
@@ -64,6 +68,9 @@ type Plugin struct {
 	// refreshing serializes refreshes per identity: GitLab rotates
 	// refresh tokens, so two at once would make one of them fail.
 	refreshing map[string]*sync.Mutex
+
+	// waits runs the device flows waiting for approval (pending.go).
+	waits waits
 }
 
 // New returns the plugin.
@@ -105,8 +112,9 @@ func (p *Plugin) Commands() []commands.Command {
 		{
 			Name:    "link",
 			Summary: "Link your chat account to your GitLab account",
-			Help: "In a direct message, the bot sends you a GitLab link to approve; once you do, pipelines you start from chat " +
-				"are created as your GitLab user, with your rights. Your token is stored encrypted; `unlink` revokes it.",
+			Help: "The bot sends you a GitLab link to approve, in a direct message (asked in a channel, it opens one with you); " +
+				"once you approve, pipelines you start from chat are created as your GitLab user, with your rights. " +
+				"Your token is stored encrypted; `unlink` revokes it.",
 			Examples: []string{"link"},
 			Handler:  commands.HandlerFunc(p.link),
 		},

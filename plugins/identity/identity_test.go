@@ -18,7 +18,7 @@ func TestLinkRunWhoamiUnlink(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, gitlab.ActAsBot, true)
 	e.dm("alice", "link")
-	r := e.wait("D-alice", "Link your GitLab account")
+	r := e.wait(dmOf("alice"), "Link your GitLab account")
 	code := e.gl.LastUserCode()
 	if !strings.Contains(r.Text, e.gl.URL()+"/oauth/device?user_code="+code) || !strings.Contains(r.Text, code) {
 		t.Fatalf("the link reply lacks the verification link and code: %s", r.Text)
@@ -32,7 +32,7 @@ func TestLinkRunWhoamiUnlink(t *testing.T) {
 	if err := e.gl.ApproveDevice(code, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	e.wait("D-alice", "Linked to GitLab user alice")
+	e.wait(dmOf("alice"), "Linked to GitLab user alice")
 
 	if r := e.say("alice", "C-ops", "whoami"); r.Title != "You are alice on GitLab" || !strings.Contains(r.Text, "`link`") {
 		t.Errorf("whoami = %s: %s", r.Title, r.Text)
@@ -48,7 +48,7 @@ func TestLinkRunWhoamiUnlink(t *testing.T) {
 	if len(pls) != 1 || pls[0].Token != tokens[0].Token {
 		t.Fatalf("the pipeline was created with %q, want alice's OAuth token", pls[0].Token)
 	}
-	e.noSecrets("D-alice", "C-ops")
+	e.noSecrets(dmOf("alice"), "C-ops")
 
 	if r := e.say("alice", "C-ops", "unlink"); r.Title != "Unlinked from GitLab user alice" {
 		t.Fatalf("unlink = %s: %s", r.Title, r.Text)
@@ -71,33 +71,7 @@ func TestLinkRunWhoamiUnlink(t *testing.T) {
 	if pls := e.gl.Pipelines(); pls[len(pls)-1].Token != e.gl.Token {
 		t.Errorf("after unlink the pipeline was created with %q, want the bot's token", pls[len(pls)-1].Token)
 	}
-	e.noSecrets("D-alice", "C-ops")
-}
-
-// TestLinkOutcomes covers how a device flow can end without a link.
-func TestLinkOutcomes(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name  string
-		act   func(e *env, code string)
-		title string
-	}{
-		{"denied", func(e *env, code string) { e.gl.DenyDevice(code) }, "Link declined"},
-		{"expired", func(e *env, code string) { e.gl.ExpireDevice(code) }, "The link expired"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, gitlab.ActAsBot, true)
-			e.dm("alice", "link")
-			e.wait("D-alice", "Link your GitLab account")
-			tt.act(e, e.gl.LastUserCode())
-			e.wait("D-alice", tt.title)
-			if r := e.say("alice", "C-ops", "whoami"); !strings.Contains(r.Text, "[identities]") {
-				t.Errorf("whoami after %s = %s: %s", tt.name, r.Title, r.Text)
-			}
-		})
-	}
+	e.noSecrets(dmOf("alice"), "C-ops")
 }
 
 // TestLinkSlowDown: a slow_down answer makes the bot poll more slowly
@@ -110,28 +84,14 @@ func TestLinkSlowDown(t *testing.T) {
 	e := newEnv(t, gitlab.ActAsBot, true)
 	e.gl.SlowDown(1)
 	e.dm("alice", "link")
-	e.wait("D-alice", "Link your GitLab account")
+	e.wait(dmOf("alice"), "Link your GitLab account")
 	if err := e.gl.ApproveDevice(e.gl.LastUserCode(), "alice"); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	e.wait("D-alice", "Linked to GitLab user alice")
+	e.wait(dmOf("alice"), "Linked to GitLab user alice")
 	if time.Since(start) < 4*time.Second {
 		t.Errorf("linked %s after the approval: the slow_down was not honoured", time.Since(start))
-	}
-}
-
-// TestLinkOnlyInDirectMessages: asked in a channel, the bot does not
-// start a flow and does not post a link there.
-func TestLinkOnlyInDirectMessages(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, gitlab.ActAsBot, true)
-	r := e.say("alice", "C-ops", "link")
-	if r.Title != "Let's do this privately" || strings.Contains(r.Text, "oauth") {
-		t.Fatalf("link in a channel = %s: %s", r.Title, r.Text)
-	}
-	if code := e.gl.LastUserCode(); code != "" {
-		t.Errorf("a device flow was started (%s)", code)
 	}
 }
 
@@ -166,7 +126,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	if n := e.gl.Refreshes(); n != 2 {
 		t.Fatalf("refreshes = %d, want 2", n)
 	}
-	e.noSecrets("D-alice", "C-ops")
+	e.noSecrets(dmOf("alice"), "C-ops")
 }
 
 // TestUnlinkedUserUnderEachActAs: what a user without a link gets.
@@ -215,7 +175,7 @@ func TestLinkingOff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, gitlab.ActAsBot, false)
 	e.dm("alice", "link")
-	e.wait("D-alice", "Linking is off")
+	e.wait(dmOf("alice"), "Linking is off")
 	if r := e.say("alice", "C-ops", "whoami"); r.Title != "You are alice on GitLab" {
 		t.Errorf("whoami = %s", r.Title)
 	}
@@ -252,7 +212,7 @@ func TestCancelAsLinkedUser(t *testing.T) {
 	if !found {
 		t.Fatal("no cancel request")
 	}
-	e.noSecrets("D-alice", "C-ops")
+	e.noSecrets(dmOf("alice"), "C-ops")
 }
 
 // TestRevokedInGitLab: a link whose refresh token GitLab no longer
@@ -277,5 +237,5 @@ func TestRevokedInGitLab(t *testing.T) {
 	if r := e.say("alice", "C-ops", "whoami"); !strings.Contains(r.Text, "[identities]") {
 		t.Errorf("whoami = %s: %s", r.Title, r.Text)
 	}
-	e.noSecrets("D-alice", "C-ops")
+	e.noSecrets(dmOf("alice"), "C-ops")
 }

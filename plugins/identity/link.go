@@ -15,32 +15,78 @@ import (
 	"github.com/chatops-dev/chatops/commands"
 )
 
-// link runs the device flow for the caller. The verification link goes
-// only into a direct conversation: posted in a channel, someone else
-// could open it first (they would link the caller's chat account to
-// their own GitLab user). The handler waits for the approval, bounded by
-// the device code's lifetime.
+// link starts the device flow for the caller and returns once GitLab's
+// verification link is posted: the wait for the approval holds no worker
+// (see pending.go). The link goes only into a direct conversation: posted
+// in a channel, someone else could open it first (they would link the
+// caller's chat account to their own GitLab user). Asked in a channel,
+// the bot opens a direct conversation where the platform can, and asks
+// the user to write to it directly where it cannot.
 func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request) error {
 	if p.oauth == nil {
 		return &bot.Refusal{Title: "Linking is off", Text: "An operator turns it on with [gitlab] oauth_client_id. Until then, ask a chatops admin to map you under [identities]."}
 	}
 	m := r.Message
-	if !m.Conversation.Direct {
-		_, err := w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "Let's do this privately",
-			Text: "The link to approve is personal, so I only send it in a direct message. Send `link` to me there."})
-		return err
-	}
 	identity := m.Identity()
 	if !p.begin(identity) {
 		return &bot.Refusal{Title: "A link request is already waiting", Text: "Approve the link I sent you, or wait until it expires."}
 	}
-	defer p.end(identity)
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			p.end(identity)
+		}
+	}()
+	log := bot.Logger(ctx)
 
-	octx := p.oauthContext(ctx)
-	da, err := p.oauth.DeviceAuth(octx)
+	dw, err := bot.Direct(ctx, w, m)
+	if err != nil {
+		log.Info("link asked in a channel: no direct conversation, asking the user to write to the bot", "err", err)
+		return askForDirect(ctx, w)
+	}
+	da, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
 	if err != nil {
 		return &bot.Refusal{Title: "GitLab did not start the link", Text: describe(err) + ". Is the GitLab application's device flow enabled?"}
 	}
+	sent, err := dw.Reply(ctx, verification(da))
+	switch {
+	case err != nil && !m.Conversation.Direct && ctx.Err() == nil:
+		// Opening a DM can succeed where posting in it fails (a Discord
+		// user who takes no DMs from server members).
+		log.Info("link asked in a channel: the direct message could not be posted, asking the user to write to the bot", "err", err)
+		return askForDirect(ctx, w)
+	case err != nil:
+		return err
+	}
+	if !m.Conversation.Direct {
+		if _, err := w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "Check your direct messages",
+			Text: "I sent you a direct message to link your GitLab account."}); err != nil {
+			log.Warn("could not say in the channel where the link went", "err", err)
+		}
+	}
+	to := sent.Conversation
+	if to.ChannelID == "" {
+		// An adapter that does not say where it posted: the outcome
+		// carries no secret, so the asker's conversation will do.
+		to = m.Conversation
+	}
+	if !p.await(pending{identity: identity, platform: m.Platform, to: to, da: da, log: log}) {
+		return &bot.Refusal{Title: "chatops is stopping", Text: "Nobody is left to wait for your approval: send `link` again when the bot is back."}
+	}
+	handedOver = true
+	return nil
+}
+
+// askForDirect is the answer in a channel where no direct conversation
+// could be had.
+func askForDirect(ctx context.Context, w bot.Responder) error {
+	_, err := w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "Let's do this privately",
+		Text: "The link to approve is personal, so I only send it in a direct message. Send `link` to me there."})
+	return err
+}
+
+// verification is the reply carrying GitLab's verification link.
+func verification(da *oauth2.DeviceAuthResponse) bot.Reply {
 	uri := da.VerificationURIComplete
 	if uri == "" {
 		uri = da.VerificationURI
@@ -49,42 +95,7 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 	if !da.Expiry.IsZero() {
 		text += fmt.Sprintf(" The link works for %s.", time.Until(da.Expiry).Round(time.Minute))
 	}
-	if _, err := w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "Link your GitLab account", Text: text}); err != nil {
-		return err
-	}
-	tok, err := p.oauth.DeviceAccessToken(octx, da)
-	if err != nil {
-		return p.flowRefusal(ctx, err)
-	}
-	u, err := p.currentUser(octx, tok)
-	if err != nil {
-		return &bot.Refusal{Title: "GitLab did not say who you are", Text: "The link was not recorded: " + err.Error() + ". Try `link` again."}
-	}
-	if err := p.save(ctx, identity, u.ID, u.Username, tok, time.Now()); err != nil {
-		return fmt.Errorf("identity: recording the link of %s: %w", identity, err)
-	}
-	bot.Logger(ctx).Info("chat identity linked to GitLab", "identity", identity, "gitlab_user", u.Username, "gitlab_user_id", u.ID)
-	_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusSuccess, Title: "Linked to GitLab user " + u.Username,
-		Text: "Pipelines you start from chat are now created as " + u.Username + ", with your GitLab rights. `unlink` undoes it."})
-	return err
-}
-
-// flowRefusal tells the user how the device flow ended without a token.
-func (p *Plugin) flowRefusal(ctx context.Context, err error) error {
-	var re *oauth2.RetrieveError
-	code := ""
-	if errors.As(err, &re) {
-		code = re.ErrorCode
-	}
-	switch {
-	case code == "access_denied":
-		return &bot.Refusal{Title: "Link declined", Text: "You declined in GitLab; nothing was linked."}
-	case code == "expired_token" || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		return &bot.Refusal{Title: "The link expired", Text: "It was not approved in time. Send `link` again for a new one."}
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return &bot.Refusal{Title: "GitLab did not complete the link", Text: describe(err) + ". Try `link` again."}
+	return bot.Reply{Status: bot.StatusInfo, Title: "Link your GitLab account", Text: text}
 }
 
 // gitlabUser is the part of GET /user the link records.

@@ -6,7 +6,8 @@
 // role, MESSAGE_CREATE blanked without the Message Content intent as
 // Discord does, INTERACTION_CREATE), the REST endpoints a bot replies with,
 // interaction rules (one callback within 3 seconds, tokens valid for 15
-// minutes of an injectable clock), Discord's limits and 429 answers, and
+// minutes of an injectable clock), DM channels (POST /users/@me/channels,
+// users who refuse the bot's DMs), Discord's limits and 429 answers, and
 // dropped, refused or silent connections.
 package discordtest
 
@@ -75,6 +76,7 @@ type Server struct {
 	rejected      []Post        // writes the fake refused (4xx other than 429)
 	noAccess      map[string]bool
 	commands      []json.RawMessage
+	dms           *dmState
 	posts         chan Post
 	changed       chan struct{}
 }
@@ -288,6 +290,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{mid}", s.editWebhookMessage)
 	api.HandleFunc("POST /api/v9/webhooks/{app}/{token}", s.followup)
 	api.HandleFunc("PUT /api/v9/applications/{app}/commands", s.overwriteCommands)
+	api.HandleFunc("POST /api/v9/users/@me/channels", s.createDM)
 	mux.Handle("/api/v9/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Interaction callbacks and webhooks authenticate by their token.
 		if !strings.Contains(r.URL.Path, "/interactions/") && !strings.Contains(r.URL.Path, "/webhooks/") && r.Header.Get("Authorization") != "Bot "+s.Token {
@@ -392,12 +395,17 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	denied := s.noAccess[r.PathValue("cid")]
-	if denied {
+	refused := s.dmRefusedLocked(r.PathValue("cid"))
+	if denied || refused {
 		s.rejected = append(s.rejected, Post{Kind: "create", ChannelID: r.PathValue("cid"), Content: b.Content})
 	}
 	s.mu.Unlock()
 	if denied {
 		discordErr(w, http.StatusForbidden, 50001, "Missing Access")
+		return
+	}
+	if refused {
+		discordErr(w, http.StatusForbidden, 50007, "Cannot send messages to this user")
 		return
 	}
 	id := s.id()

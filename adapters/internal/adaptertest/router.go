@@ -14,11 +14,13 @@ import (
 // cut reply kept its tail.
 const LastLine = "THE LAST LINE"
 
-// Router returns a router with three commands: "echo <text>" replies with
-// its raw arguments, "progress" replies and then edits that reply, and
-// "big" replies with output far over every platform's message limit.
+// Router returns a router with four commands: "echo <text>" replies with
+// its raw arguments, "progress" replies and then edits that reply, "big"
+// replies with output far over every platform's message limit, and
+// DMCommand's "dm <text>".
 func Router() *commands.Router {
 	rt := commands.NewRouter("chatops")
+	rt.MustHandle(DMCommand())
 	rt.MustHandle(commands.Command{Name: "echo", Summary: "Echo the arguments", Handler: commands.HandlerFunc(
 		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
 			_, err := w.Reply(ctx, bot.Reply{Title: "echo", Text: r.RawArgs})
@@ -46,4 +48,24 @@ func Router() *commands.Router {
 			return err
 		})})
 	return rt
+}
+
+// DMCommand is "dm <text>": it replies with text in the sender's direct
+// conversation with the bot, opened through bot.Direct when asked in a
+// channel, and then says "sent you a direct message" in the channel.
+func DMCommand() commands.Command {
+	return commands.Command{Name: "dm", Summary: "Answer in a direct message", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			d, err := bot.Direct(ctx, w, r.Message)
+			if err != nil {
+				return err
+			}
+			if _, err := d.Reply(ctx, bot.Reply{Title: "dm", Text: r.RawArgs}); err != nil {
+				return err
+			}
+			if !r.Message.Conversation.Direct {
+				_, err = w.Reply(ctx, bot.Reply{Title: "sent you a direct message"})
+			}
+			return err
+		})}
 }

@@ -2,6 +2,8 @@ package mattermosttest
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/mattermost/mattermost/server/public/model"
 )
 
 // realDir holds what a real Mattermost 9.9 sent, recorded by
@@ -99,6 +102,80 @@ func TestFakeMatchesRecordedServer(t *testing.T) {
 		if _, ok := gotPost[k]; !ok {
 			t.Errorf("the fake's post lacks %q", k)
 		}
+	}
+}
+
+// TestFakeDirectChannelMatchesRecordedServer makes the calls of
+// mmlive.TestWireDirectChannel against the fake: the same statuses, the
+// same error ids and messages, and a DM channel shaped as the real one.
+func TestFakeDirectChannelMatchesRecordedServer(t *testing.T) {
+	s := New()
+	defer s.Close()
+	user := s.AddUser("alice", false)
+	open := func(body string) (int, []byte) {
+		req, err := http.NewRequest("POST", s.URL()+"/api/v4/channels/direct", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+s.BotToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	ids := func(ids ...string) string { return jsonString(ids) }
+	statuses := map[string]int{}
+	bodies := map[string][]byte{}
+	var created []byte
+	statuses["bot and user"], created = open(ids(s.BotID, user))
+	statuses["again, reversed"], bodies["again"] = open(ids(user, s.BotID))
+	statuses["two others"], bodies["rest_error_direct_not_caller"] = open(ids(user, model.NewId()))
+	statuses["unknown user"], bodies["rest_error_direct_unknown_user"] = open(ids(s.BotID, model.NewId()))
+	statuses["bad id"], bodies["rest_error_direct_bad_id"] = open(ids(s.BotID, "not-an-id"))
+	statuses["one other"], _ = open(ids(user))
+	statuses["not json"], _ = open("{")
+	var real map[string]int
+	readReal(t, "rest_direct_statuses.json", &real)
+	if jsonString(statuses) != jsonString(real) {
+		t.Errorf("statuses\n fake %v\n real %v", statuses, real)
+	}
+	for _, name := range []string{"rest_error_direct_not_caller", "rest_error_direct_unknown_user", "rest_error_direct_bad_id"} {
+		var got, want map[string]any
+		_ = json.Unmarshal(bodies[name], &got)
+		readReal(t, name+".json", &want)
+		for _, k := range []string{"id", "message", "status_code"} {
+			if got[k] != want[k] {
+				t.Errorf("%s: %s = %v, the real server says %v", name, k, got[k], want[k])
+			}
+		}
+	}
+
+	var got, again, want map[string]any
+	if err := json.Unmarshal(created, &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(bodies["again"], &again)
+	readReal(t, "rest_direct_channel.json", &want)
+	if got["id"] == "" || again["id"] != got["id"] {
+		t.Errorf("the second open gave channel %v, the first %v", again["id"], got["id"])
+	}
+	if got["type"] != want["type"] || got["team_id"] != want["team_id"] || got["name"] != model.GetDMNameFromIds(s.BotID, user) {
+		t.Errorf("channel type %v team %q name %v; the real server sends type %v, team %q, name <sorted ids joined by __>",
+			got["type"], got["team_id"], got["name"], want["type"], want["team_id"])
+	}
+	for _, k := range []string{"id", "create_at", "update_at", "type", "name", "team_id", "display_name"} {
+		if _, ok := want[k]; !ok {
+			t.Errorf("the recording lacks %q", k)
+		}
+		if _, ok := got[k]; !ok {
+			t.Errorf("the fake's channel lacks %q", k)
+		}
+	}
+	if got["create_at"] == float64(0) {
+		t.Error("the fake's channel has no create_at")
 	}
 }
 

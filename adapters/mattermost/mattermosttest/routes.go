@@ -3,6 +3,7 @@ package mattermosttest
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -22,6 +23,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/v4/posts", s.createPost)
 	api.HandleFunc("PUT /api/v4/posts/{pid}/patch", s.patchPost)
 	api.HandleFunc("GET /api/v4/channels/{cid}/posts", s.postsSince)
+	api.HandleFunc("POST /api/v4/channels/direct", s.createDirect)
 	mux.Handle("/api/v4/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
@@ -162,4 +164,52 @@ func (s *Server) postsSince(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, 200, list)
+}
+
+// createDirect opens the DM channel between the two users in the body, as
+// the server's createDirectChannel does: a JSON array of two user ids (one
+// is the caller's own: a DM with oneself), one of which must be the
+// caller (the bot: without manage_system it may not open others' DMs);
+// an unknown user is 400 invalid_user. The channel is created once and
+// returned again after, always with 201 Created.
+func (s *Server) createDirect(w http.ResponseWriter, r *http.Request) {
+	var ids []string
+	if err := json.NewDecoder(r.Body).Decode(&ids); err != nil {
+		appError(w, 400, model.PayloadParseError, "Invalid or missing payload in request body.")
+		return
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 1 && ids[0] == s.BotID {
+		ids = append(ids, ids[0])
+	}
+	if len(ids) != 2 {
+		appError(w, 400, "api.context.invalid_body_param.app_error", "Invalid or missing user_ids in request body.")
+		return
+	}
+	for _, id := range ids {
+		if !model.IsValidId(id) {
+			appError(w, 400, "api.context.invalid_body_param.app_error", "Invalid or missing user_id in request body.")
+			return
+		}
+	}
+	if ids[0] != s.BotID && ids[1] != s.BotID {
+		appError(w, 403, "api.context.permissions.app_error", "You do not have the appropriate permissions.")
+		return
+	}
+	other := ids[0]
+	if other == s.BotID {
+		other = ids[1]
+	}
+	s.mu.Lock()
+	_, known := s.users[other]
+	s.mu.Unlock()
+	if !known {
+		appError(w, 400, "api.channel.create_direct_channel.invalid_user.app_error", "Invalid user ID for direct channel creation.")
+		return
+	}
+	id := s.DirectChannel(other)
+	s.mu.Lock()
+	ch := *s.channels[id]
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, &ch)
 }

@@ -112,7 +112,8 @@ func (s *Server) DirectChannel(userID string) string {
 		}
 	}
 	id := model.NewId()
-	s.channels[id] = &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: name}
+	now := model.GetMillis()
+	s.channels[id] = &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: name, CreateAt: now, UpdateAt: now}
 	return id
 }
 

@@ -157,6 +157,20 @@ func TestDirectMessage(t *testing.T) {
 	l.botReply(t, dm.Id, "", cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "hello from a DM") })
 }
 
+// TestOpenDirectFromChannel: asked in a channel, "dm" answers in the DM
+// the adapter opens with the bot's token (POST /channels/direct), and
+// says so in the command's thread.
+func TestOpenDirectFromChannel(t *testing.T) {
+	l := setup(t)
+	cmd := l.post(t, l.channelID, "@chatops dm only for your eyes")
+	l.botReply(t, l.channelID, cmd.Id, cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "sent you a direct message") })
+	dm, _, err := l.user.CreateDirectChannel(context.Background(), l.userID, l.botID) // finds the bot's
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.botReply(t, dm.Id, "", cmd.CreateAt-1, func(p *model.Post) bool { return strings.Contains(p.Message, "only for your eyes") })
+}
+
 func TestLongReplyAccepted(t *testing.T) {
 	l := setup(t)
 	cmd := l.post(t, l.channelID, "@chatops big")

@@ -183,3 +183,45 @@ func TestWireShapes(t *testing.T) {
 	keep(t, "ws_bad_token", bj)
 
 }
+
+// TestWireDirectChannel records how the real server answers the bot's
+// POST /channels/direct (what the adapter's OpenDirect sends): the DM
+// channel, the same again, and its refusals, for the fake to be checked
+// against (mattermosttest.TestFakeDirectChannelMatchesRecordedServer).
+func TestWireDirectChannel(t *testing.T) {
+	l := setup(t)
+	h := http.Header{"Authorization": {"Bearer " + l.botToken}, "Content-Type": {"application/json"}}
+	open := func(ids ...string) (int, []byte) {
+		b, _ := json.Marshal(ids)
+		return rawCall(t, "POST", l.url+"/api/v4/channels/direct", h, string(b))
+	}
+	statuses := map[string]int{}
+	var body []byte
+	statuses["bot and user"], body = open(l.botID, l.userID)
+	keep(t, "rest_direct_channel", body)
+	var ch model.Channel
+	if err := json.Unmarshal(body, &ch); err != nil {
+		t.Fatal(err)
+	}
+	if ch.Type != model.ChannelTypeDirect || ch.Name != model.GetDMNameFromIds(l.botID, l.userID) {
+		t.Errorf("direct channel: type %q name %q", ch.Type, ch.Name)
+	}
+	var again model.Channel
+	statuses["again, reversed"], body = open(l.userID, l.botID)
+	if err := json.Unmarshal(body, &again); err != nil || again.Id != ch.Id {
+		t.Errorf("opening again gave %s, want channel %s", body, ch.Id)
+	}
+	statuses["two others"], body = open(l.userID, model.NewId())
+	keep(t, "rest_error_direct_not_caller", body)
+	statuses["unknown user"], body = open(l.botID, model.NewId())
+	keep(t, "rest_error_direct_unknown_user", body)
+	statuses["bad id"], body = open(l.botID, "not-an-id")
+	keep(t, "rest_error_direct_bad_id", body)
+	statuses["one other"], _ = open(l.userID)
+	statuses["not json"], _ = rawCall(t, "POST", l.url+"/api/v4/channels/direct", h, "{")
+	sj, _ := json.Marshal(statuses)
+	keep(t, "rest_direct_statuses", sj)
+	if statuses["bot and user"] != http.StatusCreated {
+		t.Errorf("statuses %v", statuses)
+	}
+}

@@ -1,0 +1,177 @@
+package identity_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/gitlab"
+)
+
+// TestLinkWaitsOutsideTheWorkers: with one worker, a link waiting for
+// approval leaves it free (another user's command is answered), and the
+// outcome still arrives in the conversation where the link was posted,
+// however the device flow ends.
+func TestLinkWaitsOutsideTheWorkers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		act   func(e *env, code string) error
+		title string
+	}{
+		{"approved", func(e *env, code string) error { return e.gl.ApproveDevice(code, "alice") }, "Linked to GitLab user alice"},
+		{"denied", func(e *env, code string) error { e.gl.DenyDevice(code); return nil }, "Link declined"},
+		{"expired", func(e *env, code string) error { e.gl.ExpireDevice(code); return nil }, "The link expired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, workers: 1})
+			e.dm("alice", "link")
+			e.wait(dmOf("alice"), "Link your GitLab account")
+			e.chat.Say("U-olga", "C-ops", "whoami")
+			if r, _, ok := e.chat.WaitFinal("C-ops", 5*time.Second); !ok || r.Title != "You are olga on GitLab" {
+				t.Fatalf("while a link waits, another command got %q (answered: %v): the wait holds the only worker", r.Title, ok)
+			}
+			if err := tt.act(e, e.gl.LastUserCode()); err != nil {
+				t.Fatal(err)
+			}
+			e.wait(dmOf("alice"), tt.title)
+			linked := tt.name == "approved"
+			if r := e.say("alice", "C-ops", "whoami"); strings.Contains(r.Text, "[identities]") == linked {
+				t.Errorf("whoami after %s = %s: %s", tt.name, r.Title, r.Text)
+			}
+			if n := len(e.chat.Messages(dmOf("alice"))); n != 2 {
+				t.Errorf("%d messages in the DM, want the link and the outcome: %+v", n, e.chat.Messages(dmOf("alice")))
+			}
+		})
+	}
+}
+
+// TestLinkOnePendingPerIdentity: while a link waits, asking again (here
+// or in a channel) is refused without a second flow or a DM; once it has
+// ended, link works again.
+func TestLinkOnePendingPerIdentity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gitlab.ActAsBot, true)
+	e.dm("alice", "link")
+	e.wait(dmOf("alice"), "Link your GitLab account")
+	code := e.gl.LastUserCode()
+	e.dm("alice", "link")
+	e.wait(dmOf("alice"), "A link request is already waiting")
+	if r := e.say("alice", "C-ops", "link"); r.Title != "A link request is already waiting" {
+		t.Errorf("link in a channel while one waits = %s: %s", r.Title, r.Text)
+	}
+	if e.gl.LastUserCode() != code || e.chat.DirectOpened() != 0 {
+		t.Errorf("a second flow (%s) or a DM (%d) was started", e.gl.LastUserCode(), e.chat.DirectOpened())
+	}
+	e.gl.DenyDevice(code)
+	e.wait(dmOf("alice"), "Link declined")
+	e.link("alice", "alice")
+}
+
+// TestLinkShutdownWhilePending: stopping the bot ends a pending link's
+// wait at once and without a word to the user (the link is simply lost:
+// they send link again to the next process).
+func TestLinkShutdownWhilePending(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gitlab.ActAsBot, true)
+	e.dm("alice", "link")
+	e.wait(dmOf("alice"), "Link your GitLab account")
+	for deadline := time.Now().Add(10 * time.Second); e.gl.PendingAnswers() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the bot never polled")
+		}
+	}
+	if !e.stop() {
+		t.Fatal("the bot did not stop: a pending link held it")
+	}
+	if msgs := e.chat.Messages(dmOf("alice")); len(msgs) != 1 {
+		t.Errorf("after the shutdown the DM holds %d messages, want only the link: %+v", len(msgs), msgs)
+	}
+	if !strings.Contains(e.logs.String(), "pending link dropped") {
+		t.Error("the dropped link was not logged")
+	}
+}
+
+// TestLinkFromChannelOpensDirectMessage: link asked in a channel sends
+// the verification link in a DM the bot opens, says so in the channel,
+// and the outcome arrives in the DM; the channel never sees the link.
+func TestLinkFromChannelOpensDirectMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gitlab.ActAsBot, true)
+	r := e.say("alice", "C-ops", "link")
+	if r.Title != "Check your direct messages" || !strings.Contains(r.Text, "I sent you a direct message") {
+		t.Fatalf("link in a channel = %s: %s", r.Title, r.Text)
+	}
+	dm := e.wait(dmOf("alice"), "Link your GitLab account")
+	code := e.gl.LastUserCode()
+	if code == "" || !strings.Contains(dm.Text, code) || !strings.Contains(dm.Text, e.gl.URL()+"/oauth/device") {
+		t.Fatalf("the DM lacks the verification link and code %q: %s", code, dm.Text)
+	}
+	if err := e.gl.ApproveDevice(code, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	e.wait(dmOf("alice"), "Linked to GitLab user alice")
+	msgs := e.chat.Messages("C-ops")
+	if len(msgs) != 1 {
+		t.Errorf("the channel holds %d messages, want the note only: %+v", len(msgs), msgs)
+	}
+	for _, m := range msgs {
+		if strings.Contains(m.Title+m.Text, code) || strings.Contains(m.Title+m.Text, "/oauth/") {
+			t.Errorf("the channel shows the link or code: %s: %s", m.Title, m.Text)
+		}
+	}
+	if r := e.say("alice", "C-ops", "whoami"); !strings.Contains(r.Text, "link") || strings.Contains(r.Text, "[identities]") {
+		t.Errorf("whoami after linking = %s: %s", r.Title, r.Text)
+	}
+	e.noSecrets(dmOf("alice"), "C-ops")
+}
+
+// TestLinkFromChannelWithoutDirectMessage: where no DM can be had (the
+// platform cannot open one, refuses to, or refuses the post in it), link
+// in a channel asks the user to write to the bot, posts no link anywhere,
+// logs why, and leaves the user free to link from a DM.
+func TestLinkFromChannelWithoutDirectMessage(t *testing.T) {
+	t.Parallel()
+	refused := bot.Permanent(errors.New("cannot send messages to this user"))
+	tests := []struct {
+		name  string
+		opts  envOpts
+		setup func(e *env)
+		log   string
+	}{
+		{"adapter cannot open DMs", envOpts{noDirect: true}, func(*env) {}, "cannot open a direct conversation"},
+		{"opening refused", envOpts{}, func(e *env) { e.chat.RefuseDirect(refused) }, "cannot send messages to this user"},
+		{"posting refused", envOpts{}, func(e *env) { e.chat.Refuse(dmOf("alice"), refused) }, "could not be posted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.actAs, tt.opts.linking = gitlab.ActAsBot, true
+			e := newEnvWith(t, tt.opts)
+			tt.setup(e)
+			r := e.say("alice", "C-ops", "link")
+			if r.Title != "Let's do this privately" || !strings.Contains(r.Text, "Send `link` to me there") {
+				t.Fatalf("link in a channel = %s: %s", r.Title, r.Text)
+			}
+			if code := e.gl.LastUserCode(); code != "" {
+				for _, m := range e.chat.Messages("C-ops") {
+					if strings.Contains(m.Text, code) {
+						t.Errorf("the channel shows the code: %s", m.Text)
+					}
+				}
+			}
+			if n := len(e.chat.Messages(dmOf("alice"))); n != 0 {
+				t.Errorf("%d messages reached the DM", n)
+			}
+			if logs := e.logs.String(); !strings.Contains(logs, tt.log) {
+				t.Errorf("the logs do not say why (%q):\n%s", tt.log, logs)
+			}
+			e.chat.Refuse(dmOf("alice"), nil)
+			e.link("alice", "alice") // nothing left pending
+		})
+	}
+}
