@@ -100,3 +100,35 @@ func TestDirectWithoutTheCapability(t *testing.T) {
 		t.Errorf("direct message: got %v, %v; want the same Responder", d, err)
 	}
 }
+
+// Whisper on a platform without ephemeral replies but with direct
+// conversations (Mattermost) answers in the sender's DM; when the DM
+// cannot be opened, in the conversation; a message already in a DM is
+// answered there without opening anything.
+func TestWhisperFallsBackToDirect(t *testing.T) {
+	channel := Message{Platform: "test", Sender: User{ID: "U1"}, Conversation: Conversation{ChannelID: "C1"}}
+	dm := Message{Platform: "test", Sender: User{ID: "U1"}, Conversation: Conversation{ChannelID: "D-U1", Direct: true}}
+	tests := []struct {
+		name      string
+		m         Message
+		fails     int
+		wantTo    string
+		wantOpens int
+	}{
+		{"from a channel: the DM", channel, 0, "D-U1", 1},
+		{"DM cannot be opened: the channel", channel, 1, "C1", 1},
+		{"from a DM: there", dm, 0, "D-U1", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &directAdapter{chanAdapter: newChanAdapter(), fails: tt.fails, failWith: Permanent(errors.New("cannot_dm"))}
+			w := &responder{adapter: a, to: tt.m.Conversation, retryFor: time.Second, log: quiet()}
+			if err := ReplyPrivately(context.Background(), w, tt.m, Reply{Title: "not yours"}); err != nil {
+				t.Fatal(err)
+			}
+			if a.opens != tt.wantOpens || len(a.to) != 1 || a.to[0].ChannelID != tt.wantTo {
+				t.Fatalf("%d opens, replies to %+v; want %d opens and one reply to %s", a.opens, a.to, tt.wantOpens, tt.wantTo)
+			}
+		})
+	}
+}

@@ -72,11 +72,23 @@ func (r *responder) retry(ctx context.Context, what string, op func(context.Cont
 	}
 }
 
-// Whisper answers only m's sender where the adapter can (Whisperer), and
-// in the conversation where it cannot.
+// Whisper answers only m's sender: an ephemeral reply where the adapter
+// has them (Whisperer), else in their direct conversation with the bot
+// where it can open one (DirectOpener: Mattermost, whose ephemeral posts
+// need a system admin's permission), and in the conversation itself as a
+// last resort (or when m came in a direct one anyway).
 func (r *responder) Whisper(ctx context.Context, m Message, reply Reply) error {
 	wh, ok := r.adapter.(Whisperer)
 	if !ok {
+		if _, opens := r.adapter.(DirectOpener); opens && !m.Conversation.Direct {
+			d, err := r.Direct(ctx, m)
+			if err == nil {
+				if _, err = d.Reply(ctx, reply); err == nil {
+					return nil
+				}
+			}
+			r.log.Warn("could not answer privately in a direct message; answering in the conversation", "err", err)
+		}
 		_, err := r.Reply(ctx, reply)
 		return err
 	}
@@ -86,8 +98,9 @@ func (r *responder) Whisper(ctx context.Context, m Message, reply Reply) error {
 	return err
 }
 
-// ReplyPrivately answers only m's sender where w and its adapter can, and
-// in the conversation otherwise (the terminal, Mattermost).
+// ReplyPrivately answers only m's sender where w and its adapter can
+// (an ephemeral reply, or their direct conversation with the bot), and in
+// the conversation otherwise (the terminal).
 func ReplyPrivately(ctx context.Context, w Responder, m Message, r Reply) error {
 	if wh, ok := w.(interface {
 		Whisper(context.Context, Message, Reply) error

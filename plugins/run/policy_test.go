@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/run/policy"
 )
@@ -113,9 +114,16 @@ func TestConfirmByClick(t *testing.T) {
 	e := confirmEnv(t, nil)
 	action, _ := ask(t, e, "U-alice", "C1", "run greet Ada")
 	click(e, "U-mark", "C1", action)
-	r, ok := e.chat.WaitFor("C1", func(r bot.Reply) bool { return r.Status == bot.StatusError }, 10*time.Second)
+	// Answered privately: the recording chat has no ephemeral replies
+	// but opens direct conversations, as Mattermost.
+	r, ok := e.chat.WaitFor(bottest.DirectChannel("U-mark"), func(r bot.Reply) bool { return r.Status == bot.StatusError }, 10*time.Second)
 	if !ok || !strings.Contains(r.Title, "Not yours") {
 		t.Fatalf("someone else's click: %q / %q", r.Title, r.Text)
+	}
+	for _, m := range e.chat.Messages("C1") {
+		if strings.Contains(m.Title, "Not yours") {
+			t.Fatalf("the refusal of someone else's click was posted in the channel")
+		}
 	}
 	click(e, "U-alice", "C1", action)
 	r, ok = e.chat.WaitFor("C1", func(r bot.Reply) bool { return r.Status == bot.StatusSuccess }, 10*time.Second)
