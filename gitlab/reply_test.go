@@ -1,12 +1,10 @@
 package gitlab_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,7 +75,7 @@ failing:
 type replyEnv struct {
 	fake *gitlabtest.Server
 	svc  *gitlab.Service
-	logs *syncBuffer
+	logs *bottest.Buffer
 }
 
 func newReplyEnv(t *testing.T, tweak func(*gitlab.Config)) replyEnv {
@@ -85,7 +83,7 @@ func newReplyEnv(t *testing.T, tweak func(*gitlab.Config)) replyEnv {
 	fake := gitlabtest.New(gitlabtest.Options{CIConfig: replyCI})
 	t.Cleanup(fake.Close)
 	fake.AddUser("alice", gitlabtest.Developer)
-	logs := &syncBuffer{}
+	logs := &bottest.Buffer{}
 	cfg := gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath, RetryBackoff: time.Millisecond,
 		ExtractWait: time.Second, ExtractInterval: 20 * time.Millisecond, MaxReplyBytes: 1000,
 		ReplyFile: gitlab.DefaultReplyFile, Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -220,22 +218,4 @@ func TestReplyFileIsChecked(t *testing.T) {
 			t.Errorf("ReplyFile %q: %v", name, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer for logs written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
