@@ -37,7 +37,7 @@ func setupDemo(ctx context.Context, o options, stdin io.Reader, stdout, stderr i
 	}
 	svc, err := gitlab.New(gitlab.Config{
 		URL: demo.URL, Token: demo.Token, Project: demo.Project, PlayManual: true,
-		ExtractWait: 5 * time.Second, ExtractInterval: 250 * time.Millisecond,
+		ExtractWait: 5 * time.Second, ExtractInterval: 250 * time.Millisecond, ReplyFile: gitlab.DefaultReplyFile,
 		Identities: map[string]string{"shell:" + sh.User(): demo.User}, Logger: log,
 	})
 	if err != nil {

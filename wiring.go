@@ -235,7 +235,8 @@ func gitlabProjects(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) ([
 			ActAs: g.ActAsMode(), Linking: g.OAuthClientID != "",
 			RequestTimeout: g.RequestTimeout.Duration, MaxRetryWait: g.MaxRetryWait.Duration,
 			ExtractWait: g.LogWait.Duration, ExtractInterval: g.LogInterval.Duration,
-			Logger: log.With("component", "gitlab", "project", path)}
+			ReplyFile: g.ReplyFileName(),
+			Logger:    log.With("component", "gitlab", "project", path)}
 		if m != nil {
 			gc.HTTPClient = &http.Client{Transport: m.Transport(nil)}
 		}

@@ -63,7 +63,8 @@ func (s *Service) UpdatedPipelines(ctx context.Context, projectID int64, since t
 	return out, now, nil
 }
 
-// Job returns the job's status and duration.
+// Job returns the job's status and duration, and whether it kept
+// artifacts.
 func (s *Service) Job(ctx context.Context, projectID, jobID int64) (State, error) {
 	ctx, cancel := s.bound(ctx, 1)
 	defer cancel()
@@ -78,7 +79,25 @@ func (s *Service) Job(ctx context.Context, projectID, jobID int64) (State, error
 	if j.FinishedAt != nil {
 		st.FinishedAt = *j.FinishedAt
 	}
+	st.HasArtifacts = hasArchive(j)
 	return st, nil
+}
+
+// hasArchive reports a job whose artifacts archive can be downloaded.
+// GitLab sends artifacts_file only then (job.artifacts?), and lists the
+// archive among artifacts, which also holds the archived log ("trace") of
+// every finished job: only an "archive" entry counts. artifacts_file is
+// kept by GitLab for compatibility until API v5, so either one is enough.
+func hasArchive(j *gl.Job) bool {
+	if j.ArtifactsFile.Filename != "" {
+		return true
+	}
+	for _, a := range j.Artifacts {
+		if a.FileType == "archive" {
+			return true
+		}
+	}
+	return false
 }
 
 // IsPermanent reports an error that asking again cannot fix: a 4xx other

@@ -28,7 +28,8 @@ type Outcome struct {
 	// waiting.
 	Status   string
 	Duration time.Duration
-	// Log is what was extracted from the job log (finished jobs only).
+	// Log is the job's reply (finished jobs only): what was extracted
+	// from its log, or its reply file (see FetchReply).
 	Log joblog.Result
 	// Notes are remarks shown under the title.
 	Notes []string
@@ -93,7 +94,19 @@ func Result(o Outcome) bot.Reply {
 	case "success":
 		r.Status, r.Title = bot.StatusSuccess, o.Job+" succeeded"
 		out := strings.TrimRight(joblog.Clean(o.Log.Output), "\n")
+		if o.Log.SkippedFile != "" {
+			notes = append(notes, "The job's "+o.Log.SkippedFile+" is not text, so its output is shown instead.")
+		}
 		switch {
+		case o.Log.File != "":
+			if strings.TrimSpace(out) == "" {
+				notes = append(notes, "The job's "+o.Log.File+" is empty.")
+				break
+			}
+			r.Code = out
+			if o.Log.CutBytes > 0 {
+				r.CodeNote = fmt.Sprintf("the first %s of %s are cut; the job's artifacts have all of it", sizeOf(o.Log.CutBytes), o.Log.File)
+			}
 		case o.Log.Section == "":
 			notes = append(notes, "The log has no chat_reply or step_script section to show; see the job log.")
 		case strings.TrimSpace(out) == "":

@@ -25,6 +25,17 @@ func TestRenderGolden(t *testing.T) {
 		"cut": with(func(o *Outcome) {
 			o.Status, o.Log = "success", joblog.Result{Section: "step_script", Output: "last line", CutBytes: 3 << 20}
 		}),
+		"file": with(func(o *Outcome) {
+			o.Status, o.Log = "success", joblog.Result{File: "chat_reply.md", Output: "# Deployed\n\n**v1.4.2** to \x1b[1mproduction\x1b[0m\r\ncaf\xe9"}
+		}),
+		"file-cut": with(func(o *Outcome) {
+			o.Status, o.Log = "success", joblog.Result{File: "reports/chat.md", Output: "| total | 42 |", CutBytes: 200 << 10}
+		}),
+		"file-empty": with(func(o *Outcome) { o.Status, o.Log = "success", joblog.Result{File: "chat_reply.md"} }),
+		"file-skipped": with(func(o *Outcome) {
+			o.Status, o.Log = "success", joblog.Extract(successLog)
+			o.Log.SkippedFile = "chat_reply.md"
+		}),
 		"failed":   with(func(o *Outcome) { o.Status, o.Log = "failed", joblog.Extract(failedLog) }),
 		"canceled": with(func(o *Outcome) { o.Status = "canceled" }),
 		"timeout":  with(func(o *Outcome) { o.Status = "timeout" }),

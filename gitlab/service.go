@@ -77,6 +77,11 @@ type Config struct {
 	RetryBackoff time.Duration
 	// MaxReplyBytes bounds the output kept for a reply (default 64 KiB).
 	MaxReplyBytes int
+	// ReplyFile is the file a successful job may keep as an artifact to
+	// give its reply instead of its log's sections, a path inside the
+	// artifacts archive such as DefaultReplyFile; "" turns reply files
+	// off (see FetchReply).
+	ReplyFile string
 }
 
 // Service talks to one GitLab project.
@@ -117,6 +122,13 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.ReplyFile != "" {
+		f, err := cleanReplyFile(cfg.ReplyFile)
+		if err != nil {
+			return nil, fmt.Errorf("gitlab: reply_file: %w", err)
+		}
+		cfg.ReplyFile = f
 	}
 	switch cfg.ActAs = strings.ToLower(cfg.ActAs); cfg.ActAs {
 	case "":

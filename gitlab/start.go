@@ -46,6 +46,10 @@ type State struct {
 	// FinishedAt is when the job finished, by GitLab's clock (zero while
 	// it runs).
 	FinishedAt time.Time
+	// HasArtifacts says the job kept an artifacts archive (artifacts:
+	// paths) that can be downloaded, where its reply file may be (see
+	// FetchReply). Only Job tells it.
+	HasArtifacts bool
 	// Notes are remarks worth showing with the run (jobs that came along,
 	// a manual job that could not be played).
 	Notes []string

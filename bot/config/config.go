@@ -124,6 +124,11 @@ type GitLab struct {
 	// growing.
 	LogWait     Duration `toml:"log_wait"`
 	LogInterval Duration `toml:"log_interval"`
+	// ReplyFile is the file a successful job may keep as an artifact
+	// (artifacts: paths) to give its reply instead of its log's sections:
+	// a path relative to the job's directory (default DefaultReplyFile);
+	// "" turns reply files off.
+	ReplyFile *string `toml:"reply_file"`
 	// OAuthClientID turns on self-service linking (`link`): the
 	// application id of a non-confidential GitLab OAuth application with
 	// the api scope and the device flow. See identity.go.
@@ -172,6 +177,19 @@ type Job struct {
 	// Variables are pipeline variables the job takes from chat as
 	// NAME=value arguments (run deploy production VERSION=1.2).
 	Variables []string `toml:"variables"`
+}
+
+// DefaultReplyFile is [gitlab] reply_file when unset, the name the
+// gitlab package gives it too (gitlab.DefaultReplyFile).
+const DefaultReplyFile = "chat_reply.md"
+
+// ReplyFileName is [gitlab] reply_file, DefaultReplyFile when unset (""
+// when reply files are off).
+func (g *GitLab) ReplyFileName() string {
+	if g == nil || g.ReplyFile == nil {
+		return DefaultReplyFile
+	}
+	return *g.ReplyFile
 }
 
 // ReservedNames are the command names a project alias may not take.
@@ -308,6 +326,10 @@ func (c *Config) applyDefaults() {
 		if c.GitLab.PlayManual == nil {
 			t := true
 			c.GitLab.PlayManual = &t
+		}
+		if c.GitLab.ReplyFile == nil {
+			f := DefaultReplyFile
+			c.GitLab.ReplyFile = &f
 		}
 	}
 }

@@ -90,6 +90,8 @@ func TestParseErrorsNameKeyAndLine(t *testing.T) {
 		{"project job", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\n[projects.api]\npath=\"g/api\"\n[projects.api.jobs.deploy]\ngroups = [\"\"]\n", []string{"line 8: [projects.api.jobs.deploy] groups: holds an empty name"}},
 		{"confirm is reserved", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\n[projects.confirm]\npath=\"g/api\"\n", []string{"command name"}},
 		{"syntax", "[shell]\nuser = = 1\n", []string{"line 2"}},
+		{"absolute reply_file", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\nproject=\"p\"\nreply_file = \"/tmp/reply.md\"\n", []string{`line 6: [gitlab] reply_file: "/tmp/reply.md" is absolute`, `fix: reply_file = "chat_reply.md"`}},
+		{"reply_file outside", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\nproject=\"p\"\nreply_file = \"out/../../x.md\"\n", []string{`line 6: [gitlab] reply_file: "out/../../x.md" does not name a file inside the job's directory`}},
 		{"short lease", "[shell]\n[store]\nlease = \"100ms\"\n", []string{`line 3: [store] lease: 100ms is too short`, `fix: lease = "10s"`}},
 	}
 	for _, tt := range tests {
@@ -196,6 +198,23 @@ func TestStoreLease(t *testing.T) {
 		}
 		if cfg.Store.Lease.Duration != want {
 			t.Errorf("%q: lease %s, want %s", text, cfg.Store.Lease.Duration, want)
+		}
+	}
+}
+
+func TestReplyFile(t *testing.T) {
+	const base = "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\nproject=\"p\"\n"
+	for text, want := range map[string]string{
+		base:                                    DefaultReplyFile, // unset: on, as chat_reply.md
+		base + "reply_file = \"\"\n":            "",               // off
+		base + "reply_file = \"out/chat.md\"\n": "out/chat.md",
+	} {
+		cfg, err := Parse(text, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.GitLab.ReplyFileName(); got != want {
+			t.Errorf("%q: reply file %q, want %q", text, got, want)
 		}
 	}
 }

@@ -2,10 +2,12 @@ package config
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // identityKey is the shape of "platform:id" keys ([identities], channels).
@@ -59,6 +61,12 @@ func (c *Config) validate(text string) Problems {
 		default:
 			ps = append(ps, Problem{Line: at("gitlab", "min_role"), Key: []string{"gitlab", "min_role"},
 				What: fmt.Sprintf("%q is not a role chatops knows", c.GitLab.MinRole), Fix: `min_role = "developer" (or "maintainer", "owner")`})
+		}
+	}
+	if c.GitLab != nil && c.GitLab.ReplyFile != nil {
+		if what := checkReplyFile(*c.GitLab.ReplyFile); what != "" {
+			ps = append(ps, Problem{Line: at("gitlab", "reply_file"), Key: []string{"gitlab", "reply_file"},
+				What: what, Fix: `reply_file = "chat_reply.md" (a path as in the job's artifacts: paths), or "" to turn reply files off`})
 		}
 	}
 	ps = append(ps, c.validateLinking(at)...)
@@ -115,4 +123,24 @@ func (c *Config) validate(text string) Problems {
 		ps = append(ps, Problem{What: "no adapter is enabled", Fix: "add a [shell], [slack], [mattermost] or [discord] section"})
 	}
 	return ps
+}
+
+// checkReplyFile says what is wrong with a reply file's name, "" when
+// nothing is: it is a path inside a job's artifacts archive, which holds
+// paths relative to the job's directory.
+func checkReplyFile(name string) string {
+	if name == "" {
+		return "" // reply files off
+	}
+	if strings.ContainsRune(name, 0) || !utf8.ValidString(name) {
+		return fmt.Sprintf("%q is not a file name (NUL byte or invalid UTF-8)", name)
+	}
+	p := path.Clean(name)
+	switch {
+	case path.IsAbs(p):
+		return fmt.Sprintf("%q is absolute: artifacts are kept by their path relative to the job's directory", name)
+	case p == "." || p == ".." || strings.HasPrefix(p, "../") || strings.HasSuffix(name, "/"):
+		return fmt.Sprintf("%q does not name a file inside the job's directory", name)
+	}
+	return ""
 }

@@ -19,6 +19,20 @@ type ciJob struct {
 	// Environment is the environment the job deploys to (environment:
 	// name, or environment: as a string).
 	Environment string
+	// Artifacts is the job's artifacts: keyword.
+	Artifacts ciArtifacts
+}
+
+// ciArtifacts is what the fake reads of artifacts: (see artifacts.go).
+type ciArtifacts struct {
+	// Paths are the files and directories kept, relative to the job's
+	// working directory, with glob patterns.
+	Paths []string
+	// When is on_success (default), on_failure or always.
+	When string
+	// ExpireIn is how long they are kept, e.g. "1 day" (default 30 days,
+	// GitLab's instance default).
+	ExpireIn string
 }
 
 type ciRule struct {
@@ -48,6 +62,9 @@ func parseCI(src string) (map[string]*ciJob, error) {
 		}
 		if j.Stage == "" {
 			j.Stage = "test"
+		}
+		if a, ok := m["artifacts"].(map[string]any); ok {
+			j.Artifacts = ciArtifacts{Paths: strs(a["paths"]), When: str(a["when"]), ExpireIn: str(a["expire_in"])}
 		}
 		if rules, ok := m["rules"].([]any); ok {
 			for _, r := range rules {

@@ -68,6 +68,7 @@ type job struct {
 	vars     map[string]string
 	trace    strings.Builder
 	source   func() io.Reader // overrides trace when set
+	archive  *archive         // its artifacts (artifacts: paths), once finished
 	cancel   chan struct{}
 	once     sync.Once
 }
@@ -88,6 +89,7 @@ func (s *Server) jobJSON(j *job) map[string]any {
 		"web_url":  fmt.Sprintf("%s/-/jobs/%d", s.webURL(j.Pipeline.project), j.ID),
 		"pipeline": map[string]any{"id": j.Pipeline.ID, "project_id": j.Pipeline.project.id, "ref": j.Pipeline.Ref, "sha": j.Pipeline.SHA, "status": j.Pipeline.status()},
 	}
+	artifactsJSON(m, j)
 	if !j.Started.IsZero() {
 		end := j.Finished
 		if end.IsZero() {

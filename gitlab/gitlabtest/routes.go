@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/v4/projects/{pid}/pipelines/{id}/cancel", s.project(s.cancelPipeline))
 	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}", s.project(s.getJob))
 	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}/trace", s.project(s.trace))
+	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}/artifacts/{path...}", s.project(s.artifactFile))
 	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/play", s.project(s.playJob))
 	api.HandleFunc("POST /api/v4/projects/{pid}/jobs/{id}/cancel", s.project(s.cancelJob))
 	api.HandleFunc("GET /api/v4/projects/{pid}/issues", s.project(s.listIssues))

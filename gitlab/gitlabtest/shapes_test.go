@@ -1,6 +1,7 @@
 package gitlabtest
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestShapesMatchGitLab compares the fake's answers with GitLab's
@@ -17,7 +19,8 @@ import (
 // reads are present.
 func TestShapesMatchGitLab(t *testing.T) {
 	s := New(Options{CIConfig: "hello:\n  rules:\n    - if: $CHATOPS_JOB == \"hello\"\n  script:\n    - echo hi\n" +
-		"stage:\n  environment: staging\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"push\"\n  script:\n    - echo up\n"})
+		"stage:\n  environment: staging\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"push\"\n  script:\n    - echo up\n" +
+		"kept:\n  rules:\n    - if: $CHATOPS_JOB == \"kept\"\n  script:\n    - echo done > chat_reply.md\n  artifacts:\n    paths: [chat_reply.md]\n    expire_in: 1 day\n"})
 	defer s.Close()
 	uid := s.AddUser("alice", Developer)
 	s.AddIssue(Issue{Title: "Broken", Description: "It is", Labels: []string{"bug"}, Author: "alice", Assignees: []string{"alice"}})
@@ -42,6 +45,14 @@ func TestShapesMatchGitLab(t *testing.T) {
 	pid := int(pipeline.(map[string]any)["id"].(float64))
 	jobs := get("GET", "/projects/42/pipelines/"+itoa(pid)+"/jobs", "").([]any)
 	jid := int(jobs[0].(map[string]any)["id"].(float64))
+	kept := get("POST", "/projects/42/pipeline", `{"ref":"main","variables":[{"key":"CHATOPS_JOB","value":"kept","variable_type":"env_var"}]}`)
+	keptJobs := get("GET", "/projects/42/pipelines/"+itoa(int(kept.(map[string]any)["id"].(float64)))+"/jobs", "").([]any)
+	keptID := int(keptJobs[0].(map[string]any)["id"].(float64))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitJobStatus(ctx, "kept", "success"); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		file string
 		got  any
@@ -55,6 +66,8 @@ func TestShapesMatchGitLab(t *testing.T) {
 		{"pipeline.json", pipeline, []string{"id", "status", "web_url", "ref", "sha"}},
 		{"pipeline_variables.json", get("GET", "/projects/42/pipelines/"+itoa(pid)+"/variables", ""), []string{"key", "value"}},
 		{"job.json", get("GET", "/projects/42/jobs/"+itoa(jid), ""), []string{"id", "name", "status", "web_url", "duration", "pipeline"}},
+		{"job_artifacts.json", get("GET", "/projects/42/jobs/"+itoa(keptID), ""), []string{"artifacts", "artifacts_file", "artifacts_expire_at"}},
+		{"error_not_found.json", get("GET", "/projects/42/jobs/"+itoa(jid)+"/artifacts/chat_reply.md", ""), []string{"message"}},
 		{"error_no_jobs.json", get("POST", "/projects/42/pipeline", `{"ref":"main"}`), []string{"message"}},
 		{"issues.json", get("GET", "/projects/42/issues?search=broken", ""), []string{"iid", "title", "state", "description", "labels", "assignees", "author", "confidential", "web_url", "discussion_locked", "user_notes_count"}},
 		{"issues.json", get("GET", "/projects/42/issues/1", ""), []string{"iid", "title", "state"}},

@@ -145,12 +145,21 @@ func (s *Server) runJob(j *job) {
 		case <-blocked:
 		}
 	}
+	// The runner uploads artifacts after the script and before it reports
+	// the job's result: a finished job's archive is already there.
+	var kept *archive
+	var upload string
+	if dir != "" {
+		kept, upload = collectArtifacts(dir, j.spec.Artifacts, j.ID, exit == 0)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if j.Status == "canceled" {
 		return
 	}
 	j.trace.WriteString(sectionEnd("step_script"))
+	j.trace.WriteString(upload)
+	j.archive = kept
 	j.Finished = time.Now()
 	if exit != 0 {
 		s.setStatus(j, "failed")

@@ -1,7 +1,9 @@
 // Package joblog extracts the chat reply from a GitLab job log exactly as
 // GitLab ChatOps does (the chat_reply section, else step_script, else
 // build_script), streaming, so memory is bounded by the reply and not by
-// the log, and cleans the result for display.
+// the log, and cleans the result for display. It reads a reply file, a
+// file a job keeps as an artifact to choose its reply, within the same
+// bounds.
 package joblog
 
 import (
@@ -29,6 +31,13 @@ type Result struct {
 	Tail string
 	// LogBytes is the size of the log.
 	LogBytes int64
+	// File names the reply file (a job artifact, see File) that Output
+	// came from instead of the log: Section, Tail and LogBytes are then
+	// empty. "" when the output is the log's.
+	File string
+	// SkippedFile names a reply file the job kept that was not used
+	// because it is not text (see File.Binary): the output is the log's.
+	SkippedFile string
 }
 
 // capture follows one section name through the log.

@@ -70,6 +70,15 @@ deploy:
       when: manual
   script:
     - echo "deployed"
+report:
+  rules:
+    - if: $CHATOPS_JOB == "report"
+  script:
+    - echo "from the log"
+    - printf '# Deployed to %s\n\n**v1.4.2** is live, smoke tests passed.\n' "$CHAT_INPUT" > chat_reply.md
+  artifacts:
+    paths: [chat_reply.md]
+    expire_in: 1 day
 quiet:
   rules:
     - if: $CHATOPS_JOB == "quiet"
@@ -106,7 +115,7 @@ func newEnv(t *testing.T, tweak func(*config)) *env {
 		gitlab: gitlab.Config{
 			URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath, PlayManual: true,
 			ExtractWait: 300 * time.Millisecond, ExtractInterval: 20 * time.Millisecond,
-			RetryBackoff: 5 * time.Millisecond, Logger: bottest.Quiet(),
+			RetryBackoff: 5 * time.Millisecond, Logger: bottest.Quiet(), ReplyFile: gitlab.DefaultReplyFile,
 			Identities: map[string]string{"test:U-alice": "alice", "test:U-rita": "rita", "test:U-olga": "olga", "test:U-bob": "bob", "test:U-ghost": "ghost"},
 		},
 		run:    run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Logger: bottest.Quiet()},

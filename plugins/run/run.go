@@ -35,7 +35,9 @@ type GitLab interface {
 	Find(ctx context.Context, plan gitlab.Plan, runID string, created time.Time) (gitlab.State, bool, error)
 	UpdatedPipelines(ctx context.Context, projectID int64, since time.Time) ([]gitlab.PipelineChange, time.Time, error)
 	Job(ctx context.Context, projectID, jobID int64) (gitlab.State, error)
-	FetchLog(ctx context.Context, projectID, jobID int64, succeeded bool) (joblog.Result, error)
+	// FetchReply is a finished job's answer: its reply file, else what
+	// its log yields.
+	FetchReply(ctx context.Context, projectID int64, job gitlab.State) (joblog.Result, error)
 	ChatJobs(ctx context.Context, identity string) ([]gitlab.JobInfo, error)
 	Role(ctx context.Context, identity string) (username string, level int, err error)
 	Cancel(ctx context.Context, projectID, pipelineID int64) error

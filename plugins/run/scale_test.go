@@ -46,6 +46,9 @@ type scaleResult struct {
 	failed      int           // answers other than success
 	// GitLab requests per run, by purpose.
 	create, follow, log float64
+	// artifacts counts reply file requests: none, as these jobs keep no
+	// artifacts.
+	artifacts int
 	// latency is, per run, from the job's end (its script done) to the
 	// answer in chat.
 	latency  []time.Duration
@@ -106,7 +109,7 @@ func runScale(tb testing.TB, s scale) scaleResult {
 	}
 	svc, err := gitlab.New(gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath,
 		ExtractWait: time.Second, ExtractInterval: 50 * time.Millisecond, Logger: bottest.Quiet(),
-		Identities: identities})
+		Identities: identities, ReplyFile: gitlab.DefaultReplyFile}) // as configured by default: jobs without artifacts must not pay for it
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -193,6 +196,8 @@ func runScale(tb testing.TB, s scale) scaleResult {
 	var create, follow, log int
 	for _, r := range fake.Requests() {
 		switch {
+		case strings.Contains(r.Path, "/artifacts/"):
+			res.artifacts++
 		case r.Method == "GET" && strings.HasSuffix(r.Path, "/trace"):
 			log++
 		case r.Method == "GET" && r.Path == "/projects/42/pipelines" && strings.Contains(r.Query, "order_by=updated_at"),
@@ -240,6 +245,11 @@ func TestThreeHundredConcurrentRuns(t *testing.T) {
 	// Following: one job read per run plus the shared polls. Log: one read.
 	if r.create > 6.5 || r.follow > 3 || r.log > 1.5 {
 		t.Errorf("GitLab requests per run: create %.2f (want ≤6.5), follow %.2f (want ≤3), log %.2f (want ≤1.5)", r.create, r.follow, r.log)
+	}
+	// Reply files are on (the default), and cost nothing to jobs that keep
+	// no artifacts.
+	if r.artifacts != 0 {
+		t.Errorf("%d artifact requests for jobs without artifacts", r.artifacts)
 	}
 }
 

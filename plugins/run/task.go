@@ -134,14 +134,14 @@ func (w *watcher) check(ctx context.Context, gl GitLab, run *store.Run) {
 	if gitlab.Finished(st.Status) {
 		o := outcome(run)
 		o.Status, o.Duration = st.Status, st.Duration
-		log, lerr := gl.FetchLog(ctx, run.ProjectID, run.JobID, st.Status == "success")
+		reply, lerr := gl.FetchReply(ctx, run.ProjectID, st)
 		if ctx.Err() != nil {
 			return
 		}
 		if lerr != nil {
 			o.Notes = append(o.Notes, "The job log could not be read: "+gitlab.Describe(lerr))
 		}
-		o.Log = log
+		o.Log = reply
 		run.Status = st.Status
 		w.jobFinished(run, st)
 		setAnswer(run, gitlab.Result(o))
