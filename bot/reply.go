@@ -88,6 +88,16 @@ type Reply struct {
 	Code string
 	// CodeNote says something about Code, e.g. "first 120 lines cut".
 	CodeNote string
+	// Markdown is content in CommonMark (with GitHub's tables and
+	// strikethrough) written by someone the bot does not trust, such as a
+	// job's chat_reply.md. Adapters show it as formatted text in their
+	// platform's dialect, after Fields, and must keep it from doing what
+	// its author may not: it never mentions anyone (@channel, @here, @all,
+	// @user, <!channel>, <@U…>), links only to http, https and mailto
+	// URLs, and never breaks the message: when it is too long, renderers
+	// keep its start, cut between blocks, lines or words (never inside a
+	// code fence or a character), and say so. Plain shows it as written.
+	Markdown string
 	// Links are shown after the content (pipeline, job log).
 	Links []Link
 	// Actions are buttons, rendered by adapters that can (Slack Block Kit,
@@ -123,7 +133,7 @@ type Action struct {
 
 // IsZero reports an empty reply.
 func (r Reply) IsZero() bool {
-	return r.Title == "" && r.Text == "" && r.Code == "" && len(r.Fields) == 0 && len(r.Links) == 0
+	return r.Title == "" && r.Text == "" && r.Code == "" && r.Markdown == "" && len(r.Fields) == 0 && len(r.Links) == 0
 }
 
 // Plain renders the reply as readable plain text; the terminal adapter uses
@@ -144,6 +154,11 @@ func (r Reply) Plain() string {
 		b.WriteString(f.Name)
 		b.WriteString(": ")
 		b.WriteString(f.Value)
+		b.WriteString("\n")
+	}
+	if md := strings.TrimRight(r.Markdown, "\n"); md != "" {
+		// Markdown source is meant to read well as it is.
+		b.WriteString(md)
 		b.WriteString("\n")
 	}
 	if r.Code != "" {
