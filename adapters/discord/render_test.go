@@ -24,6 +24,7 @@ func TestRenderGolden(t *testing.T) {
 		"error":            {Status: bot.StatusError, Text: "unknown job `helo`; did you mean `hello`?"},
 		"issue_card":       adaptertest.IssueReplies()["issue_card"],
 		"issue_search":     adaptertest.IssueReplies()["issue_search"],
+		"chat_reply_md":    adaptertest.MarkdownReply(),
 	}
 	for name, r := range cases {
 		t.Run(name, func(t *testing.T) {

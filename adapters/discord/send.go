@@ -18,9 +18,13 @@ import (
 const maxHeading = 3
 
 // Render formats a reply as Discord markdown within one message's 2000
-// characters; long output keeps its tail.
+// characters; long output keeps its tail. In a reply's Markdown, headings
+// deeper than ### become bold lines, tables become code blocks of aligned
+// columns and rules a line, as Discord renders none of them; mentions are
+// left to allowed_mentions (noPings), which Discord applies to every
+// message the bot sends.
 func Render(r bot.Reply) string {
-	return markdown.RenderWith(r, markdown.Options{Limit: MaxMessageRunes, Heading: maxHeading})
+	return markdown.RenderWith(r, markdown.Options{Limit: MaxMessageRunes, Heading: maxHeading, MaxHeading: maxHeading})
 }
 
 // noPings keeps job output from notifying anyone it happens to mention.

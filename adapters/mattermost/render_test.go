@@ -27,6 +27,7 @@ func TestRenderGolden(t *testing.T) {
 		{"long output", bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: long}},
 		{"issue card", adaptertest.IssueReplies()["issue_card"]},
 		{"issue search", adaptertest.IssueReplies()["issue_search"]},
+		{"chat reply md", adaptertest.MarkdownReply()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,10 @@
 // Package markdown renders a bot.Reply as chat markdown (the dialect
 // Mattermost and Discord share: headings, bold, fenced code, masked links)
 // that fits one message of a platform's size, so that progress edits can
-// replace it whole.
+// replace it whole. A reply's Markdown, written by a job, is parsed
+// (package mdoc) and written again in the platform's dialect, so that it
+// formats as its author meant but can neither mention anyone nor break
+// the message.
 package markdown
 
 import (
@@ -22,6 +25,19 @@ type Options struct {
 	// Mattermost renders up to ######; Discord renders only #, ## and ###,
 	// and shows deeper ones literally.
 	Heading int
+	// MaxHeading is the deepest heading level of the platform (default
+	// 6): deeper headings in a reply's Markdown become bold lines.
+	MaxHeading int
+	// Tables says the platform renders GitHub's tables; without, a table
+	// in a reply's Markdown becomes a code block of aligned columns.
+	Tables bool
+	// Rules says the platform renders thematic breaks (---); without, a
+	// line of box-drawing characters takes their place.
+	Rules bool
+	// DefuseMentions follows every @ in a reply's Markdown text with a
+	// zero-width joiner, for platforms that notify people named in a
+	// message's text (Mattermost). Code spans and blocks need none.
+	DefuseMentions bool
 }
 
 // Render formats a reply as markdown of at most limit runes with a level 4
@@ -37,7 +53,24 @@ func RenderWith(r bot.Reply, o Options) string {
 	if o.Heading < 1 || o.Heading > 6 {
 		o.Heading = 4
 	}
+	if o.MaxHeading < 1 || o.MaxHeading > 6 {
+		o.MaxHeading = 6
+	}
 	head, tail := renderFrame(r, o.Heading)
+	if r.Markdown != "" {
+		// The Markdown takes what the frame leaves (half of it when there
+		// is code too), so only the frame is ever cut by runes below.
+		room := limit - utf8.RuneCountInString(join(head, tail)) - 2
+		if r.Code != "" {
+			room /= 2
+		}
+		head = joinPara(head, renderMarkdown(r.Markdown, o, room))
+		if tail != "" {
+			// A blank line, so that the links cannot continue the
+			// Markdown's last list item or quote.
+			tail = "\n" + tail
+		}
+	}
 	if r.Code == "" {
 		return cutHead(join(head, tail), limit)
 	}
@@ -97,6 +130,18 @@ func renderFrame(r bot.Reply, level int) (head, tail string) {
 		ls = append(ls, "["+mdEscaper.Replace(label)+"]("+l.URL+")")
 	}
 	return strings.Join(h, "\n"), strings.Join(ls, " · ")
+}
+
+// joinPara joins blocks of markdown with a blank line, so that a block
+// starting the second is not read as the end of the first.
+func joinPara(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "\n\n" + b
 }
 
 func join(a, b string) string {

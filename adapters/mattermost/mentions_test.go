@@ -1,0 +1,113 @@
+package mattermost
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/shared/markdown"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// mentions returns the words the Mattermost server would take for
+// mentions in a post's message, as getExplicitMentions does
+// (server/channels/app/notification.go): it walks the message with the
+// server's own Markdown inspector, gathering adjacent text, and splits
+// the text into words as StandardMentionParser.ProcessText does
+// (server/channels/app/mention_parser_standard.go, transcribed). Every
+// word starting with @ is returned: @channel, @all and @here notify the
+// channel, any other @name its user or group.
+func mentions(message string) []string {
+	var found []string
+	process := func(text string) {
+		for _, word := range strings.FieldsFunc(text, func(c rune) bool {
+			return !(c == ':' || c == '.' || c == '-' || c == '_' || c == '@' || unicode.IsLetter(c) || unicode.IsNumber(c))
+		}) {
+			if word[0] == ':' && word[len(word)-1] == ':' {
+				continue // an emoji
+			}
+			word = strings.TrimLeft(word, ":.-_")
+			// The server also tries the word without trailing ".-:_" and
+			// its parts split at ".-:": any of them may name someone.
+			parts := append([]string{word, strings.TrimRight(word, ".-:_")},
+				strings.FieldsFunc(word, func(c rune) bool { return c == '.' || c == '-' || c == ':' })...)
+			for _, p := range parts {
+				if len(p) > 1 && p[0] == '@' {
+					found = append(found, strings.ToLower(p))
+				}
+			}
+		}
+	}
+	buf := ""
+	markdown.Inspect(message, func(node any) bool {
+		text, ok := node.(*markdown.Text)
+		if !ok {
+			if buf != "" {
+				process(buf)
+			}
+			buf = ""
+			return true
+		}
+		buf += text.Text
+		return false
+	})
+	if buf != "" {
+		process(buf)
+	}
+	return found
+}
+
+func TestMentionsSeesWhatTheServerWould(t *testing.T) {
+	got := mentions("hi @channel and @Alice. `@here` is code, so is\n\n```\n@all\n```\n[@here](https://x.io) x.@all")
+	for _, want := range []string{"@channel", "@alice", "@here", "@all"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("%s not found in %q", want, got)
+		}
+	}
+}
+
+// A job's chat_reply.md that names @channel, @here, @all and @alice
+// mentions nobody once rendered, though the same text posted as written
+// would notify the whole channel.
+func TestMarkdownNeverMentions(t *testing.T) {
+	md, err := os.ReadFile("../../testdata/chat_reply.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw := mentions(string(md)); len(raw) < 4 {
+		t.Fatalf("the fixture should mention people when posted as is: %q", raw)
+	}
+	for _, src := range []string{string(md), "@channel", "**@here**", "[@all](https://x.io/@all)", "# @alice\n\n| @channel |\n|---|\n| @all |",
+		"x.@channel _@here_ &#64;all \\@alice", "> - @channel", "<@channel> <b>@here</b>", "@@all", "www.x.io/@channel"} {
+		out := Render(bot.Reply{Status: bot.StatusSuccess, Title: "report succeeded", Markdown: src})
+		if m := mentions(out); len(m) > 0 {
+			t.Errorf("%q rendered as %q mentions %q", src, out, m)
+		}
+	}
+}
+
+// FuzzRenderMarkdown checks that whatever a job writes, the post fits,
+// is valid UTF-8 and mentions nobody.
+func FuzzRenderMarkdown(f *testing.F) {
+	md, _ := os.ReadFile("../../testdata/chat_reply.md")
+	f.Add(string(md))
+	for _, s := range []string{"@channel", "x.@here", "[@all](https://x.io)", "| @a |\n|---|\n| b |", "&#64;all", "```\n" + strings.Repeat("x\n", 900)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		out := Render(bot.Reply{Status: bot.StatusSuccess, Title: "report succeeded", Markdown: src})
+		if n := utf8.RuneCountInString(out); n > MaxPostRunes {
+			t.Fatalf("%d runes", n)
+		}
+		if !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8: %q", out)
+		}
+		if m := mentions(out); len(m) > 0 {
+			t.Fatalf("%q rendered as %q mentions %q", src, out, m)
+		}
+	})
+}
