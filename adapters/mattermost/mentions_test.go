@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/shared/markdown"
 
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -110,4 +111,43 @@ func FuzzRenderMarkdown(f *testing.F) {
 			t.Fatalf("%q rendered as %q mentions %q", src, out, m)
 		}
 	})
+}
+
+// Through the real client and the fake server: a job's Markdown reaches
+// Mattermost formatted (its table, its code block), with every @ defused.
+func TestMarkdownReplyPostedFormattedWithoutMentions(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitConnected(1)
+	h.fake.Post(h.fake.ChannelID, h.userID, "@chatops markdown", "")
+	msg := h.next().Post.Message
+	if msg != Render(adaptertest.MarkdownReply()) {
+		t.Fatalf("posted\n%s\nnot the rendering of the reply", msg)
+	}
+	for _, want := range []string{"# Deployed v1.4.2 to production", "| service | version | pods |", "```sh\n$ kubectl", "notes for @\u200dchannel",
+		"[the dashboard](https://grafana.example.com/d/rollout?var-env=prod&from=now-1h)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("post lacks %q", want)
+		}
+	}
+	if m := mentions(msg); len(m) > 0 {
+		t.Errorf("the post mentions %q", m)
+	}
+}
+
+// Markdown far over the post limit keeps its start and the reply's
+// links, and is cut between blocks with a note.
+func TestLongMarkdownReplyIsCutCleanly(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitConnected(1)
+	h.fake.Post(h.fake.ChannelID, h.userID, "@chatops bigmarkdown", "")
+	msg := h.next().Post.Message
+	if n := utf8.RuneCountInString(msg); n > MaxPostRunes {
+		t.Fatalf("%d runes", n)
+	}
+	if !strings.Contains(msg, adaptertest.FirstSection+"\n") || !strings.Contains(msg, "*… (cut: too long for one message)*\n\n[Pipeline \\#12]") {
+		t.Fatalf("start, note or links missing: …%s", msg[len(msg)-300:])
+	}
+	if n := strings.Count(msg, "```"); n%2 != 0 {
+		t.Fatalf("%d fences: one is left open", n)
+	}
 }

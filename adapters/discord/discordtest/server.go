@@ -45,6 +45,9 @@ type Post struct {
 	// "[]" when cleared), and Flags the message flags (64: ephemeral).
 	Components string
 	Flags      int
+	// AllowedMentions is the allowed_mentions JSON as sent ("" when
+	// absent): what Discord may notify of the content's mentions.
+	AllowedMentions string
 }
 
 // Server is the fake.
@@ -374,10 +377,11 @@ func tooLong(w http.ResponseWriter, content string) bool {
 }
 
 type messageBody struct {
-	Content    string          `json:"content"`
-	Components json.RawMessage `json:"components"`
-	Flags      int             `json:"flags"`
-	Reference  *struct {
+	Content         string          `json:"content"`
+	Components      json.RawMessage `json:"components"`
+	Flags           int             `json:"flags"`
+	AllowedMentions json.RawMessage `json:"allowed_mentions"`
+	Reference       *struct {
 		MessageID string `json:"message_id"`
 	} `json:"message_reference"`
 }
@@ -409,7 +413,8 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := s.id()
-	p := Post{Kind: "create", ChannelID: r.PathValue("cid"), MessageID: id, Content: b.Content, Components: string(b.Components), Flags: b.Flags}
+	p := Post{Kind: "create", ChannelID: r.PathValue("cid"), MessageID: id, Content: b.Content, Components: string(b.Components), Flags: b.Flags,
+		AllowedMentions: string(b.AllowedMentions)}
 	if b.Reference != nil {
 		p.ReplyTo = b.Reference.MessageID
 	}
@@ -423,7 +428,8 @@ func (s *Server) editMessage(w http.ResponseWriter, r *http.Request) {
 	if tooLong(w, b.Content) {
 		return
 	}
-	s.posts <- Post{Kind: "edit", ChannelID: r.PathValue("cid"), MessageID: r.PathValue("mid"), Content: b.Content, Components: string(b.Components)}
+	s.posts <- Post{Kind: "edit", ChannelID: r.PathValue("cid"), MessageID: r.PathValue("mid"), Content: b.Content, Components: string(b.Components),
+		AllowedMentions: string(b.AllowedMentions)}
 	writeJSON(w, 200, s.messageJSON(r.PathValue("mid"), r.PathValue("cid"), b.Content))
 }
 
@@ -465,7 +471,7 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("mid") != "@original" {
 		kind = "edit"
 	}
-	s.posts <- Post{Kind: kind, MessageID: r.PathValue("mid"), Content: b.Content, Components: string(b.Components)}
+	s.posts <- Post{Kind: kind, MessageID: r.PathValue("mid"), Content: b.Content, Components: string(b.Components), AllowedMentions: string(b.AllowedMentions)}
 	writeJSON(w, 200, s.messageJSON(s.id(), "", b.Content))
 }
 
@@ -476,7 +482,8 @@ func (s *Server) followup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := s.id()
-	s.posts <- Post{Kind: "followup", MessageID: id, Content: b.Content, Components: string(b.Components), Flags: b.Flags}
+	s.posts <- Post{Kind: "followup", MessageID: id, Content: b.Content, Components: string(b.Components), Flags: b.Flags,
+		AllowedMentions: string(b.AllowedMentions)}
 	writeJSON(w, 200, s.messageJSON(id, "", b.Content))
 }
 

@@ -1,9 +1,11 @@
 package adaptertest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/chatops-dev/chatops/bot"
 )
@@ -29,4 +31,24 @@ func MarkdownReply() bot.Reply {
 		Markdown: ChatReplyMD(),
 		Links: []bot.Link{{Label: "Pipeline #12", URL: "https://gitlab.example.com/ops/app/-/pipelines/12"},
 			{Label: "Job log", URL: "https://gitlab.example.com/ops/app/-/jobs/34"}}}
+}
+
+// FirstSection starts BigMarkdownReply's Markdown: a reply that keeps its
+// start shows it.
+const FirstSection = "## Section 1"
+
+// BigMarkdownReply is a reply whose Markdown (sections of prose, a list
+// and a code block, 60 KB in all) is far over every platform's limit.
+func BigMarkdownReply() bot.Reply {
+	var b strings.Builder
+	for i := 1; b.Len() < 60000; i++ {
+		fmt.Fprintf(&b, "## Section %d\n\nSome *prose* about @channel, `code` and [a link](https://x.example/%d).\n\n- one\n- two\n\n```\n", i, i)
+		for j := range 20 {
+			fmt.Fprintf(&b, "output line %d of section %d\n", j, i)
+		}
+		b.WriteString("```\n\n")
+	}
+	r := MarkdownReply()
+	r.Markdown = b.String()
+	return r
 }

@@ -14,10 +14,11 @@ import (
 // cut reply kept its tail.
 const LastLine = "THE LAST LINE"
 
-// Router returns a router with four commands: "echo <text>" replies with
+// Router returns a router with these commands: "echo <text>" replies with
 // its raw arguments, "progress" replies and then edits that reply, "big"
-// replies with output far over every platform's message limit, and
-// DMCommand's "dm <text>".
+// replies with output far over every platform's message limit,
+// "markdown" with MarkdownReply, "bigmarkdown" with Markdown far over
+// every limit (BigMarkdownReply), and DMCommand's "dm <text>".
 func Router() *commands.Router {
 	rt := commands.NewRouter("chatops")
 	rt.MustHandle(DMCommand())
@@ -47,6 +48,13 @@ func Router() *commands.Router {
 			_, err := w.Reply(ctx, bot.Reply{Status: bot.StatusSuccess, Title: "big", Code: b.String()})
 			return err
 		})})
+	for name, reply := range map[string]bot.Reply{"markdown": MarkdownReply(), "bigmarkdown": BigMarkdownReply()} {
+		rt.MustHandle(commands.Command{Name: name, Summary: "Reply with a job's Markdown", Handler: commands.HandlerFunc(
+			func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+				_, err := w.Reply(ctx, reply)
+				return err
+			})})
+	}
 	return rt
 }
 
