@@ -138,6 +138,13 @@ func testRouter(h *harness) *commands.Router {
 			_, err := w.Reply(ctx, bigReply())
 			return err
 		})})
+	for name, reply := range map[string]bot.Reply{"markdown": adaptertest.MarkdownReply(), "bigmarkdown": adaptertest.BigMarkdownReply()} {
+		rt.MustHandle(commands.Command{Name: name, Summary: "a job's Markdown", Handler: commands.HandlerFunc(
+			func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+				_, err := w.Reply(ctx, reply)
+				return err
+			})})
+	}
 	return rt
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/chatops-dev/chatops/adapters/internal/chunk"
+	"github.com/chatops-dev/chatops/adapters/internal/mdoc"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -91,8 +92,9 @@ func renderWithin(r bot.Reply, budget int) message {
 		}
 	}
 
-	// Prose and code share what is left. Code gets at least two thirds
-	// when both do not fit.
+	// Prose, Markdown and code share what is left. Code gets at least
+	// two thirds when prose and code do not fit; Markdown, written to be
+	// read, what prose leaves of it (half, when there is code too).
 	prose := r.Text
 	if r.Title == "" && r.Status != bot.StatusInfo && prose != "" {
 		prose = r.Status.Emoji() + " " + prose
@@ -101,6 +103,25 @@ func renderWithin(r bot.Reply, budget int) message {
 	code := strings.TrimRight(r.Code, "\n")
 	codeNote := r.CodeNote
 	rem -= runeLen(codeNote) + 2 // the note is charged up front; a cut note is added below
+	var md []slack.Block
+	if r.Markdown != "" {
+		prose = cutProse(prose, min(runeLen(prose), rem/3))
+		room := rem - runeLen(prose)
+		if code != "" {
+			room /= 2
+		}
+		// Blocks left for the Markdown once everything else has its own.
+		others := len(head) + len(fields) + len(links) + 1 + runeLen(prose)/maxSectionText + 1 // +1: the note
+		if len(r.Actions) > 0 {
+			others++
+		}
+		if code != "" {
+			others += rem/maxSectionText + 2
+		}
+		var used int
+		md, used = markdownSections(r.Markdown, room, maxBlocks-others)
+		rem -= used
+	}
 	if code != "" {
 		rem -= noteBudget / 4
 		need := runeLen(escapeMrkdwn(code)) + fenceCost
@@ -130,12 +151,56 @@ func renderWithin(r bot.Reply, budget int) message {
 		}
 	}
 	var blocks []slack.Block
-	for _, part := range [][]slack.Block{head, body, fields, note, codeBlocks, links} {
+	for _, part := range [][]slack.Block{head, body, fields, md, note, codeBlocks, links} {
 		blocks = append(blocks, part...)
 	}
 	buttons := actionBlocks(r.Actions)
 	blocks = blocks[:min(len(blocks), maxBlocks-len(buttons))]
 	return message{Text: fallback(r), Blocks: append(blocks, buttons...)}
+}
+
+// markdownSections renders a job's Markdown as mrkdwn sections holding
+// at most room characters (as sent, escaped) in at most maxSections
+// blocks, keeping its start when it does not fit (see mdoc.Fit: a cut
+// falls between blocks, lines or words and is followed by a note). It
+// returns the sections and the characters they hold.
+func markdownSections(src string, room, maxSections int) ([]slack.Block, int) {
+	if room <= 0 || maxSections <= 0 {
+		return nil, 0
+	}
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return chunk.Split(s, maxSectionText)
+	}
+	text, _ := mdoc.Fit(mdoc.Parse(src), func(d *mdoc.Node, cut bool) string {
+		s := toMrkdwn(d)
+		if cut {
+			if s != "" {
+				s += "\n\n"
+			}
+			s += mdCutNote
+		}
+		return s
+	}, func(s string) bool {
+		pieces := split(s)
+		n := 0
+		for _, p := range pieces {
+			n += runeLen(p)
+		}
+		return n <= room && len(pieces) <= maxSections
+	})
+	var blocks []slack.Block
+	used := 0
+	for _, p := range split(text) {
+		if strings.TrimSpace(p) == "" {
+			continue // Slack refuses a section of blanks
+		}
+		used += runeLen(p)
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(p), nil, nil))
+	}
+	return blocks, used
 }
 
 // actionBlocks renders a reply's actions as one Block Kit actions block

@@ -46,6 +46,10 @@ func TestRenderGolden(t *testing.T) {
 			reply bot.Reply
 		}{name, adaptertest.IssueReplies()[name]})
 	}
+	cases = append(cases, struct {
+		name  string
+		reply bot.Reply
+	}{"chat_reply_md", adaptertest.MarkdownReply()})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := render(tc.reply)

@@ -114,7 +114,7 @@ func (w *writer) block(n *mdoc.Node) string {
 		if w.o.Tables {
 			return w.table(n)
 		}
-		s := alignedTable(n)
+		s := mdoc.AlignedTable(n)
 		fence := fenceFor(s)
 		return fence + "\n" + s + "\n" + fence
 	}
@@ -184,60 +184,6 @@ func delimiter(a mdoc.Align) string {
 		return "--:"
 	}
 	return "---"
-}
-
-// alignedTable renders a table as text in aligned columns, for a code
-// block on platforms without tables.
-func alignedTable(n *mdoc.Node) string {
-	cols := len(n.Align)
-	cells := make([][]string, len(n.Children))
-	width := make([]int, cols)
-	for i, row := range n.Children {
-		cells[i] = make([]string, cols)
-		for c := range cols {
-			if c < len(row.Children) {
-				cells[i][c] = strings.TrimSpace(mdoc.Plain(row.Children[c].Children))
-			}
-			width[c] = max(width[c], mdoc.Width(cells[i][c]))
-		}
-	}
-	var b strings.Builder
-	line := func(row []string) {
-		var l strings.Builder
-		for c, s := range row {
-			if c > 0 {
-				l.WriteString("  ")
-			}
-			l.WriteString(pad(s, width[c], n.Align[c]))
-		}
-		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
-	}
-	for i, row := range cells {
-		line(row)
-		if i == 0 {
-			rule := make([]string, cols)
-			for c := range rule {
-				rule[c] = strings.Repeat("-", max(width[c], 1))
-			}
-			line(rule)
-		}
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// pad fills s to width runes as the column's alignment says.
-func pad(s string, width int, a mdoc.Align) string {
-	gap := width - mdoc.Width(s)
-	if gap <= 0 {
-		return s
-	}
-	switch a {
-	case mdoc.AlignRight:
-		return strings.Repeat(" ", gap) + s
-	case mdoc.AlignCenter:
-		return strings.Repeat(" ", gap/2) + s + strings.Repeat(" ", gap-gap/2)
-	}
-	return s + strings.Repeat(" ", gap)
 }
 
 // inlines renders inline content starting a line.

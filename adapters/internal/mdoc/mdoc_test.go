@@ -182,3 +182,11 @@ func abs(n int) int {
 	}
 	return n
 }
+
+func TestAlignedTable(t *testing.T) {
+	doc := Parse("| name | n | mid |\n|:--|--:|:-:|\n| **api** | 12 | x |\n| web-frontend | 6 |\n")
+	want := "name           n  mid\n------------  --  ---\napi           12   x\nweb-frontend   6"
+	if got := AlignedTable(doc.Children[0]); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
