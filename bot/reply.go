@@ -156,10 +156,17 @@ func (r Reply) Plain() string {
 		b.WriteString(f.Value)
 		b.WriteString("\n")
 	}
-	if md := strings.TrimRight(r.Markdown, "\n"); md != "" {
-		// Markdown source is meant to read well as it is.
+	if md := strings.Trim(r.Markdown, "\n"); md != "" {
+		// Markdown source is meant to read well as it is; blank lines set
+		// the document apart from the reply's own lines.
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
 		b.WriteString(md)
 		b.WriteString("\n")
+		if r.Code != "" || len(r.Links) > 0 {
+			b.WriteString("\n")
+		}
 	}
 	if r.Code != "" {
 		if r.CodeNote != "" {

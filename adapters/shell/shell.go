@@ -315,7 +315,12 @@ const (
 )
 
 // Render formats a reply for the terminal, with colours when color is set.
+// A reply's Markdown is rendered as terminal text (see renderMarkdown).
 func Render(r bot.Reply, color bool) string {
+	if r.Markdown != "" {
+		// Plain shows Markdown as it is given: give it the rendering.
+		r.Markdown = renderMarkdown(r.Markdown, color)
+	}
 	if !color {
 		return r.Plain()
 	}
