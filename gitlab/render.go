@@ -103,10 +103,24 @@ func Result(o Outcome) bot.Reply {
 				notes = append(notes, "The job's "+o.Log.File+" is empty.")
 				break
 			}
-			r.Code = out
+			cut := ""
 			if o.Log.CutBytes > 0 {
-				r.CodeNote = fmt.Sprintf("the first %s of %s are cut; the job's artifacts have all of it", sizeOf(o.Log.CutBytes), o.Log.File)
+				end := "first"
+				if o.Log.CutEnd {
+					end = "last"
+				}
+				cut = fmt.Sprintf("the %s %s of %s are cut; the job's artifacts have all of it", end, sizeOf(o.Log.CutBytes), o.Log.File)
 			}
+			if IsMarkdown(o.Log.File) {
+				// Written for chat: shown formatted. The adapters keep it
+				// from mentioning anyone or breaking the message.
+				r.Markdown = out
+				if cut != "" {
+					notes = append(notes, strings.ToUpper(cut[:1])+cut[1:]+".")
+				}
+				break
+			}
+			r.Code, r.CodeNote = out, cut
 		case o.Log.Section == "":
 			notes = append(notes, "The log has no chat_reply or step_script section to show; see the job log.")
 		case strings.TrimSpace(out) == "":

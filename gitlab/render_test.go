@@ -3,6 +3,7 @@ package gitlab
 import (
 	"github.com/chatops-dev/chatops/bot/bottest"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -29,7 +30,14 @@ func TestRenderGolden(t *testing.T) {
 			o.Status, o.Log = "success", joblog.Result{File: "chat_reply.md", Output: "# Deployed\n\n**v1.4.2** to \x1b[1mproduction\x1b[0m\r\ncaf\xe9"}
 		}),
 		"file-cut": with(func(o *Outcome) {
-			o.Status, o.Log = "success", joblog.Result{File: "reports/chat.md", Output: "| total | 42 |", CutBytes: 200 << 10}
+			o.Status, o.Log = "success", joblog.Result{File: "reports/chat.md", Output: "| total | 42 |", CutBytes: 200 << 10, CutEnd: true}
+		}),
+		// Not Markdown: shown as the log's output is.
+		"file-txt": with(func(o *Outcome) {
+			o.Status, o.Log = "success", joblog.Result{File: "chat_reply.txt", Output: "# not a heading\n**as written** @channel"}
+		}),
+		"file-txt-cut": with(func(o *Outcome) {
+			o.Status, o.Log = "success", joblog.Result{File: "out/REPORT.TXT", Output: "last line", CutBytes: 200 << 10}
 		}),
 		"file-empty": with(func(o *Outcome) { o.Status, o.Log = "success", joblog.Result{File: "chat_reply.md"} }),
 		"file-skipped": with(func(o *Outcome) {
@@ -47,6 +55,9 @@ func TestRenderGolden(t *testing.T) {
 				r = Progress(o)
 			}
 			got := "status: " + r.Status.String() + "\n" + r.Plain() + "\n"
+			if r.Markdown != "" {
+				got += "markdown: " + strconv.Quote(r.Markdown) + "\n"
+			}
 			path := filepath.Join("testdata", "golden", name+".txt")
 			bottest.Golden(t, path, got)
 		})
@@ -59,3 +70,21 @@ const successLog = "section_start:1:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuti
 
 const failedLog = "section_start:1:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting \"step_script\" stage of the job script\x1b[0;m\n" +
 	"\x1b[32;1m$ ./deploy.sh production\x1b[0;m\nerror: database migration 42 failed\nsection_end:1:step_script\r\x1b[0K\x1b[31;1mERROR: Job failed: exit code 1\x1b[0;m\n"
+
+// A job's log is never Markdown, even a chat_reply section that looks
+// like it: only a reply file named *.md is.
+func TestLogOutputIsNeverMarkdown(t *testing.T) {
+	for _, log := range []joblog.Result{
+		{Section: "chat_reply", Output: "# Deployed\n\n**@channel**"},
+		{Section: "step_script", Output: "# Deployed"},
+	} {
+		r := Result(Outcome{Job: "deploy", Status: "success", Log: log})
+		if r.Markdown != "" || r.Code == "" {
+			t.Errorf("log %+v: Markdown %q, Code %q", log, r.Markdown, r.Code)
+		}
+	}
+	r := Result(Outcome{Job: "deploy", Status: "failed", Log: joblog.Result{File: "chat_reply.md", Output: "# x", Tail: "# error"}})
+	if r.Markdown != "" || r.Code != "# error" {
+		t.Errorf("a failed job: Markdown %q, Code %q", r.Markdown, r.Code)
+	}
+}

@@ -22,7 +22,8 @@ const DefaultReplyFile = "chat_reply.md"
 // FetchReply returns what a finished job answers with. A successful job
 // that kept an artifacts archive (State.HasArtifacts, from Job) answers
 // with its reply file (Config.ReplyFile) when the archive holds it, read
-// within the bounds of a log's reply (joblog.File). Otherwise it answers
+// within the bounds of a log's reply (joblog.File): its end, or its start
+// for Markdown (IsMarkdown). Otherwise it answers
 // with its log (FetchLog): when it kept no artifacts, which costs no
 // request, when the archive lacks the file, when the file is not text,
 // and when reading it failed, which is logged: a reply file never costs
@@ -69,6 +70,10 @@ func (s *Service) fetchReplyFile(ctx context.Context, projectID, jobID int64) (*
 		return nil, err
 	}
 	f := joblog.NewFile(s.cfg.ReplyFile, s.cfg.MaxReplyBytes)
+	if IsMarkdown(s.cfg.ReplyFile) {
+		// A document is read from its top; a log from its end.
+		f = joblog.NewFileHead(s.cfg.ReplyFile, s.cfg.MaxReplyBytes)
+	}
 	_, err = s.client.Do(req, f)
 	switch {
 	case statusOf(err) == http.StatusNotFound:
@@ -78,6 +83,11 @@ func (s *Service) fetchReplyFile(ctx context.Context, projectID, jobID int64) (*
 	}
 	return f, nil
 }
+
+// IsMarkdown reports a reply file whose name ends in .md (in any case):
+// its content is Markdown, shown formatted (bot.Reply.Markdown) and
+// read from its top. Other reply files are shown as the log's output is.
+func IsMarkdown(name string) bool { return strings.EqualFold(path.Ext(name), ".md") }
 
 // cleanReplyFile checks a reply file's name: a path inside the artifacts
 // archive, which holds paths relative to the job's directory. It returns

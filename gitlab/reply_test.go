@@ -44,7 +44,8 @@ huge:
   script:
     - echo "from the log"
     - head -c 300000 /dev/zero | tr '\0' x > chat_reply.md && echo END >> chat_reply.md
-  artifacts: {paths: [chat_reply.md]}
+    - cp chat_reply.md chat_reply.txt
+  artifacts: {paths: [chat_reply.md, chat_reply.txt]}
 binary:
   rules: [{if: $CHATOPS_JOB == "binary"}]
   script:
@@ -178,18 +179,39 @@ func TestFetchReply(t *testing.T) {
 	}
 }
 
-// A reply file larger than MaxReplyBytes keeps its tail and says how much
-// was cut, as a long log section does.
+// A reply file larger than MaxReplyBytes is cut and says how much was:
+// a text file keeps its tail, as a long log section does; a Markdown
+// document its start.
 func TestHugeReplyFileIsCut(t *testing.T) {
-	e := newReplyEnv(t, nil)
-	st := e.finish(t, "huge", "success")
-	r, err := e.svc.FetchReply(context.Background(), 42, st)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const size = 300000 + len("END") // trailing newline dropped
-	if r.File != "chat_reply.md" || len(r.Output) != 1000 || !strings.HasSuffix(r.Output, "xxxEND") || r.CutBytes != int64(size-1000) {
-		t.Fatalf("file %q, %d bytes ending %q, cut %d", r.File, len(r.Output), r.Output[max(0, len(r.Output)-8):], r.CutBytes)
+	for _, tt := range []struct {
+		file   string
+		end    string // what the kept 1000 bytes end with
+		cutEnd bool
+	}{
+		{"chat_reply.md", "xxxxxxxx", true},
+		{"chat_reply.txt", "xxxxxEND", false},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			e := newReplyEnv(t, func(c *gitlab.Config) { c.ReplyFile = tt.file })
+			st := e.finish(t, "huge", "success")
+			r, err := e.svc.FetchReply(context.Background(), 42, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.File != tt.file || len(r.Output) != 1000 || !strings.HasSuffix(r.Output, tt.end) || r.CutBytes != int64(size-1000) || r.CutEnd != tt.cutEnd {
+				t.Fatalf("file %q, %d bytes ending %q, cut %d (at the end: %v)", r.File, len(r.Output), r.Output[max(0, len(r.Output)-8):], r.CutBytes, r.CutEnd)
+			}
+		})
+	}
+}
+
+func TestIsMarkdown(t *testing.T) {
+	for name, want := range map[string]bool{"chat_reply.md": true, "out/REPLY.MD": true, "r.Md": true, "chat_reply.txt": false,
+		"chat_reply.markdown": false, "md": false, "reply.md.txt": false, "": false} {
+		if got := gitlab.IsMarkdown(name); got != want {
+			t.Errorf("IsMarkdown(%q) = %v", name, got)
+		}
 	}
 }
 

@@ -25,8 +25,11 @@ type Result struct {
 	Output string
 	// CutBytes is how many bytes of the output were dropped from its start
 	// to respect the limit: Output is the exact output minus its first
-	// CutBytes bytes.
+	// CutBytes bytes (its last ones when CutEnd is set).
 	CutBytes int64
+	// CutEnd says CutBytes were dropped from the end of the output, not
+	// its start: a reply file read from its top (File, NewFileHead).
+	CutEnd bool
 	// Tail is the last lines of the whole log, raw, for failed jobs.
 	Tail string
 	// LogBytes is the size of the log.

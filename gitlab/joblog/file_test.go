@@ -94,3 +94,72 @@ func FuzzFile(f *testing.F) {
 		}
 	})
 }
+
+// A file read from its top (Markdown) keeps its start and counts what
+// was cut from its end.
+func TestFileHead(t *testing.T) {
+	tests := []struct {
+		name, content string
+		max           int
+		out           string
+		cut           int64
+	}{
+		{"whole", "# Deployed\n\nv1.4.2\n", 100, "# Deployed\n\nv1.4.2", 0},
+		{"start kept", "first\nsecond\nthird\n", 8, "first\nse", 10},
+		{"cut inside a character", "abé" + "cd", 3, "ab", 4},
+		{"cut after a character", "abé" + "cd", 4, "abé", 2},
+		{"trailing newlines are not cut content", "abc" + strings.Repeat("\n", 50), 4, "abc", 0},
+		{"newlines inside are", "ab\n\n\ncd", 3, "ab", 5},
+		{"empty", "", 10, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, chunk := range []int{1, 3, len(tt.content) + 1} {
+				f := NewFileHead("chat_reply.md", tt.max)
+				for rest := tt.content; len(rest) > 0; {
+					n := min(chunk, len(rest))
+					_, _ = f.Write([]byte(rest[:n]))
+					rest = rest[n:]
+				}
+				want := Result{File: "chat_reply.md", Output: tt.out, CutBytes: tt.cut, CutEnd: tt.cut > 0}
+				if r := f.Result(); r != want {
+					t.Fatalf("chunks of %d: %+v, want %+v", chunk, r, want)
+				}
+			}
+		})
+	}
+	f := NewFileHead("x.md", 4)
+	_, _ = f.Write([]byte("ab\x00" + strings.Repeat("z", 100)))
+	if !f.Binary() {
+		t.Error("a NUL in the kept start is not binary")
+	}
+}
+
+// FuzzFileHead checks that a head-kept file's output is a start of its
+// content within the limit, whatever the chunking, and that what it
+// kept and cut add up to the content.
+func FuzzFileHead(f *testing.F) {
+	f.Add("# Deployed\n\nv1.4.2\n\n", 7, 1000)
+	f.Add("aé\n\n", 1, 2)
+	f.Fuzz(func(t *testing.T, content string, seed int, maxReply int) {
+		maxReply = max(0, maxReply%4096)
+		whole := NewFileHead("r.md", maxReply)
+		_, _ = whole.Write([]byte(content))
+		want := whole.Result()
+		rng := rand.New(rand.NewPCG(uint64(seed), 1))
+		chunked := NewFileHead("r.md", maxReply)
+		for rest := content; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(16))
+			_, _ = chunked.Write([]byte(rest[:n]))
+			rest = rest[n:]
+		}
+		if got := chunked.Result(); got != want || chunked.Binary() != whole.Binary() {
+			t.Fatalf("chunked %+v\n   whole %+v", got, want)
+		}
+		text := strings.TrimRight(content, "\n")
+		if len(want.Output) > maxReply || !strings.HasPrefix(text, want.Output) ||
+			int64(len(text)) != want.CutBytes+int64(len(want.Output)) || want.CutEnd != (want.CutBytes > 0) {
+			t.Fatalf("content %q, max %d: output %q cut %d", content, maxReply, want.Output, want.CutBytes)
+		}
+	})
+}
