@@ -28,3 +28,22 @@ func TestBinaryDemoIssueAndDeploy(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryDemoMarkdownReply runs the demo's status job, which answers
+// with a chat_reply.md it keeps as an artifact: the terminal shows it
+// formatted, not as Markdown source.
+func TestBinaryDemoMarkdownReply(t *testing.T) {
+	bin := buildBinary(t)
+	out, errOut, code := runBinary(t, bin, "run status\n")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, w := range []string{"status succeeded", "Status\n------", "service  state\n-------  -----\napi      up", "• queue: *3 jobs* waiting", "`status.sh`"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "## Status") || strings.Contains(out, "Checking the services") {
+		t.Errorf("the Markdown source or the log was shown:\n%s", out)
+	}
+}

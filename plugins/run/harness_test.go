@@ -75,7 +75,7 @@ report:
     - if: $CHATOPS_JOB == "report"
   script:
     - echo "from the log"
-    - printf '# Deployed to %s\n\n**v1.4.2** is live, smoke tests passed.\n' "$CHAT_INPUT" > chat_reply.md
+    - printf '# Deployed to %s\n\n**v1.4.2** is live, smoke tests passed:\n\n- api is **up**\n- web is _up_\n\ncc @channel\n' "$CHAT_INPUT" > chat_reply.md
   artifacts:
     paths: [chat_reply.md]
     expire_in: 1 day
