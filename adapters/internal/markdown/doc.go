@@ -24,18 +24,11 @@ func renderMarkdown(src string, o Options, limit int) string {
 	out, _ := mdoc.Fit(doc, func(d *mdoc.Node, cut bool) string {
 		s := (&writer{o: o}).blocks(d.Children, false)
 		if cut {
-			s = join2(s, mdCutNote)
+			s = joinPara(s, mdCutNote)
 		}
 		return s
 	}, func(s string) bool { return utf8.RuneCountInString(s) <= limit })
 	return out
-}
-
-func join2(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "\n\n" + b
 }
 
 // writer renders a document in a chat's Markdown dialect. Every line of
@@ -45,8 +38,9 @@ func join2(a, b string) string {
 type writer struct {
 	o Options
 	// Inline state: the text is at the start of a line (where "-" or
-	// "1." would start a list), inside bold or italic or a table cell.
-	bol, bold, em, cell bool
+	// "1." would start a list), inside bold, italic, strike or a table
+	// cell.
+	bol, bold, em, strike, cell bool
 }
 
 // blocks renders blocks, separated by blank lines at the top and where
@@ -89,7 +83,6 @@ func (w *writer) block(n *mdoc.Node) string {
 		return w.inlines(n.Children)
 	case mdoc.Heading:
 		if n.Level <= w.o.MaxHeading {
-			w.bold = false
 			return strings.Repeat("#", n.Level) + " " + w.inlines(n.Children)
 		}
 		// A level the platform shows literally: a bold line instead.
@@ -216,8 +209,7 @@ func (w *writer) inline(b *strings.Builder, ns []*mdoc.Node) {
 		case mdoc.Strong:
 			w.wrap(b, &w.bold, "**", n.Children)
 		case mdoc.Strike:
-			off := false
-			w.wrap(b, &off, "~~", n.Children)
+			w.wrap(b, &w.strike, "~~", n.Children)
 		case mdoc.Link:
 			b.WriteString("[")
 			w.bol = false
