@@ -140,6 +140,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			slackErr(w, "invalid_arguments")
 			return
 		}
+		s.mu.Lock()
+		s.dmOpens++
+		code := s.noDM[user]
+		s.mu.Unlock()
+		if code != "" {
+			slackErr(w, code)
+			return
+		}
 		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + user, "is_im": true}})
 	default:
 		slackErr(w, "unknown_method")
