@@ -54,24 +54,32 @@ token = "${TEST_GITLAB_TOKEN}"
 project = %q
 poll_interval = "30ms"
 %s
-[identities]
-"slack:U1" = "demo"
-"mattermost:%s" = "demo"
-"discord:u1" = "demo"
-[slack]
-app_token = %q
-bot_token = %q
-api_url = %q
-[mattermost]
-url = %q
-token = %q
-[discord]
-token = %q
-api_url = %q
-`, p.demo.URL, p.demo.Project, gitlabExtra, p.mmUser, p.sl.AppToken, p.sl.BotToken, p.sl.APIURL(), p.mm.URL(), p.mm.BotToken, p.dc.Token, p.dc.URL())
+`, p.demo.URL, p.demo.Project, gitlabExtra) + chatSections(p.sl, p.mm, p.dc, p.mmUser, "demo")
 	path := filepath.Join(t.TempDir(), "chatops.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// chatSections is the [identities] of the one chat user on each fake
+// (Slack U1, Mattermost mmUser, Discord u1), mapped to gitlabUser, and
+// the three platforms' sections pointing at the fakes.
+func chatSections(sl *slacktest.Server, mm *mattermosttest.Server, dc *discordtest.Server, mmUser, gitlabUser string) string {
+	return fmt.Sprintf(`
+[identities]
+"slack:U1" = %[1]q
+"mattermost:%[2]s" = %[1]q
+"discord:u1" = %[1]q
+[slack]
+app_token = %[3]q
+bot_token = %[4]q
+api_url = %[5]q
+[mattermost]
+url = %[6]q
+token = %[7]q
+[discord]
+token = %[8]q
+api_url = %[9]q
+`, gitlabUser, mmUser, sl.AppToken, sl.BotToken, sl.APIURL(), mm.URL(), mm.BotToken, dc.Token, dc.URL())
 }

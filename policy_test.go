@@ -25,13 +25,14 @@ min_role = "maintainer"
 groups = ["platform/ops"]
 channels = ["slack:C1"]
 confirm = true
+variables = ["VERSION"]
 `, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := jobPolicy(cfg)
 	app := s.For("g/app", "deploy")
-	if app.MinRole != "maintainer" || len(app.Groups) != 1 || len(app.Channels) != 1 || !app.Confirm {
+	if app.MinRole != "maintainer" || len(app.Groups) != 1 || len(app.Channels) != 1 || !app.Confirm || len(app.Variables) != 1 {
 		t.Errorf("g/app deploy: %+v", app)
 	}
 	api := s.For("g/api", "deploy")

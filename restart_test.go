@@ -123,22 +123,7 @@ token = %q
 project = %q
 poll_interval = "30ms"
 reply_timeout = "1m"
-[identities]
-"slack:U1" = "alice"
-"mattermost:%s" = "alice"
-"discord:u1" = "alice"
-[slack]
-app_token = %q
-bot_token = %q
-api_url = %q
-[mattermost]
-url = %q
-token = %q
-[discord]
-token = %q
-api_url = %q
-`, storeSection, w.gl.URL(), w.gl.Token, w.gl.ProjectPath, w.mmUser,
-		w.sl.AppToken, w.sl.BotToken, w.sl.APIURL(), w.mm.URL(), w.mm.BotToken, w.dc.Token, w.dc.URL())
+`, storeSection, w.gl.URL(), w.gl.Token, w.gl.ProjectPath) + chatSections(w.sl, w.mm, w.dc, w.mmUser, "alice")
 	path := filepath.Join(w.dir, fmt.Sprintf("chatops-%d.toml", time.Now().UnixNano()))
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		w.t.Fatal(err)

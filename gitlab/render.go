@@ -14,7 +14,8 @@ import (
 type Outcome struct {
 	// Job is the job's name.
 	Job string
-	// Ref is the branch or tag, shown when it is not the default one.
+	// Ref is the branch or tag the pipeline runs on (the default branch
+	// when none was asked for), shown with the job: "deploy@main".
 	Ref string
 	// RunID is the short id chat commands name the run by (cancel,
 	// retry).

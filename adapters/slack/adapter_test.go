@@ -85,6 +85,19 @@ func TestOpenDirectFromChannel(t *testing.T) {
 	if !bot.IsPermanent(err) {
 		t.Errorf("OpenDirect without a sender: err = %v, want a permanent error", err)
 	}
+	// A user Slack will not let the bot write to: the error is final, so
+	// the bot does not retry it.
+	for _, code := range []string{"user_not_found", "user_disabled", "cannot_dm_bot"} {
+		h.fake.RefuseDM("U3", code)
+		before := h.fake.DMOpens()
+		_, err = h.adapter.OpenDirect(h.ctx(), bot.Message{Platform: "slack", Sender: bot.User{ID: "U3"}, Conversation: bot.Conversation{ChannelID: "C1"}})
+		if !bot.IsPermanent(err) || !strings.Contains(err.Error(), code) {
+			t.Errorf("%s: err = %v, want a permanent error naming it", code, err)
+		}
+		if n := h.fake.DMOpens() - before; n != 1 {
+			t.Errorf("%s: %d conversations.open calls, want 1", code, n)
+		}
+	}
 }
 
 func TestSlashCommandAckedBeforeWork(t *testing.T) {

@@ -83,10 +83,8 @@ func (a *Adapter) identify(ctx context.Context) error {
 		}
 		a.setState(bot.StateDegraded)
 		a.log.Warn("auth.test failed, retrying", "err", err, "in", d)
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, d) {
 			return ctx.Err()
-		case <-time.After(d):
 		}
 	}
 }
@@ -136,10 +134,7 @@ func (a *Adapter) connect(ctx context.Context, deliver func(bot.Message)) error 
 		go func() {
 			if after > 0 {
 				a.log.Info("reconnecting to Slack", "in", after.Round(time.Millisecond))
-				select {
-				case <-ctx.Done():
-				case <-time.After(after):
-				}
+				retry.Sleep(ctx, after) // ctx's end is seen below
 			}
 			var r dialResult
 			if r.err = ctx.Err(); r.err == nil {

@@ -206,12 +206,7 @@ func (s *Server) artifactFile(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ArtifactFiles(name string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var newest *job
-	for _, j := range s.jobs {
-		if j.Name == name && (newest == nil || j.ID > newest.ID) {
-			newest = j
-		}
-	}
+	newest := s.newestJobLocked(name)
 	if newest == nil || newest.archive == nil {
 		return nil
 	}

@@ -32,12 +32,7 @@ func (s *Server) HookDeliveries() int {
 func (s *Server) JobHook(name string) (body []byte, eventUUID string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var newest *job
-	for _, j := range s.jobs {
-		if j.Name == name && (newest == nil || j.ID > newest.ID) {
-			newest = j
-		}
-	}
+	newest := s.newestJobLocked(name)
 	if newest == nil {
 		return nil, "", false
 	}

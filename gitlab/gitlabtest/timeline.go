@@ -24,12 +24,7 @@ func (s *Server) cancelLocked(j *job) {
 func (s *Server) CancelJob(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var newest *job
-	for _, j := range s.jobs {
-		if j.Name == name && (newest == nil || j.ID > newest.ID) {
-			newest = j
-		}
-	}
+	newest := s.newestJobLocked(name)
 	if newest != nil {
 		s.cancelLocked(newest)
 	}
@@ -52,12 +47,7 @@ type traceSource struct {
 func (s *Server) WaitJobStatus(ctx context.Context, name, status string) error {
 	for {
 		s.mu.Lock()
-		var newest *job
-		for _, j := range s.jobs {
-			if j.Name == name && (newest == nil || j.ID > newest.ID) {
-				newest = j
-			}
-		}
+		newest := s.newestJobLocked(name)
 		ch := s.jobChanged
 		ok := newest != nil && newest.Status == status
 		s.mu.Unlock()
@@ -169,4 +159,16 @@ func (s *Server) runJob(j *job) {
 		j.trace.WriteString("\x1b[32;1mJob succeeded" + ansiReset + "\n")
 	}
 	s.notify()
+}
+
+// newestJobLocked is the newest job named name, nil when there is none;
+// s.mu must be held.
+func (s *Server) newestJobLocked(name string) *job {
+	var newest *job
+	for _, j := range s.jobs {
+		if j.Name == name && (newest == nil || j.ID > newest.ID) {
+			newest = j
+		}
+	}
+	return newest
 }

@@ -191,14 +191,31 @@ func TestCancelAsLinkedUser(t *testing.T) {
 	e.gl.Block("deploy-staging")
 	e.link("alice", "alice")
 	e.chat.Say("U-alice", "C-ops", "run deploy-staging")
-	e.wait("C-ops", "")
-	for deadline := time.Now().Add(10 * time.Second); len(e.gl.Pipelines()) == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no pipeline")
+	// cancel needs the run to know its pipeline: wait for the progress
+	// reply that links it (the pipeline existing in GitLab is not enough).
+	e.chat.WaitFor("C-ops", func(r bot.Reply) bool {
+		for _, f := range r.Fields {
+			if f.Name == "Pipeline" {
+				return true
+			}
 		}
+		return false
+	}, 20*time.Second)
+	// The reply can link the pipeline a moment before the run is saved
+	// with it; cancel then says "no pipeline yet, try again": do so.
+	for try := 0; ; try++ {
+		e.chat.Say("U-alice", "C-ops", "cancel")
+		r, _ := e.chat.WaitFor("C-ops", func(r bot.Reply) bool {
+			return strings.HasPrefix(r.Title, "Canceling deploy-staging") || strings.Contains(r.Title, "has no pipeline yet")
+		}, 20*time.Second)
+		if strings.HasPrefix(r.Title, "Canceling deploy-staging") {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("cancel: %+v", e.chat.Messages("C-ops"))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	e.chat.Say("U-alice", "C-ops", "cancel")
-	e.wait("C-ops", "Canceling deploy-staging")
 	tok := e.gl.OAuthTokens()[0].Token
 	var found bool
 	for _, r := range e.gl.Requests() {

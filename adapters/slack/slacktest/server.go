@@ -98,6 +98,8 @@ type Server struct {
 	closed           bool
 	blocksLimit      int // a fixed msg_blocks_too_long limit, 0 for Slack's content-dependent one
 	spread           bool
+	noDM             map[string]string // user -> conversations.open error
+	dmOpens          int
 	turn             int // the next connection in turn, when spread
 	serials          int // connections numbered so far
 }
@@ -314,6 +316,25 @@ func (s *Server) LimitBlocksText(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.blocksLimit = n
+}
+
+// RefuseDM makes conversations.open with user fail with Slack's error
+// code ("user_not_found", "user_disabled", "cannot_dm_bot", ...), as
+// Slack answers for users the bot cannot write to.
+func (s *Server) RefuseDM(user, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noDM == nil {
+		s.noDM = map[string]string{}
+	}
+	s.noDM[user] = code
+}
+
+// DMOpens counts conversations.open calls.
+func (s *Server) DMOpens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dmOpens
 }
 
 // NotInChannel makes chat.postMessage to channel fail with not_in_channel,
