@@ -2,6 +2,7 @@ package mdoc
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -189,4 +190,22 @@ func TestAlignedTable(t *testing.T) {
 	if got := AlignedTable(doc.Children[0]); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+}
+
+// Adapters render replies at once from many goroutines with the one
+// goldmark parser (meant to be shared: yuin/goldmark#182); -race checks.
+func TestParseConcurrently(t *testing.T) {
+	src := "# h\n\n*a* **b** `c` [d](https://x.io) www.x.io\n\n- [x] t\n\n| a |\n|---|\n| b |\n\n~~s~~ &amp; \\*"
+	want := dump(Parse(src))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if got := dump(Parse(src)); got != want {
+					t.Errorf("a concurrent parse differs:\n%s", got)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
