@@ -52,8 +52,6 @@ func (w *termWriter) blocks(ns []*mdoc.Node, inItem bool) string {
 	return strings.Join(parts, sep)
 }
 
-var termBullets = []string{"•", "◦", "▪"}
-
 func (w *termWriter) block(n *mdoc.Node) string {
 	switch n.Kind {
 	case mdoc.Paragraph:
@@ -75,11 +73,11 @@ func (w *termWriter) block(n *mdoc.Node) string {
 		}
 		return s + "\n" + strings.Repeat(mark, max(mdoc.Width(s), 3))
 	case mdoc.Quote:
-		return prefixLines(w.blocks(n.Children, false), "│ ", "│")
+		return mdoc.PrefixLines(w.blocks(n.Children, false), "│ ", "│")
 	case mdoc.List:
 		return w.list(n, 0)
 	case mdoc.CodeBlock:
-		return prefixLines(clean(strings.TrimSuffix(n.Text, "\n"), true), "  | ", "  |")
+		return mdoc.PrefixLines(clean(strings.TrimSuffix(n.Text, "\n"), true), "  | ", "  |")
 	case mdoc.Rule:
 		return strings.Repeat("─", 20)
 	case mdoc.Table:
@@ -97,7 +95,7 @@ func (w *termWriter) block(n *mdoc.Node) string {
 func (w *termWriter) list(n *mdoc.Node, depth int) string {
 	var b strings.Builder
 	for i, it := range n.Children {
-		marker := termBullets[min(depth, len(termBullets)-1)] + " "
+		marker := mdoc.Bullet(depth) + " "
 		if n.Ordered {
 			marker = fmt.Sprintf("%d. ", n.Start+i)
 		}
@@ -119,7 +117,7 @@ func (w *termWriter) list(n *mdoc.Node, depth int) string {
 		}
 		b.WriteString(marker + first)
 		if more {
-			b.WriteString("\n" + prefixLines(rest, strings.Repeat(" ", mdoc.Width(marker)), ""))
+			b.WriteString("\n" + mdoc.PrefixLines(rest, strings.Repeat(" ", mdoc.Width(marker)), ""))
 		}
 	}
 	return b.String()
@@ -196,18 +194,4 @@ func clean(s string, keepLines bool) string {
 		}
 		return r
 	}, s)
-}
-
-// prefixLines puts prefix before every line of s, and blank before the
-// empty ones.
-func prefixLines(s, prefix, blank string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if l == "" {
-			lines[i] = blank
-		} else {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "\n")
 }

@@ -41,9 +41,6 @@ func (w *mrkdwnWriter) blocks(ns []*mdoc.Node, depth int) string {
 	return strings.Join(parts, sep)
 }
 
-// bullets are the list marks by nesting depth, as Slack's own lists.
-var bullets = []string{"•", "◦", "▪"}
-
 func (w *mrkdwnWriter) block(n *mdoc.Node, depth int) string {
 	switch n.Kind {
 	case mdoc.Paragraph:
@@ -57,11 +54,11 @@ func (w *mrkdwnWriter) block(n *mdoc.Node, depth int) string {
 		}
 		return "*" + s + "*"
 	case mdoc.Quote:
-		return prefixLines(w.blocks(n.Children, 0), "> ", ">")
+		return mdoc.PrefixLines(w.blocks(n.Children, 0), "> ", ">")
 	case mdoc.List:
 		var b strings.Builder
 		for i, it := range n.Children {
-			marker := bullets[min(depth, len(bullets)-1)] + " "
+			marker := mdoc.Bullet(depth) + " "
 			if n.Ordered {
 				marker = fmt.Sprintf("%d. ", n.Start+i)
 			}
@@ -71,7 +68,7 @@ func (w *mrkdwnWriter) block(n *mdoc.Node, depth int) string {
 			}
 			b.WriteString(marker + first)
 			if more {
-				b.WriteString("\n" + prefixLines(rest, "    ", ""))
+				b.WriteString("\n" + mdoc.PrefixLines(rest, "    ", ""))
 			}
 		}
 		return b.String()
@@ -152,18 +149,4 @@ func (w *mrkdwnWriter) wrap(b *strings.Builder, on *bool, mark string, children 
 	}
 	b.WriteString(mark + s + mark)
 	w.bol = false
-}
-
-// prefixLines puts prefix before every line of s, and blank before the
-// empty ones.
-func prefixLines(s, prefix, blank string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if l == "" {
-			lines[i] = blank
-		} else {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "\n")
 }

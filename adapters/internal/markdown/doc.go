@@ -91,7 +91,7 @@ func (w *writer) block(n *mdoc.Node) string {
 		w.bold = false
 		return "**" + s + "**"
 	case mdoc.Quote:
-		return prefixLines(w.blocks(n.Children, false), "> ", ">")
+		return mdoc.PrefixLines(w.blocks(n.Children, false), "> ", ">")
 	case mdoc.List:
 		return w.list(n)
 	case mdoc.CodeBlock:
@@ -133,7 +133,7 @@ func (w *writer) list(n *mdoc.Node) string {
 		first, rest, more := strings.Cut(body, "\n")
 		b.WriteString(marker + first)
 		if more {
-			b.WriteString("\n" + prefixLines(rest, strings.Repeat(" ", len(marker)), ""))
+			b.WriteString("\n" + mdoc.PrefixLines(rest, strings.Repeat(" ", len(marker)), ""))
 		}
 	}
 	return b.String()
@@ -322,18 +322,4 @@ func infoWord(info string) string {
 		return ""
 	}
 	return info
-}
-
-// prefixLines puts prefix before every line of s, and blank before the
-// empty ones.
-func prefixLines(s, prefix, blank string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if l == "" {
-			lines[i] = blank
-		} else {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "\n")
 }
