@@ -2,6 +2,7 @@ package markdown
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -288,6 +289,17 @@ const zwj = "\u200d"
 
 // defuse follows every @ with a zero-width joiner.
 func defuse(s string) string { return strings.ReplaceAll(s, "@", "@"+zwj) }
+
+// massMention is a mention of everyone in a channel.
+var massMention = regexp.MustCompile(`(?i)@(channel|all|here)\b`)
+
+// defuseMass follows the @ of @channel, @all and @here with a zero-width
+// joiner, for the bot's own text: it may name people on purpose (help's
+// "@chatops run …", which users copy), but it echoes words users and jobs
+// chose, and a bot reply must never notify a whole channel.
+func defuseMass(s string) string {
+	return massMention.ReplaceAllStringFunc(s, func(m string) string { return "@" + zwj + m[1:] })
+}
 
 // codeSpan renders text as a code span whose backtick fence is longer
 // than any backtick run inside it, padded with a space where the text

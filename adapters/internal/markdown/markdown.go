@@ -34,7 +34,8 @@ type Options struct {
 	// Rules says the platform renders thematic breaks (---); without, a
 	// line of box-drawing characters takes their place.
 	Rules bool
-	// DefuseMentions follows every @ in a reply's Markdown text with a
+	// DefuseMentions follows every @ in a reply's Markdown text, and the
+	// @ of @channel, @all and @here in the rest of it, with a
 	// zero-width joiner, for platforms that notify people named in a
 	// message's text (Mattermost). Code spans and blocks need none.
 	DefuseMentions bool
@@ -57,6 +58,9 @@ func RenderWith(r bot.Reply, o Options) string {
 		o.MaxHeading = 6
 	}
 	head, tail := renderFrame(r, o.Heading)
+	if o.DefuseMentions {
+		head, tail = defuseMass(head), defuseMass(tail)
+	}
 	if r.Markdown != "" {
 		// The Markdown takes what the frame leaves (half of it when there
 		// is code too), so only the frame is ever cut by runes below.

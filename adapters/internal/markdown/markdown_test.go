@@ -1,6 +1,7 @@
 package markdown
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -54,5 +55,26 @@ func TestHeadingLevel(t *testing.T) {
 	}
 	if got := RenderWith(r, Options{Limit: 2000, Heading: 3}); !strings.HasPrefix(got, "### ") {
 		t.Errorf("level 3 title %q", got)
+	}
+}
+
+// The bot's own text on a platform that notifies from text (Mattermost):
+// @channel, @all and @here never notify a channel, whatever a user or a
+// job put in a title, text or field; other @names stay as written (help's
+// "@chatops run …" is copied by users).
+func TestFrameDefusesMassMentions(t *testing.T) {
+	r := bot.Reply{Title: "greet @channel", Text: "hi @here and @ALL, ask @chatops; @allison stays",
+		Fields: []bot.Field{{Name: "Args", Value: "@all"}}}
+	got := RenderWith(r, Options{Limit: 4000, DefuseMentions: true})
+	if m := regexp.MustCompile(`(?i)@(channel|here|all)\b`).FindString(got); m != "" {
+		t.Errorf("%s left as a mention in:\n%s", m, got)
+	}
+	for _, keep := range []string{"@chatops", "@allison", "@\u200dchannel"} {
+		if !strings.Contains(got, keep) {
+			t.Errorf("%q missing in:\n%s", keep, got)
+		}
+	}
+	if plain := RenderWith(r, Options{Limit: 4000}); !strings.Contains(plain, "@channel") {
+		t.Errorf("defused without DefuseMentions:\n%s", plain)
 	}
 }
