@@ -72,13 +72,8 @@ func FuzzFile(f *testing.F) {
 		_, _ = whole.Write([]byte(content))
 		want := whole.Result()
 
-		rng := rand.New(rand.NewPCG(uint64(seed), 1))
 		chunked := NewFile("r.md", maxReply)
-		for rest := content; len(rest) > 0; {
-			n := min(len(rest), 1+rng.IntN(16))
-			_, _ = chunked.Write([]byte(rest[:n]))
-			rest = rest[n:]
-		}
+		writeChunked(chunked, content, seed)
 		if got := chunked.Result(); got != want || chunked.Binary() != whole.Binary() {
 			t.Fatalf("chunked %+v\n   whole %+v", got, want)
 		}
@@ -146,13 +141,8 @@ func FuzzFileHead(f *testing.F) {
 		whole := NewFileHead("r.md", maxReply)
 		_, _ = whole.Write([]byte(content))
 		want := whole.Result()
-		rng := rand.New(rand.NewPCG(uint64(seed), 1))
 		chunked := NewFileHead("r.md", maxReply)
-		for rest := content; len(rest) > 0; {
-			n := min(len(rest), 1+rng.IntN(16))
-			_, _ = chunked.Write([]byte(rest[:n]))
-			rest = rest[n:]
-		}
+		writeChunked(chunked, content, seed)
 		if got := chunked.Result(); got != want || chunked.Binary() != whole.Binary() {
 			t.Fatalf("chunked %+v\n   whole %+v", got, want)
 		}
@@ -162,4 +152,15 @@ func FuzzFileHead(f *testing.F) {
 			t.Fatalf("content %q, max %d: output %q cut %d", content, maxReply, want.Output, want.CutBytes)
 		}
 	})
+}
+
+// writeChunked writes content to f in pieces of 1 to 16 bytes, their
+// sizes drawn from seed, as a response body arrives.
+func writeChunked(f *File, content string, seed int) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	for rest := content; len(rest) > 0; {
+		n := min(len(rest), 1+rng.IntN(16))
+		_, _ = f.Write([]byte(rest[:n]))
+		rest = rest[n:]
+	}
 }
