@@ -239,25 +239,8 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 		}
 		return less == asc // GitLab's default: newest first
 	})
-	page, _ := strconv.Atoi(q.Get("page"))
-	per, _ := strconv.Atoi(q.Get("per_page"))
-	page, per = max(page, 1), min(max(per, 1), 100)
-	if q.Get("per_page") == "" {
-		per = 20
-	}
-	start := min((page-1)*per, len(list))
-	end := min(start+per, len(list))
-	h := w.Header()
-	h.Set("X-Page", strconv.Itoa(page))
-	h.Set("X-Per-Page", strconv.Itoa(per))
-	h.Set("X-Total", strconv.Itoa(len(list)))
-	if end < len(list) {
-		h.Set("X-Next-Page", strconv.Itoa(page+1))
-	} else {
-		h.Set("X-Next-Page", "")
-	}
 	out := []map[string]any{}
-	for _, p := range list[start:end] {
+	for _, p := range page(w, r, list) {
 		out = append(out, s.pipelineJSON(p))
 	}
 	writeJSON(w, 200, out)
