@@ -78,16 +78,6 @@ fi
 t_build=$(since "$t")
 
 # --- 2. PostgreSQL ------------------------------------------------------
-free_port() { # a loopback port nobody listens on, other than $1
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		[ "$p" != "${1:-}" ] || continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	die "no free loopback port found"
-}
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/chatops-mm.XXXXXX")
 chmod 755 "$work" # the postgres user must reach its data directory
 export CHATOPS_MM_STATE=$work
@@ -117,11 +107,13 @@ pgport=$PGPORT
 pg_createdb mattermost
 
 # --- 3. The Mattermost server -------------------------------------------
-mmport=$(free_port "$pgport")
-url=http://127.0.0.1:$mmport
 mkdir -p "$work/mm/config" "$work/mm/logs" "$work/mm/data"
 for d in i18n templates fonts; do ln -s "$cache/$d" "$work/mm/$d"; done
-cat >"$work/mm.env" <<EOF
+# write_env PORT: the server's settings, for the ctl script to source.
+write_env() {
+	local mmport=$1
+	url=http://127.0.0.1:$mmport
+	cat >"$work/mm.env" <<EOF
 export MM_BIN='$cache/bin/mattermost'
 export MM_URL='$url'
 export MM_SQLSETTINGS_DRIVERNAME=postgres
@@ -146,8 +138,21 @@ export MM_EMAILSETTINGS_SENDEMAILNOTIFICATIONS=false
 export MM_LOGSETTINGS_ENABLEDIAGNOSTICS=false
 export MM_SERVICESETTINGS_ENABLEONBOARDINGFLOW=false
 EOF
+}
+# The port is free when drawn, but another process may bind it before the
+# server does; a start that lost that race is tried again on another port.
 t=$(clock)
-bash "$ctl" start "$work" || die "the Mattermost server did not start"
+for attempt in 1 2 3; do
+	write_env "$(pg_free_port "$pgport")"
+	if bash "$ctl" start "$work"; then break; fi
+	if [ "$attempt" -lt 3 ] && grep -qs 'address already in use' "$work/mm/logs/mattermost.log" "$work/mm/stdout.log"; then
+		say "port taken before the server bound it; trying another"
+		: >"$work/mm/logs/mattermost.log"
+		: >"$work/mm/stdout.log"
+		continue
+	fi
+	die "the Mattermost server did not start"
+done
 t_start=$(since "$t")
 say "Mattermost on $url answered ping after ${t_start}s"
 

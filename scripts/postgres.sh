@@ -48,11 +48,20 @@ pg_as() {
 	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# pg_free_port prints a loopback port nobody listens on.
+# pg_free_port [EXCEPT] prints a loopback port nobody listens on, other
+# than EXCEPT. It is drawn below the kernel's ephemeral range
+# (ip_local_port_range, 32768-60999 by default): a port in that range can
+# be the local end of any outgoing connection (Mattermost's own connections
+# to PostgreSQL, say) between this check and the server's bind, which then
+# fails with "address already in use" (it did, in CI).
 pg_free_port() {
-	local p
+	local p lo=32768 span
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$lo" -gt 11024 ] || lo=32768
+	span=$((lo - 10000))
 	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % span))
+		[ "$p" != "${1:-}" ] || continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
 	done
 	pg_die "no free loopback port found"
