@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -31,10 +32,14 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 	if !p.begin(identity) {
 		return &bot.Refusal{Title: "A link request is already waiting", Text: "Approve the link I sent you, or wait until it expires."}
 	}
+	// The slot is freed before any answer that lets the user try again
+	// (askForDirect), not after it: a `link` sent right after that answer
+	// must not be told one is already waiting.
+	release := sync.OnceFunc(func() { p.end(identity) })
 	handedOver := false
 	defer func() {
 		if !handedOver {
-			p.end(identity)
+			release()
 		}
 	}()
 	log := bot.Logger(ctx)
@@ -42,6 +47,7 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 	dw, err := bot.Direct(ctx, w, m)
 	if err != nil {
 		log.Info("link asked in a channel: no direct conversation, asking the user to write to the bot", "err", err)
+		release()
 		return askForDirect(ctx, w)
 	}
 	da, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
@@ -54,6 +60,7 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 		// Opening a DM can succeed where posting in it fails (a Discord
 		// user who takes no DMs from server members).
 		log.Info("link asked in a channel: the direct message could not be posted, asking the user to write to the bot", "err", err)
+		release()
 		return askForDirect(ctx, w)
 	case err != nil:
 		return err
