@@ -84,10 +84,35 @@ func TestMarkdownNeverMentions(t *testing.T) {
 	}
 	for _, src := range []string{string(md), "@channel", "**@here**", "[@all](https://x.io/@all)", "# @alice\n\n| @channel |\n|---|\n| @all |",
 		"x.@channel _@here_ &#64;all \\@alice", "> - @channel", "<@channel> <b>@here</b>", "@@all", "www.x.io/@channel"} {
-		out := Render(bot.Reply{Status: bot.StatusSuccess, Title: "report succeeded", Markdown: src})
+		out := Render(bot.Reply{Status: bot.StatusSuccess, Title: "report succeeded", Markdown: src}, "chatops")
 		if m := mentions(out); len(m) > 0 {
 			t.Errorf("%q rendered as %q mentions %q", src, out, m)
 		}
+	}
+}
+
+// The bot's own text echoes names others chose: an issue's assignees, a
+// pipeline's author, a user's arguments. On Mattermost none of them may
+// notify anyone; only the bot's own name stays a mention, so help's
+// "@chatops run …" can be copied, and "job@ref" stays as typed.
+func TestReplyFrameMentionsNobodyButTheBot(t *testing.T) {
+	r := bot.Reply{Status: bot.StatusFailure, Title: "deploy@main failed for @alice",
+		Text:   "Unknown job \"@here\". Ask @chatops help, or @ChatOps: run x.@all; cc _@bob (@carol) @chatops_admins @chatops.ops",
+		Fields: []bot.Field{{Name: "Assignees", Value: "@dave, @erin"}, {Name: "Started by", Value: "@frank"}},
+		Links:  []bot.Link{{Label: "@grace's pipeline", URL: "https://gitlab.example.com/g/p/-/pipelines/7"}}}
+	out := Render(r, "chatops")
+	for _, m := range mentions(out) {
+		if strings.TrimRight(m, ".-_:") != "@chatops" {
+			t.Errorf("%s left as a mention in:\n%s", m, out)
+		}
+	}
+	for _, keep := range []string{"deploy@main", "Ask @chatops help", "@ChatOps: run", "(https://gitlab.example.com/g/p/-/pipelines/7)"} {
+		if !strings.Contains(out, keep) {
+			t.Errorf("%q changed in:\n%s", keep, out)
+		}
+	}
+	if raw := mentions(strings.ReplaceAll(out, "\u200d", "")); len(raw) < 10 {
+		t.Errorf("the fixture should name people when posted as is: %q", raw)
 	}
 }
 
@@ -100,7 +125,7 @@ func FuzzRenderMarkdown(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		out := Render(bot.Reply{Status: bot.StatusSuccess, Title: "report succeeded", Markdown: src})
+		out := Render(bot.Reply{Status: bot.StatusSuccess, Title: "report succeeded", Markdown: src}, "chatops")
 		if n := utf8.RuneCountInString(out); n > MaxPostRunes {
 			t.Fatalf("%d runes", n)
 		}
@@ -120,7 +145,7 @@ func TestMarkdownReplyPostedFormattedWithoutMentions(t *testing.T) {
 	h.waitConnected(1)
 	h.fake.Post(h.fake.ChannelID, h.userID, "@chatops markdown", "")
 	msg := h.next().Post.Message
-	if msg != Render(adaptertest.MarkdownReply()) {
+	if msg != Render(adaptertest.MarkdownReply(), h.fake.BotName) {
 		t.Fatalf("posted\n%s\nnot the rendering of the reply", msg)
 	}
 	for _, want := range []string{"# Deployed v1.4.2 to production", "| service | version | pods |", "```sh\n$ kubectl", "notes for @\u200dchannel",

@@ -31,7 +31,7 @@ func TestRenderGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Render(tt.reply)
+			got := Render(tt.reply, "chatops")
 			if n := utf8.RuneCountInString(got); n > MaxPostRunes {
 				t.Fatalf("%d runes over the limit", n)
 			}
@@ -85,12 +85,21 @@ func FuzzParsePost(f *testing.F) {
 	})
 }
 
+// FuzzRender checks that whatever a reply's frame says, the post fits and
+// mentions nobody but the bot itself.
 func FuzzRender(f *testing.F) {
-	f.Add("title", "text", "code ```", 3)
-	f.Fuzz(func(t *testing.T, title, text, code string, status int) {
-		got := Render(bot.Reply{Status: bot.Status(status % 7), Title: title, Text: text, Code: code})
+	f.Add("title", "text", "code ```", "@alice", 3)
+	f.Add("greet @channel", "ask @chatops. x.@here _@all", "@all", "@chatops_ops", 1)
+	f.Fuzz(func(t *testing.T, title, text, code, field string, status int) {
+		got := Render(bot.Reply{Status: bot.Status(status % 7), Title: title, Text: text, Code: code,
+			Fields: []bot.Field{{Name: field, Value: field}}, Links: []bot.Link{{Label: field, URL: "https://x.io/@a"}}}, "chatops")
 		if n := utf8.RuneCountInString(got); n > MaxPostRunes {
 			t.Fatalf("%d runes", n)
+		}
+		for _, m := range mentions(got) {
+			if strings.TrimRight(m, ".-_:") != "@chatops" {
+				t.Fatalf("%q mentions %s", got, m)
+			}
 		}
 	})
 }

@@ -24,7 +24,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 		return bot.Sent{}, err
 	}
 	defer unlock()
-	post := &model.Post{ChannelId: to.ChannelID, RootId: to.ThreadID, Message: Render(r)}
+	post := &model.Post{ChannelId: to.ChannelID, RootId: to.ThreadID, Message: Render(r, a.selfName())}
 	created, err := call(ctx, a, "create post", func() (*model.Post, *model.Response, error) {
 		return a.client.CreatePost(ctx, post)
 	})
@@ -41,7 +41,7 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 		return bot.Sent{}, err
 	}
 	defer unlock()
-	msg := Render(r)
+	msg := Render(r, a.selfName())
 	_, err = call(ctx, a, "patch post", func() (*model.Post, *model.Response, error) {
 		return a.client.PatchPost(ctx, ref.ID, &model.PostPatch{Message: &msg})
 	})
@@ -49,6 +49,15 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent
 		return bot.Sent{}, err
 	}
 	return ref, nil
+}
+
+// selfName is the bot's username once connected, so that replies keep
+// mentions of the bot itself (see Render).
+func (a *Adapter) selfName() string {
+	if me := a.me.Load(); me != nil {
+		return me.Username
+	}
+	return ""
 }
 
 // OpenDirect implements bot.DirectOpener with POST /channels/direct and

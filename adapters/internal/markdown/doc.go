@@ -2,8 +2,8 @@ package markdown
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/chatops-dev/chatops/adapters/internal/mdoc"
@@ -290,15 +290,43 @@ const zwj = "\u200d"
 // defuse follows every @ with a zero-width joiner.
 func defuse(s string) string { return strings.ReplaceAll(s, "@", "@"+zwj) }
 
-// massMention is a mention of everyone in a channel.
-var massMention = regexp.MustCompile(`(?i)@(channel|all|here)\b`)
+// defuseMentions follows with a zero-width joiner every @ that starts a
+// word as Mattermost reads words (it splits text at anything but letters,
+// digits and ". - _ : @", trims ". - _ :" from a word's start and also
+// tries its parts split at ". - :"), so an @ after a letter or digit
+// ("deploy@main", "a@b.io") is left alone, and one after punctuation
+// ("x.@all", "_@here") is not. "@self" followed by no more of a word is
+// kept: it is the bot's own name.
+func defuseMentions(s, self string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	var b strings.Builder
+	prev := rune(-1)
+	for i, c := range s {
+		b.WriteRune(c)
+		if c == '@' && !(unicode.IsLetter(prev) || unicode.IsNumber(prev)) && !namesSelf(s[i+1:], self) {
+			b.WriteString(zwj)
+		}
+		prev = c
+	}
+	return b.String()
+}
 
-// defuseMass follows the @ of @channel, @all and @here with a zero-width
-// joiner, for the bot's own text: it may name people on purpose (help's
-// "@chatops run …", which users copy), but it echoes words users and jobs
-// chose, and a bot reply must never notify a whole channel.
-func defuseMass(s string) string {
-	return massMention.ReplaceAllStringFunc(s, func(m string) string { return "@" + zwj + m[1:] })
+// namesSelf says whether rest, the text after an @, is self and then no
+// more of a word (". - _ :" may trail it, as at the end of a sentence).
+func namesSelf(rest, self string) bool {
+	if self == "" || len(rest) < len(self) || !strings.EqualFold(rest[:len(self)], self) {
+		return false
+	}
+	after := strings.TrimLeft(rest[len(self):], ".-_:")
+	next, _ := utf8.DecodeRuneInString(after)
+	return after == "" || !isWordRune(next)
+}
+
+// isWordRune is a character Mattermost keeps inside a word.
+func isWordRune(c rune) bool {
+	return unicode.IsLetter(c) || unicode.IsNumber(c) || strings.ContainsRune(".-_:@", c)
 }
 
 // codeSpan renders text as a code span whose backtick fence is longer

@@ -34,11 +34,18 @@ type Options struct {
 	// Rules says the platform renders thematic breaks (---); without, a
 	// line of box-drawing characters takes their place.
 	Rules bool
-	// DefuseMentions follows every @ in a reply's Markdown text, and the
-	// @ of @channel, @all and @here in the rest of it, with a
-	// zero-width joiner, for platforms that notify people named in a
-	// message's text (Mattermost). Code spans and blocks need none.
+	// DefuseMentions follows the @ of every mention with a zero-width
+	// joiner, for platforms that notify whoever a message's text names
+	// (Mattermost): every @ in a reply's Markdown, and every @ starting a
+	// word in the rest (title, text, fields, link labels), which echo
+	// names users, jobs and GitLab chose (an issue's assignee, a
+	// pipeline's author, a user's arguments) and the bot never means to
+	// page anyone. Code spans and blocks need none.
 	DefuseMentions bool
+	// Self is the bot's own username: with DefuseMentions, "@Self" in the
+	// bot's text stays as written, so that help's "@chatops run …" can be
+	// copied and sent (it notifies nobody but the bot).
+	Self string
 }
 
 // Render formats a reply as markdown of at most limit runes with a level 4
@@ -57,10 +64,7 @@ func RenderWith(r bot.Reply, o Options) string {
 	if o.MaxHeading < 1 || o.MaxHeading > 6 {
 		o.MaxHeading = 6
 	}
-	head, tail := renderFrame(r, o.Heading)
-	if o.DefuseMentions {
-		head, tail = defuseMass(head), defuseMass(tail)
-	}
+	head, tail := renderFrame(r, o)
 	if r.Markdown != "" {
 		// The Markdown takes what the frame leaves (half of it when there
 		// is code too), so only the frame is ever cut by runes below.
@@ -102,26 +106,37 @@ func RenderWith(r bot.Reply, o Options) string {
 	}
 	block := fence + "\n" + code + "\n" + fence
 	if note != "" {
-		block = "_" + mdEscaper.Replace(note) + "_\n" + block
+		block = "_" + o.text(note) + "_\n" + block
 	}
 	body := join(head, block)
 	return cutHead(join(body, tail), limit)
 }
 
+// text escapes the bot's plain text for markdown and, where the platform
+// notifies from text, defuses its mentions.
+func (o Options) text(s string) string {
+	if o.DefuseMentions {
+		// Before escaping, so that the name is read as the server will
+		// read it ("@chatops\_x" is the word "@chatops_x").
+		s = defuseMentions(s, o.Self)
+	}
+	return mdEscaper.Replace(s)
+}
+
 // renderFrame renders everything but the code: title, text and fields
 // before it, links after it.
-func renderFrame(r bot.Reply, level int) (head, tail string) {
+func renderFrame(r bot.Reply, o Options) (head, tail string) {
 	var h []string
 	if r.Title != "" {
-		h = append(h, strings.Repeat("#", level)+" "+r.Status.Emoji()+" "+mdEscaper.Replace(r.Title))
+		h = append(h, strings.Repeat("#", o.Heading)+" "+r.Status.Emoji()+" "+o.text(r.Title))
 	}
 	if r.Text != "" {
-		h = append(h, mdEscaper.Replace(r.Text))
+		h = append(h, o.text(r.Text))
 	}
 	if len(r.Fields) > 0 {
 		fs := make([]string, len(r.Fields))
 		for i, f := range r.Fields {
-			fs[i] = "**" + mdEscaper.Replace(f.Name) + ":** " + mdEscaper.Replace(f.Value)
+			fs[i] = "**" + o.text(f.Name) + ":** " + o.text(f.Value)
 		}
 		h = append(h, strings.Join(fs, " · "))
 	}
@@ -131,7 +146,7 @@ func renderFrame(r bot.Reply, level int) (head, tail string) {
 		if label == "" {
 			label = l.URL
 		}
-		ls = append(ls, "["+mdEscaper.Replace(label)+"]("+l.URL+")")
+		ls = append(ls, "["+o.text(label)+"]("+l.URL+")")
 	}
 	return strings.Join(h, "\n"), strings.Join(ls, " · ")
 }

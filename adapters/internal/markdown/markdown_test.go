@@ -1,7 +1,6 @@
 package markdown
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -59,22 +58,44 @@ func TestHeadingLevel(t *testing.T) {
 }
 
 // The bot's own text on a platform that notifies from text (Mattermost):
-// @channel, @all and @here never notify a channel, whatever a user or a
-// job put in a title, text or field; other @names stay as written (help's
-// "@chatops run …" is copied by users).
-func TestFrameDefusesMassMentions(t *testing.T) {
-	r := bot.Reply{Title: "greet @channel", Text: "hi @here and @ALL, ask @chatops; @allison stays",
-		Fields: []bot.Field{{Name: "Args", Value: "@all"}}}
-	got := RenderWith(r, Options{Limit: 4000, DefuseMentions: true})
-	if m := regexp.MustCompile(`(?i)@(channel|here|all)\b`).FindString(got); m != "" {
-		t.Errorf("%s left as a mention in:\n%s", m, got)
-	}
-	for _, keep := range []string{"@chatops", "@allison", "@\u200dchannel"} {
-		if !strings.Contains(got, keep) {
-			t.Errorf("%q missing in:\n%s", keep, got)
+// no @ starting a word notifies anyone, whatever a user, a job or GitLab
+// put in a title, text, field or link label, but the bot's own name stays
+// (help's "@chatops run …" is copied by users), and so does an @ inside a
+// word ("deploy@main").
+func TestFrameDefusesMentions(t *testing.T) {
+	r := bot.Reply{Title: "greet @channel", Text: "hi @here and @ALL, ask @chatops; @allison, deploy@main",
+		Fields: []bot.Field{{Name: "Args", Value: "@all"}}, Links: []bot.Link{{Label: "@bob", URL: "https://x.io/@bob"}}}
+	got := RenderWith(r, Options{Limit: 4000, DefuseMentions: true, Self: "chatops"})
+	for _, want := range []string{"@\u200dchannel", "@\u200dhere", "@\u200dALL", "ask @chatops;", "@\u200dallison", "deploy@main",
+		"**Args:** @\u200dall", "[@\u200dbob](https://x.io/@bob)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q missing in:\n%s", want, got)
 		}
 	}
-	if plain := RenderWith(r, Options{Limit: 4000}); !strings.Contains(plain, "@channel") {
+	if plain := RenderWith(r, Options{Limit: 4000}); strings.Contains(plain, zwj) {
 		t.Errorf("defused without DefuseMentions:\n%s", plain)
+	}
+}
+
+func TestDefuseMentions(t *testing.T) {
+	const z = zwj
+	for _, tt := range []struct{ in, want string }{
+		{"@alice", "@" + z + "alice"},
+		{"deploy@main a@b.io", "deploy@main a@b.io"},
+		{"x.@all _@here (@bob) -@c", "x.@" + z + "all _@" + z + "here (@" + z + "bob) -@" + z + "c"},
+		{"@chatops help", "@chatops help"},
+		{"@ChatOps: run", "@ChatOps: run"},
+		{"ask @chatops.", "ask @chatops."},
+		{"@chatops_admins @chatops.ops @chatops-x @chatopsy", "@" + z + "chatops_admins @" + z + "chatops.ops @" + z + "chatops-x @" + z + "chatopsy"},
+		{"@@chatops", "@" + z + "@chatops"},
+		{"é@x 1@x", "é@x 1@x"},
+		{"no at", "no at"},
+	} {
+		if got := defuseMentions(tt.in, "chatops"); got != tt.want {
+			t.Errorf("defuseMentions(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := defuseMentions("@chatops", ""); got != "@"+zwj+"chatops" {
+		t.Errorf("without a self name: %q", got)
 	}
 }
