@@ -6,16 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mattermost/mattermost/server/public/model"
+
 	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"github.com/chatops-dev/chatops/bot"
 )
 
 // TestMarkdownReplyNotifiesNobody posts, through the adapter, a job's
-// Markdown that names the user, @channel, @all and @here, and asks the
-// real server whether anyone was mentioned: the user's mention count in
-// the channel. A control post that does name the user (plain reply text,
-// which is not defused) shows the count moves; one after the Markdown
-// reply marks when the server has handled it.
+// Markdown that names the user, @channel, @all and @here, and a reply
+// whose title, text and fields name them (as an issue card names its
+// assignee), and asks the real server whether anyone was mentioned: the
+// user's mention count in the channel. A control post the bot makes
+// without the adapter, naming the user, shows the count moves; one after
+// the replies marks when the server has handled them.
 func TestMarkdownReplyNotifiesNobody(t *testing.T) {
 	l := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -33,7 +36,14 @@ func TestMarkdownReplyNotifiesNobody(t *testing.T) {
 		return m.MentionCount
 	}
 	to := bot.Conversation{ChannelID: l.channelID}
-	control := bot.Reply{Title: "control", Text: "ping @" + me.Username}
+	raw := model.NewAPIv4Client(l.url)
+	raw.SetToken(l.botToken)
+	control := func() {
+		t.Helper()
+		if _, _, err := raw.CreatePost(ctx, &model.Post{ChannelId: l.channelID, Message: "control: ping @" + me.Username}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// waitAbove waits for the count to pass n, and returns it.
 	waitAbove := func(n int64) int64 {
 		t.Helper()
@@ -49,9 +59,7 @@ func TestMarkdownReplyNotifiesNobody(t *testing.T) {
 	}
 
 	before := count()
-	if _, err := l.ad.Send(ctx, to, control); err != nil {
-		t.Fatal(err)
-	}
+	control()
 	before = waitAbove(before)
 
 	r := adaptertest.MarkdownReply()
@@ -60,11 +68,14 @@ func TestMarkdownReplyNotifiesNobody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.ad.Send(ctx, to, control); err != nil {
+	card := bot.Reply{Title: "Issue #7 for @" + me.Username, Text: "@channel: ask @chatops, cc x.@" + me.Username,
+		Fields: []bot.Field{{Name: "Assignees", Value: "@" + me.Username}}}
+	if _, err := l.ad.Send(ctx, to, card); err != nil {
 		t.Fatal(err)
 	}
+	control()
 	if after := waitAbove(before); after != before+1 {
-		t.Fatalf("the mention count went from %d to %d over the Markdown reply and one control: the Markdown mentioned the user", before, after)
+		t.Fatalf("the mention count went from %d to %d over the two replies and one control: a reply mentioned the user", before, after)
 	}
 	p, _, err := l.user.GetPost(ctx, sent.ID, "")
 	if err != nil {
