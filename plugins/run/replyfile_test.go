@@ -30,7 +30,7 @@ func TestReplyFromAFile(t *testing.T) {
 		t.Fatalf("%d messages: the answer must be edited into the progress reply", n)
 	}
 	r = stableReply(e, r)
-	rendered := "--- mattermost\n" + mattermost.Render(r) + "\n--- discord\n" + discord.Render(r) + "\n--- terminal\n" + shell.Render(r, false) + "\n"
+	rendered := "--- mattermost\n" + mattermost.Render(r, "chatops") + "\n--- discord\n" + discord.Render(r) + "\n--- terminal\n" + shell.Render(r, false) + "\n"
 	bottest.Golden(t, filepath.Join("testdata", "golden", "reply_file.txt"), rendered)
 	if got := e.gl.Count("GET", fmt.Sprintf("/projects/42/jobs/%d/artifacts/", e.gl.Pipelines()[0].JobIDs[0])); got != 1 {
 		t.Fatalf("%d artifact requests for the job, want 1", got)
