@@ -29,7 +29,12 @@ const (
 // Control characters of the job's are dropped: it may not drive the
 // terminal.
 func renderMarkdown(src string, color bool) string {
-	return (&termWriter{color: color}).blocks(mdoc.Parse(src).Children, false)
+	doc := mdoc.Parse(src)
+	out := (&termWriter{color: color}).blocks(doc.Children, false)
+	if doc.Truncated {
+		out += "\n\n… (the rest was too long to show)"
+	}
+	return out
 }
 
 type termWriter struct {

@@ -20,12 +20,45 @@ import (
 type converter struct {
 	source []byte
 	inLink int // links cannot nest: a link inside a label is its label
+	// blockDepth and inlineDepth count the quotes and lists, and the
+	// emphasis, strike and links, that enclose what is being converted.
+	blockDepth, inlineDepth int
 }
 
-// blocks converts the block children of n.
+// MaxDepth is how deeply quotes and lists, and emphasis, strike and
+// links, nest in a tree: deeper ones give their content to the enclosing
+// one. A chat shows a few levels at most, and renderers prefix every
+// line of a container, so a job's 30,000 nested list markers on one line
+// (60 KB) would otherwise cost seconds of CPU and gigabytes of garbage
+// to render.
+const MaxDepth = 16
+
+// blocks converts the block children of n. At MaxDepth a quote or list
+// is not nested further: its blocks (a list's items' blocks) take its
+// place.
 func (c *converter) blocks(n ast.Node) []*Node {
 	var out []*Node
 	for ch := n.FirstChild(); ch != nil; ch = ch.NextSibling() {
+		switch ch.Kind() {
+		case ast.KindBlockquote, ast.KindList:
+			if c.blockDepth >= MaxDepth {
+				if ch.Kind() == ast.KindList {
+					for it := ch.FirstChild(); it != nil; it = it.NextSibling() {
+						out = append(out, c.blocks(it)...)
+					}
+				} else {
+					out = append(out, c.blocks(ch)...)
+				}
+				continue
+			}
+			c.blockDepth++
+			b := c.block(ch)
+			c.blockDepth--
+			if b != nil {
+				out = append(out, b)
+			}
+			continue
+		}
 		if b := c.block(ch); b != nil {
 			out = append(out, b)
 		}
@@ -197,9 +230,9 @@ func (c *converter) inline(n ast.Node) []*Node {
 		if n.Level >= 2 {
 			k = Strong
 		}
-		return wrap(k, c.inlines(n))
+		return c.nested(k, n)
 	case *east.Strikethrough:
-		return wrap(Strike, c.inlines(n))
+		return c.nested(Strike, n)
 	case *ast.Link:
 		return c.link(n.Destination, c.label(n), true)
 	case *ast.Image:
@@ -235,6 +268,16 @@ func (c *converter) inline(n ast.Node) []*Node {
 	}
 	// An inline of an extension: keep its text.
 	return c.inlines(n)
+}
+
+// nested converts n's inlines marked as k, or, at MaxDepth, unmarked.
+func (c *converter) nested(k Kind, n ast.Node) []*Node {
+	if c.inlineDepth >= MaxDepth {
+		return c.inlines(n)
+	}
+	c.inlineDepth++
+	defer func() { c.inlineDepth-- }()
+	return wrap(k, c.inlines(n))
 }
 
 // label converts a link's label, in which links are their labels.

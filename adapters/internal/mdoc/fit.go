@@ -21,12 +21,13 @@ const (
 // Fit renders doc with render and returns the result when fits accepts
 // it. Otherwise it returns the rendering of the longest start of doc
 // that fits, cut at a unit boundary, with render told that it cut (to
-// add its note); cut reports that. When not even an empty start fits,
-// it returns "" and true. fits must be monotone: accepting a rendering
-// means accepting any shorter start's.
+// add its note); cut reports that. A Truncated document counts as cut
+// even when it fits whole. When not even an empty start fits, it returns
+// "" and true. fits must be monotone: accepting a rendering means
+// accepting any shorter start's.
 func Fit(doc *Node, render func(d *Node, cut bool) string, fits func(string) bool) (out string, cut bool) {
-	if s := render(doc, false); fits(s) {
-		return s, false
+	if s := render(doc, doc.Truncated); fits(s) {
+		return s, doc.Truncated
 	}
 	total := Units(doc)
 	// The largest k whose start fits, by bisection: each step renders once,

@@ -15,6 +15,7 @@ package mdoc
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -96,6 +97,9 @@ type Node struct {
 	Align []Align
 	// Children are the node's blocks or inlines.
 	Children []*Node
+	// Truncated marks a Document parsed from the start of a longer
+	// source (see MaxSource): renderers say it was cut.
+	Truncated bool
 }
 
 // IsBlock reports kinds that stand on lines of their own.
@@ -105,15 +109,36 @@ var parser = goldmark.New(goldmark.WithExtensions(
 	extension.Table, extension.Strikethrough, extension.TaskList, extension.Linkify,
 )).Parser()
 
+// MaxSource is how much of a source Parse reads: twice the largest
+// message any platform takes (Mattermost's 16383 characters), so the
+// start a reply shows is always read whole, while the parser's cost,
+// which grows faster than the input on some constructs (a line of
+// thousands of nested quote markers or unclosed brackets costs goldmark
+// seconds at 64 KiB), stays about a quarter of what 64 KiB would cost.
+const MaxSource = 32 << 10
+
 // Parse reads CommonMark (with GitHub's tables, ~~strikethrough~~, task
 // list items and bare URLs as links) into a Document. Invalid UTF-8 and
 // NUL bytes become U+FFFD, so every string in the tree is valid UTF-8.
+// A source over MaxSource is read up to its last line break within it
+// (or a character boundary, for one long line), and the Document says it
+// is Truncated.
 func Parse(src string) *Node {
+	doc := &Node{Kind: Document}
+	if len(src) > MaxSource {
+		cut := strings.LastIndexByte(src[:MaxSource], '\n') + 1
+		if cut == 0 {
+			cut = MaxSource
+			for cut > 0 && !utf8.RuneStart(src[cut]) {
+				cut--
+			}
+		}
+		src, doc.Truncated = src[:cut], true
+	}
 	src = strings.ReplaceAll(strings.ToValidUTF8(src, "\uFFFD"), "\x00", "\uFFFD")
 	source := []byte(src)
 	root := parser.Parse(text.NewReader(source))
 	c := converter{source: source}
-	doc := &Node{Kind: Document}
 	doc.Children = c.blocks(root)
 	return doc
 }
