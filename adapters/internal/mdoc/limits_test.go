@@ -100,24 +100,3 @@ func TestFitSaysATruncatedDocumentWasCut(t *testing.T) {
 		t.Errorf("Fit = %q, cut %v; want the cut said", out, cut)
 	}
 }
-
-// BenchmarkParseAdversarial measures Parse on the inputs that cost the
-// parser most, each as large as Parse reads (MaxSource) and at 64 KiB (the
-// most a reply file may be), to see what MaxSource saves.
-func BenchmarkParseAdversarial(b *testing.B) {
-	inputs := map[string]func(n int) string{
-		"nested-quotes":      func(n int) string { return strings.Repeat(">", n) },
-		"nested-lists":       func(n int) string { return strings.Repeat("- ", n/2) },
-		"unclosed-links":     func(n int) string { return strings.Repeat("[a](", n/4) },
-		"unmatched-emphasis": func(n int) string { return strings.Repeat("_a", n/2) },
-	}
-	for _, name := range []string{"nested-quotes", "nested-lists", "unclosed-links", "unmatched-emphasis"} {
-		src := inputs[name](64 << 10)
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				Parse(src)
-			}
-		})
-	}
-}
