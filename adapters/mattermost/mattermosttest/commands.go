@@ -39,6 +39,18 @@ func (s *Server) AddCommand(trigger, url string) Command {
 	return c
 }
 
+// SetCommandURL changes a command's Request URL, as editing it in the
+// System Console does; its token stays.
+func (s *Server) SetCommandURL(id, url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.commands {
+		if s.commands[i].ID == id {
+			s.commands[i].URL = url
+		}
+	}
+}
+
 // ExecuteCommand runs command ("/trigger text") as userID in channelID,
 // as the real server's POST /api/v4/commands/execute does
 // (app.ExecuteCommand, tryExecuteCustomCommand, DoCommandRequest): it
