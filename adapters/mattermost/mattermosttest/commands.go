@@ -90,7 +90,7 @@ func (s *Server) ExecuteCommand(ctx context.Context, channelID, userID, command 
 	case user == nil:
 		return nil, cmdError("app.user.missing_account.const", "Unable to find the user.", "", http.StatusNotFound)
 	}
-	_, triggerID, appErr := model.GenerateTriggerId(userID, s.signer)
+	clientTriggerID, triggerID, appErr := model.GenerateTriggerId(userID, s.signer)
 	if appErr != nil {
 		return nil, appErr
 	}
@@ -135,6 +135,7 @@ func (s *Server) ExecuteCommand(ctx context.Context, channelID, userID, command 
 	if err != nil {
 		return nil, failed(err)
 	}
+	cr.TriggerId = clientTriggerID // the server hands its user the id the command got
 	if err := s.applyResponse(userID, channelID, "", cr); err != nil {
 		return cr, cmdError("api.command.execute_command.create_post_failed.app_error",
 			"Command '"+trigger+"' failed to post response. Please contact your System Administrator.", err.Error(), http.StatusInternalServerError)
@@ -170,8 +171,10 @@ func (s *Server) applyResponse(userID, channelID, rootID string, cr *model.Comma
 			s.botPosts <- Record{Webhook: true, Post: cp}
 			s.broadcastPosted(p)
 		case (r.ResponseType == "" || r.ResponseType == model.CommandResponseTypeEphemeral) && (text != "" || r.Attachments != nil):
-			s.botPosts <- Record{Ephemeral: true, Post: &model.Post{Id: model.NewId(), ChannelId: channelID, UserId: userID, RootId: rootID,
-				Message: text, CreateAt: model.GetMillis(), Type: model.PostTypeEphemeral}}
+			p := &model.Post{Id: model.NewId(), ChannelId: channelID, UserId: userID, RootId: rootID,
+				Message: text, CreateAt: model.GetMillis(), Type: model.PostTypeEphemeral}
+			p.AddProp("from_webhook", "true")
+			s.botPosts <- Record{Ephemeral: true, Post: p}
 		}
 	}
 	return last
