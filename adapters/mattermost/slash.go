@@ -49,7 +49,14 @@ func (a *Adapter) serveSlash(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "chatops: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	if !a.teams.Allows(req.TeamID) {
+	botID := ""
+	if me := a.me.Load(); me != nil {
+		botID = me.Id
+	}
+	m := req.Message(botID, time.Now())
+	// team_id is the team the user was in; the DM with the bot is in no
+	// team and served as a typed DM is.
+	if !m.Conversation.Direct && !a.teams.Allows(req.TeamID) {
 		// The token is right: tell the user, who can do nothing else.
 		respondCommand(w, "chatops does not answer in this team.")
 		return
@@ -59,11 +66,7 @@ func (a *Adapter) serveSlash(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "chatops is not serving Mattermost right now (starting or stopping): try again in a moment", http.StatusServiceUnavailable)
 		return
 	}
-	botID := ""
-	if me := a.me.Load(); me != nil {
-		botID = me.Id
-	}
-	(*deliver)(req.Message(botID, time.Now()))
+	(*deliver)(m)
 	// An ephemeral response without text posts nothing
 	// (app.CreateCommandPost): the bot's own reply is the answer.
 	respondCommand(w, "")

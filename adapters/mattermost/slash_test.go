@@ -197,7 +197,8 @@ func TestSlashTokens(t *testing.T) {
 	h.none(100 * time.Millisecond)
 }
 
-// A team outside team_ids gets a short ephemeral answer and no command.
+// A team outside team_ids gets a short ephemeral answer and no command;
+// the DM with the bot is served, as a typed DM is.
 func TestSlashTeamNotAllowed(t *testing.T) {
 	h := newSlashHarness(t, func(c *Config) { c.TeamIDs = []string{model.NewId()} })
 	cr := h.run(h.fake.ChannelID, "echo foreign")
@@ -208,6 +209,11 @@ func TestSlashTeamNotAllowed(t *testing.T) {
 		t.Fatalf("answer %+v, want an ephemeral one for alice", r)
 	}
 	h.none(200 * time.Millisecond)
+	dm := h.fake.DirectChannel(h.userID)
+	h.run(dm, "echo direct")
+	if r := h.next(); r.Ephemeral || r.Post.ChannelId != dm || !strings.Contains(r.Post.Message, "direct") {
+		t.Fatalf("answer in the DM %+v", r)
+	}
 }
 
 // Where the bot is not a member, the answer goes through the response
