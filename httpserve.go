@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
@@ -21,8 +22,10 @@ const gitlabProbeTTL = 30 * time.Second
 
 // httpHandler is the one HTTP listener's routes: /healthz (alive),
 // /readyz (adapters connected, store reachable, GitLab accepting the
-// token; and the replica's role per platform), /metrics (Prometheus) and,
-// when on, the GitLab webhook. runs may be nil (no GitLab).
+// token; and the replica's role per platform), /metrics (Prometheus),
+// when on, the GitLab webhook, and every adapter's own endpoints
+// (bot.Endpoints: Mattermost's slash commands). runs may be nil (no
+// GitLab).
 func httpHandler(p *parts, m *metrics.Metrics, hook http.Handler, runs *runplugin.Plugin) http.Handler {
 	checks := []probe.Check{{Name: "store", Run: p.store.Ping}}
 	for _, a := range p.adapters {
@@ -50,7 +53,21 @@ func httpHandler(p *parts, m *metrics.Metrics, hook http.Handler, runs *runplugi
 	if hook != nil {
 		mux.Handle("POST "+webhookPath, hook)
 	}
+	for _, e := range adapterEndpoints(p.adapters) {
+		mux.Handle(e.Pattern, e.Handler)
+	}
 	return mux
+}
+
+// adapterEndpoints lists the routes the adapters serve on the listener.
+func adapterEndpoints(adapters []bot.Adapter) []bot.Endpoint {
+	var out []bot.Endpoint
+	for _, a := range adapters {
+		if ep, ok := a.(bot.Endpoints); ok {
+			out = append(out, ep.Endpoints()...)
+		}
+	}
+	return out
 }
 
 // replica is what /readyz says of this process among the replicas: every
@@ -77,8 +94,9 @@ func replica(p *parts, runs *runplugin.Plugin) *probe.Replica {
 }
 
 // serveHTTP serves the bot's one HTTP listener until the returned stop;
-// it returns the address listened on (a port 0 resolved).
-func serveHTTP(addr string, h http.Handler, log *slog.Logger) (string, func(), error) {
+// it returns the address listened on (a port 0 resolved). paths name
+// what it serves, for the log.
+func serveHTTP(addr string, h http.Handler, paths []string, log *slog.Logger) (string, func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("[http] addr: %w", err)
@@ -89,6 +107,6 @@ func serveHTTP(addr string, h http.Handler, log *slog.Logger) (string, func(), e
 			log.Error("HTTP listener stopped", "err", err)
 		}
 	}()
-	log.Info("HTTP listener up", "addr", ln.Addr().String(), "paths", "/healthz /readyz /metrics "+webhookPath)
+	log.Info("HTTP listener up", "addr", ln.Addr().String(), "paths", strings.Join(paths, " "))
 	return ln.Addr().String(), func() { _ = srv.Close() }, nil
 }

@@ -52,8 +52,9 @@ func logLevel(configured string, interactive, verbose bool) slog.Level {
 	return lv
 }
 
-// redactor returns a function replacing every secret of cfg (tokens, the
-// webhook secret, a password in the store URL) with "[redacted]".
+// redactor returns a function replacing every secret of cfg (tokens,
+// Mattermost's slash command tokens, the webhook secret, a password in
+// the store URL) with "[redacted]".
 func redactor(cfg *config.Config) func(string) string {
 	var secrets []string
 	add := func(s string) {
@@ -74,6 +75,9 @@ func redactor(cfg *config.Config) func(string) string {
 	}
 	if m := cfg.Mattermost; m != nil {
 		add(m.Token)
+		for _, t := range m.SlashTokens {
+			add(t)
+		}
 	}
 	if d := cfg.Discord; d != nil {
 		add(d.Token)

@@ -208,7 +208,14 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		if runs != nil && cfg.GitLab.WebhookSecret != "" {
 			hook = gitlab.HookHandler(cfg.GitLab.WebhookSecret, runs.Hook)
 		}
-		addr, stop, err := serveHTTP(cfg.HTTP.Addr, httpHandler(p, m, hook, runs), log)
+		paths := []string{"/healthz", "/readyz", "/metrics"}
+		if hook != nil {
+			paths = append(paths, webhookPath)
+		}
+		for _, e := range adapterEndpoints(p.adapters) {
+			paths = append(paths, e.Pattern)
+		}
+		addr, stop, err := serveHTTP(cfg.HTTP.Addr, httpHandler(p, m, hook, runs), paths, log)
 		if err != nil {
 			a.close()
 			return nil, err
@@ -305,7 +312,7 @@ func buildAdapters(cfg *config.Config, st store.Store, log *slog.Logger) ([]bot.
 	}
 	if cfg.Mattermost != nil {
 		a, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: cfg.Mattermost.Token, Logger: log.With("adapter", "mattermost"),
-			TeamIDs: cfg.Mattermost.TeamIDs, Cursors: st, CatchUp: cfg.Bot.CatchUp.Duration})
+			TeamIDs: cfg.Mattermost.TeamIDs, Cursors: st, CatchUp: cfg.Bot.CatchUp.Duration, SlashTokens: cfg.Mattermost.SlashTokens})
 		if err != nil {
 			return nil, fmt.Errorf("[mattermost]: %w", err)
 		}

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"net/http"
 )
 
 // Adapter connects the bot to one chat platform.
@@ -45,11 +46,20 @@ type Reactor interface {
 }
 
 // Whisperer is an optional Adapter capability: a reply only the sender
-// of m sees (Slack chat.postEphemeral, a Discord ephemeral follow-up), for
-// answers that concern nobody else, such as "this button is not yours".
+// of m sees (Slack chat.postEphemeral, a Discord ephemeral follow-up, a
+// Mattermost slash command's ephemeral response), for answers that
+// concern nobody else, such as "this button is not yours". An adapter
+// that can whisper only for some messages returns ErrNoWhisper for the
+// others, and is then treated as one without the capability.
 type Whisperer interface {
 	Whisper(ctx context.Context, m Message, r Reply) error
 }
+
+// ErrNoWhisper is Whisper's error (wrapped or not) when the adapter
+// cannot answer m's sender privately in m's conversation; the bot then
+// answers in their direct conversation, as for adapters without
+// Whisperer.
+var ErrNoWhisper = errors.New("no private reply in this conversation")
 
 // DirectOpener is an optional Adapter capability: opening the direct
 // conversation between the bot and the sender of a received message m
@@ -59,6 +69,24 @@ type Whisperer interface {
 // Conversation has Direct set. Handlers reach it through Direct.
 type DirectOpener interface {
 	OpenDirect(ctx context.Context, m Message) (Conversation, error)
+}
+
+// Endpoint is one HTTP route an adapter serves on the bot's listener.
+type Endpoint struct {
+	// Pattern is an http.ServeMux pattern with its method, e.g.
+	// "POST /mattermost/command".
+	Pattern string
+	// Handler serves it. It answers at once: the work a request asks
+	// for goes to the adapter's deliver, as for any received message.
+	Handler http.Handler
+}
+
+// Endpoints is an optional Adapter capability: routes that a platform
+// calls on the bot ([http] addr), such as Mattermost's slash commands,
+// for adapters that receive some events over inbound HTTP. An empty
+// list means the feature needing them is off.
+type Endpoints interface {
+	Endpoints() []Endpoint
 }
 
 // Console is an optional Adapter capability: an adapter whose every

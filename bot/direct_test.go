@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -128,6 +129,56 @@ func TestWhisperFallsBackToDirect(t *testing.T) {
 			}
 			if a.opens != tt.wantOpens || len(a.to) != 1 || a.to[0].ChannelID != tt.wantTo {
 				t.Fatalf("%d opens, replies to %+v; want %d opens and one reply to %s", a.opens, a.to, tt.wantOpens, tt.wantTo)
+			}
+		})
+	}
+}
+
+// sometimesWhisperer whispers for messages in channel "S" (a slash
+// command's) and answers ErrNoWhisper for the others.
+type sometimesWhisperer struct {
+	*directAdapter
+	whispers []Conversation
+	calls    int
+}
+
+func (a *sometimesWhisperer) Whisper(_ context.Context, m Message, _ Reply) error {
+	a.calls++
+	if m.Conversation.ChannelID != "S" {
+		return fmt.Errorf("mattermost: %w", ErrNoWhisper)
+	}
+	a.whispers = append(a.whispers, m.Conversation)
+	return nil
+}
+
+// An adapter that can whisper only for some messages answers the others
+// as an adapter without Whisperer does: in the sender's DM, at once
+// (ErrNoWhisper is not retried).
+func TestWhisperOnlySometimes(t *testing.T) {
+	tests := []struct {
+		name         string
+		m            Message
+		wantWhispers int
+		wantTo       string
+	}{
+		{"can whisper", Message{Sender: User{ID: "U1"}, Conversation: Conversation{ChannelID: "S"}}, 1, ""},
+		{"cannot: the DM", Message{Sender: User{ID: "U1"}, Conversation: Conversation{ChannelID: "C1"}}, 0, "D-U1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &sometimesWhisperer{directAdapter: &directAdapter{chanAdapter: newChanAdapter()}}
+			w := &responder{adapter: a, to: tt.m.Conversation, retryFor: time.Minute, log: quiet()}
+			if err := ReplyPrivately(context.Background(), w, tt.m, Reply{Title: "psst"}); err != nil {
+				t.Fatal(err)
+			}
+			if a.calls != 1 {
+				t.Errorf("Whisper called %d times, want once (ErrNoWhisper is not retried)", a.calls)
+			}
+			if len(a.whispers) != tt.wantWhispers {
+				t.Errorf("%d whispers, want %d", len(a.whispers), tt.wantWhispers)
+			}
+			if tt.wantTo == "" && len(a.to) != 0 || tt.wantTo != "" && (len(a.to) != 1 || a.to[0].ChannelID != tt.wantTo) {
+				t.Errorf("replies to %+v, want %q", a.to, tt.wantTo)
 			}
 		})
 	}

@@ -74,27 +74,34 @@ func (r *responder) retry(ctx context.Context, what string, op func(context.Cont
 
 // Whisper answers only m's sender: an ephemeral reply where the adapter
 // has them (Whisperer), else in their direct conversation with the bot
-// where it can open one (DirectOpener: Mattermost, whose ephemeral posts
-// need a system admin's permission), and in the conversation itself as a
-// last resort (or when m came in a direct one anyway).
+// where it can open one (DirectOpener: Mattermost posts other than slash
+// commands, whose ephemeral posts need a system admin's permission), and
+// in the conversation itself as a last resort (or when m came in a
+// direct one anyway).
 func (r *responder) Whisper(ctx context.Context, m Message, reply Reply) error {
-	wh, ok := r.adapter.(Whisperer)
-	if !ok {
-		if _, opens := r.adapter.(DirectOpener); opens && !m.Conversation.Direct {
-			d, err := r.Direct(ctx, m)
-			if err == nil {
-				if _, err = d.Reply(ctx, reply); err == nil {
-					return nil
-				}
+	if wh, ok := r.adapter.(Whisperer); ok {
+		_, err := r.retry(ctx, "whisper", func(ctx context.Context) (Sent, error) {
+			err := wh.Whisper(ctx, m, reply)
+			if errors.Is(err, ErrNoWhisper) {
+				err = Permanent(err) // retrying cannot make it possible
 			}
-			r.log.Warn("could not answer privately in a direct message; answering in the conversation", "err", err)
+			return Sent{}, err
+		})
+		if !errors.Is(err, ErrNoWhisper) {
+			return err
 		}
-		_, err := r.Reply(ctx, reply)
-		return err
+		r.log.Debug("no ephemeral reply here; answering in a direct message", "err", err)
 	}
-	_, err := r.retry(ctx, "whisper", func(ctx context.Context) (Sent, error) {
-		return Sent{}, wh.Whisper(ctx, m, reply)
-	})
+	if _, opens := r.adapter.(DirectOpener); opens && !m.Conversation.Direct {
+		d, err := r.Direct(ctx, m)
+		if err == nil {
+			if _, err = d.Reply(ctx, reply); err == nil {
+				return nil
+			}
+		}
+		r.log.Warn("could not answer privately in a direct message; answering in the conversation", "err", err)
+	}
+	_, err := r.Reply(ctx, reply)
 	return err
 }
 

@@ -137,6 +137,9 @@ export MM_FILESETTINGS_DIRECTORY='$work/mm/data'
 export MM_EMAILSETTINGS_SENDEMAILNOTIFICATIONS=false
 export MM_LOGSETTINGS_ENABLEDIAGNOSTICS=false
 export MM_SERVICESETTINGS_ENABLEONBOARDINGFLOW=false
+# Slash commands post to the test's HTTP server on loopback, which the
+# server refuses unless allowed (the host as typed, and the address).
+export MM_SERVICESETTINGS_ALLOWEDUNTRUSTEDINTERNALCONNECTIONS='127.0.0.1 127.0.0.1/32'
 EOF
 }
 # The port is free when drawn, but another process may bind it before the

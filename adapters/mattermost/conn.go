@@ -23,6 +23,8 @@ var errBadToken = errors.New("mattermost rejected the token (401): check [matter
 // ends or the token is rejected.
 func (a *Adapter) Run(ctx context.Context, deliver func(bot.Message)) error {
 	a.setState(bot.StateConnecting)
+	a.deliver.Store(&deliver)
+	defer a.deliver.Store(nil)
 	backoff := retry.Backoff{Min: a.cfg.BackoffMin, Max: a.cfg.BackoffMax}
 	attempt := 0
 	for {

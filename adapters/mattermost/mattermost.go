@@ -2,6 +2,7 @@
 // through the server's own Go client (model.Client4 for the REST API and
 // model.WebSocketClient for events). Mentions, DMs and thread replies are
 // supported; posts missed while disconnected are fetched after a reconnect.
+// Custom slash commands arrive over HTTP on the bot's listener (slash.go).
 package mattermost
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"github.com/chatops-dev/chatops/adapters/internal/keyedlock"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/chatops-dev/chatops/adapters/internal/allow"
+	"github.com/chatops-dev/chatops/adapters/internal/responseurl"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -56,6 +59,14 @@ type Config struct {
 	// store), so commands posted while the process was down are caught
 	// up after a restart, not only after a reconnect.
 	Cursors Cursors
+	// SlashTokens, when set, turns on custom slash commands (key
+	// slash_tokens): the tokens Mattermost shows for the command(s)
+	// whose Request URL is SlashPath on the bot's HTTP listener (see
+	// Endpoints). A request with another token is refused.
+	SlashTokens []string
+	// HookClient posts to slash commands' response URLs (default: a
+	// client with a 30s timeout).
+	HookClient *http.Client
 }
 
 // Cursors keeps small named values; store.Store is one.
@@ -65,7 +76,8 @@ type Cursors interface {
 }
 
 // Adapter is the Mattermost adapter. It implements bot.Adapter,
-// bot.Editor, bot.DirectOpener and bot.StateReporter.
+// bot.Editor, bot.DirectOpener, bot.Whisperer (slash commands only),
+// bot.Endpoints and bot.StateReporter.
 type Adapter struct {
 	cfg    Config
 	teams  *allow.List
@@ -81,6 +93,12 @@ type Adapter struct {
 	lastSeen atomic.Int64
 
 	chans keyedlock.Map // per channel: replies stay in order
+
+	// deliver is Run's, while Run runs: slash commands arrive over HTTP,
+	// outside the connection's loop.
+	deliver    atomic.Pointer[func(bot.Message)]
+	hookUses   responseurl.Uses // response URL posts made by this process
+	hookClient *http.Client
 }
 
 // New validates cfg and returns an adapter; it connects in Run.
@@ -95,8 +113,16 @@ func New(cfg Config) (*Adapter, error) {
 	if strings.TrimSpace(cfg.Token) == "" {
 		return nil, errors.New("mattermost: token is required (the bot account's access token)")
 	}
+	for _, t := range cfg.SlashTokens {
+		if strings.TrimSpace(t) == "" {
+			return nil, errors.New("mattermost: slash_tokens holds an empty token (copy each from Integrations > Slash Commands)")
+		}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.HookClient == nil {
+		cfg.HookClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if cfg.BackoffMin <= 0 {
 		cfg.BackoffMin = time.Second
@@ -119,7 +145,7 @@ func New(cfg Config) (*Adapter, error) {
 	client.SetToken(cfg.Token)
 	ws := *u
 	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	return &Adapter{cfg: cfg, teams: allow.New(cfg.TeamIDs, "Mattermost team", cfg.Logger), client: client, wsURL: ws.String(), log: cfg.Logger}, nil
+	return &Adapter{cfg: cfg, teams: allow.New(cfg.TeamIDs, "Mattermost team", cfg.Logger), client: client, wsURL: ws.String(), log: cfg.Logger, hookClient: cfg.HookClient}, nil
 }
 
 // Name implements bot.Adapter.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 
+	"github.com/chatops-dev/chatops/adapters/internal/responseurl"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -17,8 +18,19 @@ import (
 const maxRateLimitWaits = 5
 
 // Send implements bot.Adapter: it posts the reply in the conversation's
-// thread (root_id).
+// thread (root_id). A slash command's answer where the bot may not post
+// (403: not a member of the channel) goes through the command's response
+// URL instead, or to the user as a DM.
 func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
+	sent, err := a.post(ctx, to, r)
+	if h, slash := responseurl.Decode(to.Handle); slash && isForbidden(err) {
+		return a.viaHook(ctx, to, h, r, err)
+	}
+	return sent, err
+}
+
+// post creates the reply's post in to.
+func (a *Adapter) post(ctx context.Context, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
 	unlock, err := a.chans.Lock(ctx, to.ChannelID)
 	if err != nil {
 		return bot.Sent{}, err
@@ -34,8 +46,17 @@ func (a *Adapter) Send(ctx context.Context, to bot.Conversation, r bot.Reply) (b
 	return bot.Sent{Conversation: to, ID: created.Id}, nil
 }
 
-// Edit implements bot.Editor by patching the post's message.
+// Edit implements bot.Editor by patching the post's message. An answer
+// posted through a slash command's response URL cannot be edited: its
+// progress states are skipped (each would use one of the URL's five
+// posts) and its final state is sent as a new answer.
 func (a *Adapter) Edit(ctx context.Context, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
+	if ref.ID == hookSentID {
+		if r.Status == bot.StatusWorking {
+			return ref, nil
+		}
+		return a.Send(ctx, ref.Conversation, r)
+	}
 	unlock, err := a.chans.Lock(ctx, ref.Conversation.ChannelID)
 	if err != nil {
 		return bot.Sent{}, err

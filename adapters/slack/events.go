@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/chatops-dev/chatops/adapters/internal/responseurl"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -161,7 +162,7 @@ func (a *Adapter) fromSlashCommand(c slack.SlashCommand, envelopeID string) (bot
 		Conversation: bot.Conversation{
 			ChannelID: c.ChannelID,
 			Direct:    c.ChannelName == "directmessage" || strings.HasPrefix(c.ChannelID, "D"),
-			Handle:    slashHandle{URL: c.ResponseURL, Issued: time.Now(), User: c.UserID}.encode(),
+			Handle:    responseurl.Handle{URL: c.ResponseURL, Issued: time.Now(), User: c.UserID}.Encode(),
 		},
 		Sender:    bot.User{ID: c.UserID, Username: c.UserName},
 		Text:      text,

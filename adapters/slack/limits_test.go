@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatops-dev/chatops/adapters/internal/responseurl"
 	"github.com/chatops-dev/chatops/adapters/slack/slacktest"
 	"github.com/chatops-dev/chatops/bot"
 )
@@ -107,7 +108,7 @@ func TestSlashReplyAfterResponseURLExpiredGoesToDM(t *testing.T) {
 	}
 	h.fake.Advance(31 * time.Minute)
 	stored := bot.Sent{Conversation: bot.Conversation{ChannelID: "C9",
-		Handle: slashHandle{URL: d.ResponseURL, Issued: time.Now(), User: "U1", Uses: 1}.encode()}, ID: responseURLID}
+		Handle: responseurl.Handle{URL: d.ResponseURL, Issued: time.Now(), User: "U1", Uses: 1}.Encode()}, ID: responseURLID}
 	sent, err := h.adapter.Edit(h.ctx(), stored, bot.Reply{Status: bot.StatusSuccess, Title: "finished"})
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/chatops-dev/chatops/adapters/internal/allow"
+	"github.com/chatops-dev/chatops/adapters/internal/responseurl"
 	"github.com/chatops-dev/chatops/bot"
 )
 
@@ -83,7 +84,7 @@ type Adapter struct {
 
 	mu          sync.Mutex           // guards the Web API bookkeeping below
 	methodLimit map[string]time.Time // Web API method -> end of its 429
-	urlUses     map[string]int       // response_url -> uses known to this process
+	urlUses     responseurl.Uses     // response_url uses known to this process
 }
 
 // ident is the bot's own identity.

@@ -61,8 +61,8 @@ type Bot struct {
 	ConfirmTimeout Duration `toml:"confirm_timeout"`
 }
 
-// HTTP is the [http] section: the one listener for /healthz and the
-// GitLab webhook.
+// HTTP is the [http] section: the one listener for /healthz, the
+// GitLab webhook and Mattermost's slash commands.
 type HTTP struct {
 	// Addr, when set, is the listen address, e.g. "127.0.0.1:8080".
 	Addr string `toml:"addr"`
@@ -217,6 +217,10 @@ type Mattermost struct {
 	// TeamIDs, when set, are the only teams the bot answers in (direct
 	// messages are always served).
 	TeamIDs []string `toml:"team_ids"`
+	// SlashTokens, when set, turns on custom slash commands: the tokens
+	// Mattermost shows for the commands posting to [http] addr at
+	// /mattermost/command (one per team).
+	SlashTokens []string `toml:"slash_tokens"`
 }
 
 // Discord is the [discord] section.

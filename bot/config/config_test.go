@@ -92,6 +92,10 @@ func TestParseErrorsNameKeyAndLine(t *testing.T) {
 		{"syntax", "[shell]\nuser = = 1\n", []string{"line 2"}},
 		{"absolute reply_file", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\nproject=\"p\"\nreply_file = \"/tmp/reply.md\"\n", []string{`line 6: [gitlab] reply_file: "/tmp/reply.md" is absolute`, `fix: reply_file = "chat_reply.md"`}},
 		{"reply_file outside", "[shell]\n[gitlab]\nurl=\"https://u\"\ntoken=\"t\"\nproject=\"p\"\nreply_file = \"out/../../x.md\"\n", []string{`line 6: [gitlab] reply_file: "out/../../x.md" does not name a file inside the job's directory`}},
+		{"slash commands without the listener", "[mattermost]\nurl = \"https://mm\"\ntoken = \"t\"\nslash_tokens = [\"abc\"]\n",
+			[]string{"line 4: [mattermost] slash_tokens: slash commands need the HTTP listener, where Mattermost posts them (at /mattermost/command)", `fix: add [http] addr = ":8080"`}},
+		{"empty slash token", "[http]\naddr = \":8080\"\n[mattermost]\nurl = \"https://mm\"\ntoken = \"t\"\nslash_tokens = [\"\"]\n",
+			[]string{"line 6: [mattermost] slash_tokens: holds an empty token"}},
 		{"short lease", "[shell]\n[store]\nlease = \"100ms\"\n", []string{`line 3: [store] lease: 100ms is too short`, `fix: lease = "10s"`}},
 	}
 	for _, tt := range tests {
@@ -143,6 +147,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	t.Setenv("PGPASSWORD", "pw")
 	t.Setenv("GITLAB_WEBHOOK_SECRET", "hook-secret")
+	t.Setenv("MATTERMOST_SLASH_TOKEN", "slash-token")
 	t.Setenv("API_PROJECT_TOKEN", "glpat-api")
 	t.Setenv("CHATOPS_SECRET_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	all := strings.Join(lines, "\n")

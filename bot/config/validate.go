@@ -100,6 +100,17 @@ func (c *Config) validate(text string) Problems {
 		need("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
 		url("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
 		need("mattermost", "token", c.Mattermost.Token, "${MATTERMOST_TOKEN}")
+		for _, tok := range c.Mattermost.SlashTokens {
+			if strings.TrimSpace(tok) == "" {
+				ps = append(ps, Problem{Line: at("mattermost", "slash_tokens"), Key: []string{"mattermost", "slash_tokens"},
+					What: "holds an empty token", Fix: `slash_tokens = ["${MATTERMOST_SLASH_TOKEN}"] with the token of each slash command (Integrations > Slash Commands)`})
+				break
+			}
+		}
+		if len(c.Mattermost.SlashTokens) > 0 && c.HTTP.Addr == "" {
+			ps = append(ps, Problem{Line: at("mattermost", "slash_tokens"), Key: []string{"mattermost", "slash_tokens"},
+				What: "slash commands need the HTTP listener, where Mattermost posts them (at /mattermost/command)", Fix: `add [http] addr = ":8080"`})
+		}
 	}
 	if c.Discord != nil {
 		need("discord", "token", c.Discord.Token, "${DISCORD_TOKEN}")

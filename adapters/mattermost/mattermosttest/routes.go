@@ -16,6 +16,7 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, 200, map[string]string{"status": "OK"})
 	})
 	mux.HandleFunc("GET /api/v4/websocket", s.serveWebsocket)
+	mux.HandleFunc("POST /hooks/commands/{id}", s.serveCommandHook)
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v4/users/me", s.getMe)
 	api.HandleFunc("GET /api/v4/users/{uid}/teams", s.getTeams)

@@ -8,6 +8,7 @@ package mattermosttest
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,10 +21,17 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 )
 
-// Record is a post the bot created or patched.
+// Record is a post the bot created or patched, or an answer a slash
+// command gave (in its HTTP response or through its response URL).
 type Record struct {
 	// Patch is true for an edit (PUT /posts/{id}/patch).
 	Patch bool
+	// Webhook is true for an in_channel command answer: the server posts
+	// it as the user who ran the command, with the prop from_webhook.
+	Webhook bool
+	// Ephemeral is true for an ephemeral command answer, shown to the
+	// user who ran the command (Post.UserId) only and not stored.
+	Ephemeral bool
 	// Post is the post after the operation.
 	Post *model.Post
 }
@@ -34,16 +42,20 @@ type Server struct {
 	BotToken string
 	// BotID and BotName identify the bot user.
 	BotID, BotName string
-	// TeamID is the one team; ChannelID a public channel ("ops") the
-	// bot is in.
+	// TeamID is the one team ("eng"); ChannelID a public channel
+	// ("ops") the bot is in.
 	TeamID, ChannelID string
 
 	srv      *httptest.Server
 	upgrader websocket.Upgrader
+	signer   crypto.Signer // trigger ids
 
 	mu        sync.Mutex
 	users     map[string]*model.User
-	channels  map[string]*model.Channel
+	channels  map[string]*model.Channel // the bot is a member
+	others    map[string]*model.Channel // the bot is not a member
+	commands  []Command
+	hooks     map[string]*commandHook
 	posts     []*model.Post
 	sockets   map[*socket]bool
 	silent    bool
@@ -71,6 +83,9 @@ func New() *Server {
 		ChannelID: model.NewId(),
 		users:     map[string]*model.User{},
 		channels:  map[string]*model.Channel{},
+		others:    map[string]*model.Channel{},
+		hooks:     map[string]*commandHook{},
+		signer:    newSigner(),
 		sockets:   map[*socket]bool{},
 		connected: make(chan struct{}, 64),
 		botPosts:  make(chan Record, 256),
@@ -97,6 +112,23 @@ func (s *Server) AddUser(username string, isBot bool) string {
 	defer s.mu.Unlock()
 	id := model.NewId()
 	s.users[id] = &model.User{Id: id, Username: username, IsBot: isBot}
+	return id
+}
+
+// AddChannel creates a public channel of the team named name, with the
+// bot as a member or not, and returns its id. The bot may not post in a
+// channel it is not a member of (403).
+func (s *Server) AddChannel(name string, botMember bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := model.NewId()
+	now := model.GetMillis()
+	c := &model.Channel{Id: id, TeamId: s.TeamID, Type: model.ChannelTypeOpen, Name: name, DisplayName: name, CreateAt: now, UpdateAt: now}
+	if botMember {
+		s.channels[id] = c
+	} else {
+		s.others[id] = c
+	}
 	return id
 }
 

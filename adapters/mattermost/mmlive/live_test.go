@@ -36,6 +36,12 @@ type live struct {
 
 func setup(t *testing.T) *live {
 	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the adapter's configuration changed by tweak.
+func setupWith(t *testing.T, tweak func(*mattermost.Config)) *live {
+	t.Helper()
 	l := &live{url: os.Getenv("CHATOPS_MM_URL"), botToken: os.Getenv("CHATOPS_MM_BOT_TOKEN"), botID: os.Getenv("CHATOPS_MM_BOT_ID"),
 		userID: os.Getenv("CHATOPS_MM_USER_ID"), channelID: os.Getenv("CHATOPS_MM_CHANNEL_ID"), ctl: os.Getenv("CHATOPS_MM_CTL")}
 	if l.url == "" {
@@ -65,6 +71,10 @@ func setup(t *testing.T) *live {
 			_, err = w.Update(ctx, sent, bot.Reply{Status: bot.StatusSuccess, Title: "released"})
 			return err
 		})})
+	rt.MustHandle(commands.Command{Name: "whisper", Summary: "Answer privately", Handler: commands.HandlerFunc(
+		func(ctx context.Context, w bot.Responder, r *commands.Request) error {
+			return bot.ReplyPrivately(ctx, w, r.Message, bot.Reply{Title: "whisper", Text: r.RawArgs})
+		})})
 	if err := rt.Add(plugin); err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +83,12 @@ func setup(t *testing.T) *live {
 		t.Fatal(err)
 	}
 	l.gate = newGate(t, u.Host)
-	l.ad, err = mattermost.New(mattermost.Config{URL: "http://" + l.gate.addr(), Token: l.botToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second, Watchdog: 10 * time.Second})
+	cfg := mattermost.Config{URL: "http://" + l.gate.addr(), Token: l.botToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second, Watchdog: 10 * time.Second}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	l.ad, err = mattermost.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

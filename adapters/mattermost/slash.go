@@ -1,0 +1,99 @@
+package mattermost
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/chatops-dev/chatops/bot"
+)
+
+// SlashPath is where the bot's listener receives Mattermost's custom slash
+// commands (the command's Request URL is https://<bot>/mattermost/command).
+const SlashPath = "/mattermost/command"
+
+// maxSlashBody bounds a slash command request: a post's text (16383
+// runes) with the server's other fields and mention lists fits easily.
+const maxSlashBody = 1 << 20
+
+// Endpoints implements bot.Endpoints: the slash command route when
+// [mattermost] slash_tokens is set, none otherwise.
+func (a *Adapter) Endpoints() []bot.Endpoint {
+	if len(a.cfg.SlashTokens) == 0 {
+		return nil
+	}
+	return []bot.Endpoint{{Pattern: "POST " + SlashPath, Handler: http.HandlerFunc(a.serveSlash)}}
+}
+
+// serveSlash answers a slash command request at once (the server waits
+// for it, 30 s by default, and the user sees nothing until then) and
+// hands the command to the bot; the answer is posted afterwards.
+func (a *Adapter) serveSlash(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxSlashBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "chatops: the slash command request is not a readable form", http.StatusBadRequest)
+		return
+	}
+	if !a.slashTokenOK(r) {
+		a.log.Warn("refused a slash command request with an unknown token (not in [mattermost] slash_tokens)", "remote", r.RemoteAddr)
+		http.Error(w, "chatops: unknown slash command token", http.StatusUnauthorized)
+		return
+	}
+	req, err := ParseSlashForm(r.PostForm)
+	if err != nil {
+		a.log.Warn("refused a malformed slash command request", "err", err)
+		http.Error(w, "chatops: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	botID := ""
+	if me := a.me.Load(); me != nil {
+		botID = me.Id
+	}
+	m := req.Message(botID, time.Now())
+	// team_id is the team the user was in; the DM with the bot is in no
+	// team and served as a typed DM is.
+	if !m.Conversation.Direct && !a.teams.Allows(req.TeamID) {
+		// The token is right: tell the user, who can do nothing else.
+		respondCommand(w, "chatops does not answer in this team.")
+		return
+	}
+	deliver := a.deliver.Load()
+	if deliver == nil {
+		http.Error(w, "chatops is not serving Mattermost right now (starting or stopping): try again in a moment", http.StatusServiceUnavailable)
+		return
+	}
+	(*deliver)(m)
+	// An ephemeral response without text posts nothing
+	// (app.CreateCommandPost): the bot's own reply is the answer.
+	respondCommand(w, "")
+}
+
+// respondCommand answers a slash command request with an ephemeral text
+// for its user; an empty text shows nothing.
+func respondCommand(w http.ResponseWriter, text string) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: text, SkipSlackParsing: true})
+}
+
+// slashTokenOK checks the request's token (the form's "token", or the
+// "Authorization: Token ..." header the server sends with it) against
+// every configured token in constant time.
+func (a *Adapter) slashTokenOK(r *http.Request) bool {
+	given := []string{r.PostForm.Get("token")}
+	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "token") {
+		given = append(given, strings.TrimSpace(tok))
+	}
+	ok := 0
+	for _, g := range given {
+		for _, want := range a.cfg.SlashTokens {
+			// Both compared in full whatever matched before: the time
+			// taken says nothing about which token is close.
+			ok |= subtle.ConstantTimeCompare([]byte(g), []byte(want))
+		}
+	}
+	return ok == 1
+}
