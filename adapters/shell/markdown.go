@@ -98,7 +98,7 @@ func (w *termWriter) block(n *mdoc.Node) string {
 
 // list renders a list, nested lists one step deeper in bullets.
 func (w *termWriter) list(n *mdoc.Node, depth int) string {
-	var b strings.Builder
+	items := make([]string, len(n.Children))
 	for i, it := range n.Children {
 		marker := mdoc.Bullet(depth) + " "
 		if n.Ordered {
@@ -116,16 +116,9 @@ func (w *termWriter) list(n *mdoc.Node, depth int) string {
 				parts = append(parts, s)
 			}
 		}
-		first, rest, more := strings.Cut(strings.Join(parts, "\n"), "\n")
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		b.WriteString(marker + first)
-		if more {
-			b.WriteString("\n" + mdoc.PrefixLines(rest, strings.Repeat(" ", mdoc.Width(marker)), ""))
-		}
+		items[i] = mdoc.ListItem(marker, strings.Join(parts, "\n"), strings.Repeat(" ", mdoc.Width(marker)))
 	}
-	return b.String()
+	return strings.Join(items, "\n")
 }
 
 func (w *termWriter) inlines(ns []*mdoc.Node) string {
@@ -170,21 +163,13 @@ func (w *termWriter) inline(b *strings.Builder, ns []*mdoc.Node) {
 // wrap renders children with an attribute on (in colour) or between
 // marks, unless *on says it is already on.
 func (w *termWriter) wrap(b *strings.Builder, on *bool, mark, sgrOn, sgrOff string, children []*mdoc.Node) {
-	if *on {
-		w.inline(b, children)
-		return
-	}
-	*on = true
-	s := w.inlines(children)
-	*on = false
-	switch {
-	case strings.TrimSpace(s) == "":
-		b.WriteString(s)
-	case w.color:
-		b.WriteString(sgrOn + s + sgrOff)
-	default:
-		b.WriteString(mark + s + mark)
-	}
+	s, _ := mdoc.Mark(on, func() string { return w.inlines(children) }, func(s string) string {
+		if w.color {
+			return sgrOn + s + sgrOff
+		}
+		return mark + s + mark
+	})
+	b.WriteString(s)
 }
 
 // clean drops control characters (escape sequences start with one),

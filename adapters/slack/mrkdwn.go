@@ -56,22 +56,15 @@ func (w *mrkdwnWriter) block(n *mdoc.Node, depth int) string {
 	case mdoc.Quote:
 		return mdoc.PrefixLines(w.blocks(n.Children, 0), "> ", ">")
 	case mdoc.List:
-		var b strings.Builder
+		items := make([]string, len(n.Children))
 		for i, it := range n.Children {
 			marker := mdoc.Bullet(depth) + " "
 			if n.Ordered {
 				marker = fmt.Sprintf("%d. ", n.Start+i)
 			}
-			first, rest, more := strings.Cut(w.blocks(it.Children, depth+1), "\n")
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			b.WriteString(marker + first)
-			if more {
-				b.WriteString("\n" + mdoc.PrefixLines(rest, "    ", ""))
-			}
+			items[i] = mdoc.ListItem(marker, w.blocks(it.Children, depth+1), "    ")
 		}
-		return b.String()
+		return strings.Join(items, "\n")
 	case mdoc.CodeBlock:
 		return fence(strings.TrimSuffix(n.Text, "\n"))
 	case mdoc.Rule:
@@ -132,21 +125,17 @@ func (w *mrkdwnWriter) inline(b *strings.Builder, ns []*mdoc.Node) {
 // wrap renders children between marks, unless *on says the marks are
 // already open or there is nothing to mark.
 func (w *mrkdwnWriter) wrap(b *strings.Builder, on *bool, mark string, children []*mdoc.Node) {
-	if *on {
-		w.inline(b, children)
-		return
+	nested, bol := *on, w.bol
+	s, marked := mdoc.Mark(on, func() string {
+		var inner strings.Builder
+		w.inline(&inner, children)
+		return inner.String()
+	}, func(s string) string { return mark + s + mark })
+	switch {
+	case marked:
+		w.bol = false
+	case !nested:
+		w.bol = bol // blank, so no marks: the line is where it was
 	}
-	var inner strings.Builder
-	bol := w.bol
-	*on = true
-	w.inline(&inner, children)
-	*on = false
-	s := inner.String()
-	if strings.TrimSpace(s) == "" {
-		w.bol = bol
-		b.WriteString(s)
-		return
-	}
-	b.WriteString(mark + s + mark)
-	w.bol = false
+	b.WriteString(s)
 }

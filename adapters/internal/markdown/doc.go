@@ -116,7 +116,7 @@ func (w *writer) block(n *mdoc.Node) string {
 }
 
 func (w *writer) list(n *mdoc.Node) string {
-	var b strings.Builder
+	items := make([]string, len(n.Children))
 	for i, it := range n.Children {
 		marker := "- "
 		if n.Ordered {
@@ -126,18 +126,11 @@ func (w *writer) list(n *mdoc.Node) string {
 		if body == "" {
 			body = "\u200b" // an empty item still shows its marker
 		}
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		// The item's first line follows the marker; the others are
-		// indented to its width, which keeps them inside the item.
-		first, rest, more := strings.Cut(body, "\n")
-		b.WriteString(marker + first)
-		if more {
-			b.WriteString("\n" + mdoc.PrefixLines(rest, strings.Repeat(" ", len(marker)), ""))
-		}
+		// The item's lines after the first are indented to the marker's
+		// width, which keeps them inside the item.
+		items[i] = mdoc.ListItem(marker, body, strings.Repeat(" ", len(marker)))
 	}
-	return b.String()
+	return strings.Join(items, "\n")
 }
 
 // table renders a GFM table; a cell's line breaks become spaces.
@@ -230,24 +223,22 @@ func (w *writer) inline(b *strings.Builder, ns []*mdoc.Node) {
 // wrap renders children between marks, unless *on says the marks are
 // already open (emphasis inside emphasis) or there is nothing to mark.
 func (w *writer) wrap(b *strings.Builder, on *bool, mark string, children []*mdoc.Node) {
-	if *on {
-		w.inline(b, children)
-		return
+	nested, bol := *on, w.bol
+	s, marked := mdoc.Mark(on, func() string {
+		var inner strings.Builder
+		if !nested {
+			w.bol = false // after the opening mark: not at the line's start
+		}
+		w.inline(&inner, children)
+		return inner.String()
+	}, func(s string) string { return mark + s + mark })
+	switch {
+	case marked:
+		w.bol = false
+	case !nested:
+		w.bol = bol // blank, so no marks: the line is where it was
 	}
-	var inner strings.Builder
-	bol := w.bol
-	w.bol = false
-	*on = true
-	w.inline(&inner, children)
-	*on = false
-	s := inner.String()
-	if strings.TrimSpace(s) == "" {
-		w.bol = bol
-		b.WriteString(s)
-		return
-	}
-	b.WriteString(mark + s + mark)
-	w.bol = false
+	b.WriteString(s)
 }
 
 // textEscaper escapes what the Mattermost and Discord dialects would read

@@ -25,3 +25,32 @@ var bullets = []string{"•", "◦", "▪"}
 // dialects that draw lists themselves: •, then ◦, then ▪, as Slack's own
 // lists.
 func Bullet(depth int) string { return bullets[min(max(depth, 0), len(bullets)-1)] }
+
+// ListItem lays out a list item: marker, then the first line of body;
+// the other lines are prefixed with indent, which keeps them inside the
+// item.
+func ListItem(marker, body, indent string) string {
+	first, rest, more := strings.Cut(body, "\n")
+	if !more {
+		return marker + first
+	}
+	return marker + first + "\n" + PrefixLines(rest, indent, "")
+}
+
+// Mark renders inline content inside a mark (bold, italic, strike) that
+// dialects cannot nest in itself: *on says the mark is open already, and
+// then the content is rendered bare. Content that is blank gets no mark
+// (a dialect would show the marks literally); ok reports whether wrap
+// was applied.
+func Mark(on *bool, render func() string, wrap func(string) string) (s string, ok bool) {
+	if *on {
+		return render(), false
+	}
+	*on = true
+	s = render()
+	*on = false
+	if strings.TrimSpace(s) == "" {
+		return s, false
+	}
+	return wrap(s), true
+}
