@@ -12,18 +12,18 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/internal/migrate"
+	"github.com/chatops-dev/chatops/store/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -34,24 +34,19 @@ var migrations embed.FS
 // fixed number works; this one spells "chatops".
 const migrateLockID int64 = 0x63686174_6f7073
 
-// Tuning of expired-claim cleanup: every cleanEvery claims, ClaimEvent
-// deletes at most cleanBatch expired claims, so the table stays about as
-// large as the claims within their ttl and no call does unbounded work.
-// Every replica cleans; SKIP LOCKED keeps them out of each other's way.
-const (
-	cleanEvery = 100
-	cleanBatch = 1000
-)
-
 // Store is a store.Store in a PostgreSQL database. It is safe for
 // concurrent use, and several Stores, in several processes, may share one
 // database.
 type Store struct {
+	// Store runs the statements (shared with store/sqlite) through db,
+	// pgx's database/sql layer over pool.
+	*sqlstore.Store
+	db *sql.DB
+	// pool also serves migrations and Notify, and configures Listen's
+	// connections.
 	pool *pgxpool.Pool
 	// where names the database in errors without the URL's password.
 	where string
-	// claims counts ClaimEvent calls, to clean up every cleanEvery.
-	claims atomic.Int64
 	// migrated is how many migrations Open applied (for tests).
 	migrated int
 	// done is closed by Close, to end every Listen.
@@ -84,6 +79,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
+	s.db = stdlib.OpenDBFromPool(s.pool)
+	s.Store = sqlstore.New(s.db, s.db, newDialect())
 	return s, nil
 }
 
@@ -138,7 +135,11 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the connections and ends every Listen.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.done) })
+	err := s.db.Close()
 	s.pool.Close()
+	if err != nil {
+		return fmt.Errorf("store: closing %s: %w", s.where, err)
+	}
 	return nil
 }
 
@@ -149,24 +150,3 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// timestamptz is t as stored: nil (NULL) for the zero time.
-func timestamptz(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
-// fromTimestamptz is the inverse of timestamptz, in UTC.
-func fromTimestamptz(t pgtype.Timestamptz) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
-}
-
-// now is the time CreateRun and SaveRun record, at the stored precision.
-// It is this process's clock, as in the SQLite store; claims, where
-// replicas must agree, use the database's.
-func now() time.Time { return store.StoredTime(time.Now()) }

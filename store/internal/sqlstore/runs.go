@@ -1,79 +1,56 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/chatops-dev/chatops/store"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // Runs: one row per run, written with optimistic versions.
 
-const runColumns = `id, kind, platform, channel_id, thread_id, direct, handle, reply_id,
-	requester, user_id, gitlab_user, project, project_id, ref, job, args,
-	pipeline_id, pipeline_url, job_id, job_url, status, notes, phase, deadline,
-	answer, attempts, next_attempt, created_at, updated_at, version, owner, lease_until`
-
-// runArgs are r's values in runColumns order.
-func runArgs(r *store.Run) ([]any, error) {
-	var notes any
+// runArgs are r's values in RunColumns order.
+func (s *Store) runArgs(r *store.Run) ([]any, error) {
+	var notes, answer any
 	if len(r.Notes) > 0 {
-		b, err := json.Marshal(r.Notes)
-		if err != nil {
+		var err error
+		if notes, err = s.d.Notes(r.Notes); err != nil {
 			return nil, fmt.Errorf("encoding notes: %w", err)
 		}
-		notes = string(b)
 	}
-	var answer any
 	if len(r.Answer) > 0 {
 		answer = r.Answer
 	}
 	return []any{
 		r.ID, r.Kind, r.Platform, r.ChannelID, r.ThreadID, r.Direct, r.Handle, r.ReplyID,
 		r.Requester, r.UserID, r.GitLabUser, r.Project, r.ProjectID, r.Ref, r.Job, r.Args,
-		r.PipelineID, r.PipelineURL, r.JobID, r.JobURL, r.Status, notes, string(r.Phase), micros(r.Deadline),
-		answer, r.Attempts, micros(r.NextAttempt), micros(r.CreatedAt), micros(r.UpdatedAt), r.Version,
-		r.Owner, micros(r.LeaseUntil),
+		r.PipelineID, r.PipelineURL, r.JobID, r.JobURL, r.Status, notes, string(r.Phase), s.nullTime(r.Deadline),
+		answer, r.Attempts, s.nullTime(r.NextAttempt), s.d.Time(r.CreatedAt), s.d.Time(r.UpdatedAt), r.Version,
+		r.Owner, s.nullTime(r.LeaseUntil),
 	}, nil
 }
 
-// scanRun reads one row of runColumns.
-func scanRun(row interface{ Scan(...any) error }) (*store.Run, error) {
+// scanRun reads one row of RunColumns, preceded by the columns of extra.
+func (s *Store) scanRun(row interface{ Scan(...any) error }, extra ...any) (*store.Run, error) {
 	var (
-		r                                                       store.Run
-		phase                                                   string
-		notes                                                   sql.NullString
-		deadline, nextAttempt, createdAt, updatedAt, leaseUntil sql.NullInt64
+		r     store.Run
+		phase string
 	)
-	err := row.Scan(&r.ID, &r.Kind, &r.Platform, &r.ChannelID, &r.ThreadID, &r.Direct, &r.Handle, &r.ReplyID,
+	dest := append(extra, &r.ID, &r.Kind, &r.Platform, &r.ChannelID, &r.ThreadID, &r.Direct, &r.Handle, &r.ReplyID,
 		&r.Requester, &r.UserID, &r.GitLabUser, &r.Project, &r.ProjectID, &r.Ref, &r.Job, &r.Args,
-		&r.PipelineID, &r.PipelineURL, &r.JobID, &r.JobURL, &r.Status, &notes, &phase, &deadline,
-		&r.Answer, &r.Attempts, &nextAttempt, &createdAt, &updatedAt, &r.Version,
-		&r.Owner, &leaseUntil)
-	if err != nil {
+		&r.PipelineID, &r.PipelineURL, &r.JobID, &r.JobURL, &r.Status, notesDest{s.d, &r.Notes}, &phase, timeDest{&r.Deadline},
+		&r.Answer, &r.Attempts, timeDest{&r.NextAttempt}, timeDest{&r.CreatedAt}, timeDest{&r.UpdatedAt}, &r.Version,
+		&r.Owner, timeDest{&r.LeaseUntil})
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
-	}
-	if notes.Valid && notes.String != "" {
-		if err := json.Unmarshal([]byte(notes.String), &r.Notes); err != nil {
-			return nil, fmt.Errorf("decoding notes of run %s: %w", r.ID, err)
-		}
-	}
-	if len(r.Notes) == 0 {
-		r.Notes = nil
 	}
 	if len(r.Answer) == 0 {
 		r.Answer = nil
 	}
 	r.Phase = store.Phase(phase)
-	r.Deadline, r.NextAttempt = fromMicros(deadline), fromMicros(nextAttempt)
-	r.CreatedAt, r.UpdatedAt = fromMicros(createdAt), fromMicros(updatedAt)
-	r.LeaseUntil = fromMicros(leaseUntil)
 	return &r, nil
 }
 
@@ -88,12 +65,12 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
-	args, err := runArgs(&c)
+	args, err := s.runArgs(&c)
 	if err != nil {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	res, err := s.w.ExecContext(ctx, `INSERT INTO runs (`+RunColumns+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)
 		ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
@@ -113,31 +90,30 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 	c.Deadline, c.NextAttempt = store.StoredTime(r.Deadline), store.StoredTime(r.NextAttempt)
 	c.UpdatedAt = now()
 	c.Version = r.Version + 1
-	args, err := runArgs(&c)
+	args, err := s.runArgs(&c)
 	if err != nil {
 		return fmt.Errorf("store: saving run %s: %w", r.ID, err)
 	}
-	// args[1:27] are kind..next_attempt, in runColumns order; created_at
+	// args[:27] are id..next_attempt, in RunColumns order; created_at
 	// (args[27]), owner and lease_until (args[30:]) stay as stored: only
 	// AcquireRuns and ReleaseRuns move a lease, so a save from a copy read
-	// before a renewal or a takeover cannot undo it.
-	// RETURNING them: the caller gets the stored values, whatever it had
-	// put there.
-	var created, leaseUntil sql.NullInt64
+	// before a renewal or a takeover cannot undo it. RETURNING them: the
+	// caller gets the stored values, whatever it had put there.
 	var owner string
 	err = s.w.QueryRowContext(ctx, `UPDATE runs SET
-		kind = ?, platform = ?, channel_id = ?, thread_id = ?, direct = ?, handle = ?, reply_id = ?,
-		requester = ?, user_id = ?, gitlab_user = ?, project = ?, project_id = ?, ref = ?, job = ?, args = ?,
-		pipeline_id = ?, pipeline_url = ?, job_id = ?, job_url = ?, status = ?, notes = ?, phase = ?, deadline = ?,
-		answer = ?, attempts = ?, next_attempt = ?, updated_at = ?, version = ?
-		WHERE id = ? AND version = ?
+		kind = $2, platform = $3, channel_id = $4, thread_id = $5, direct = $6, handle = $7, reply_id = $8,
+		requester = $9, user_id = $10, gitlab_user = $11, project = $12, project_id = $13, ref = $14, job = $15, args = $16,
+		pipeline_id = $17, pipeline_url = $18, job_id = $19, job_url = $20, status = $21, notes = $22, phase = $23, deadline = $24,
+		answer = $25, attempts = $26, next_attempt = $27, updated_at = $28, version = $29
+		WHERE id = $1 AND version = $30
 		RETURNING created_at, owner, lease_until`,
-		append(append(args[1:27:27], args[28], args[29]), r.ID, r.Version)...).Scan(&created, &owner, &leaseUntil)
+		append(args[:27:27], args[28], args[29], r.Version)...).
+		Scan(timeDest{&c.CreatedAt}, &owner, timeDest{&c.LeaseUntil})
 	if errors.Is(err, sql.ErrNoRows) {
 		// Nothing updated: no such run, or another version. Runs are never
 		// deleted, so the row cannot vanish between the update and this.
 		var one int
-		err := s.r.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = ?`, r.ID).Scan(&one)
+		err := s.r.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = $1`, r.ID).Scan(&one)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("store: saving run %s: %w", r.ID, store.ErrNotFound)
@@ -149,15 +125,14 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 	if err != nil {
 		return fmt.Errorf("store: saving run %s: %w", r.ID, err)
 	}
-	c.CreatedAt = fromMicros(created)
-	c.Owner, c.LeaseUntil = owner, fromMicros(leaseUntil)
+	c.Owner = owner
 	*r = c
 	return nil
 }
 
 // GetRun returns one run; see store.Store.
 func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	r, err := s.scanRun(s.r.QueryRowContext(ctx, `SELECT `+RunColumns+` FROM runs WHERE id = $1`, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("store: reading run %s: %w", id, store.ErrNotFound)
@@ -169,7 +144,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
 
 // OpenRuns returns the runs not done, oldest first; see store.Store.
 func (s *Store) OpenRuns(ctx context.Context) ([]*store.Run, error) {
-	runs, err := s.query(ctx, `SELECT `+runColumns+` FROM runs WHERE phase <> 'done' ORDER BY created_at, seq`)
+	runs, err := s.queryRuns(ctx, `SELECT `+RunColumns+` FROM runs WHERE phase <> 'done' ORDER BY created_at, seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing open runs: %w", err)
 	}
@@ -179,37 +154,33 @@ func (s *Store) OpenRuns(ctx context.Context) ([]*store.Run, error) {
 // ListRuns returns runs matching f, newest first; see store.Store.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, error) {
 	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
+	var a Args
 	if f.Platform != "" {
-		add("platform = ?", f.Platform)
+		where = append(where, "platform = "+a.Add(f.Platform))
 	}
 	if f.ChannelID != "" {
-		add("channel_id = ?", f.ChannelID)
+		where = append(where, "channel_id = "+a.Add(f.ChannelID))
 	}
 	if f.Requester != "" {
-		add("requester = ?", f.Requester)
+		where = append(where, "requester = "+a.Add(f.Requester))
 	}
-	q := `SELECT ` + runColumns + ` FROM runs`
 	if f.OpenOnly {
 		where = append(where, "phase <> 'done'")
 	}
+	q := `SELECT ` + RunColumns + ` FROM runs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_at DESC, seq DESC LIMIT ?"
-	args = append(args, f.EffectiveLimit())
-	runs, err := s.query(ctx, q, args...)
+	q += " ORDER BY created_at DESC, seq DESC LIMIT " + a.Add(f.EffectiveLimit())
+	runs, err := s.queryRuns(ctx, q, a.Values()...)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing runs: %w", err)
 	}
 	return runs, nil
 }
 
-func (s *Store) query(ctx context.Context, q string, args ...any) ([]*store.Run, error) {
+// queryRuns reads the runs q selects (RunColumns) through the readers.
+func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*store.Run, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -217,7 +188,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]*store.Run,
 	defer rows.Close()
 	var runs []*store.Run
 	for rows.Next() {
-		r, err := scanRun(rows)
+		r, err := s.scanRun(rows)
 		if err != nil {
 			return nil, err
 		}
