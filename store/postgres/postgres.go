@@ -12,14 +12,12 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/internal/migrate"
@@ -38,10 +36,8 @@ const migrateLockID int64 = 0x63686174_6f7073
 // concurrent use, and several Stores, in several processes, may share one
 // database.
 type Store struct {
-	// Store runs the statements (shared with store/sqlite) through db,
-	// pgx's database/sql layer over pool.
+	// Store runs the statements (shared with store/sqlite) through pool.
 	*sqlstore.Store
-	db *sql.DB
 	// pool also serves migrations and Notify, and configures Listen's
 	// connections.
 	pool *pgxpool.Pool
@@ -79,8 +75,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
-	s.db = stdlib.OpenDBFromPool(s.pool)
-	s.Store = sqlstore.New(s.db, s.db, newDialect())
+	s.Store = sqlstore.New(poolDB{s.pool}, poolDB{s.pool}, dialect{})
 	return s, nil
 }
 
@@ -135,11 +130,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the connections and ends every Listen.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.done) })
-	err := s.db.Close()
 	s.pool.Close()
-	if err != nil {
-		return fmt.Errorf("store: closing %s: %w", s.where, err)
-	}
 	return nil
 }
 

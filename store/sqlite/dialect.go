@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/chatops-dev/chatops/store/internal/sqlstore"
@@ -18,6 +19,25 @@ var _ sqlstore.Dialect = dialect{}
 // Time is t in microseconds since the Unix epoch.
 func (dialect) Time(t time.Time) any { return t.UnixMicro() }
 
+// TimeDest decodes microseconds since the Unix epoch.
+func (dialect) TimeDest(t *time.Time) any { return timeDest{t} }
+
+// timeDest scans INTEGER microseconds, or NULL for the zero time.
+type timeDest struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (d timeDest) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.UnixMicro(v).UTC()
+	default:
+		return fmt.Errorf("scanning a time: unexpected %T", src)
+	}
+	return nil
+}
+
 // Notes is notes as a JSON array.
 func (dialect) Notes(notes []string) (any, error) {
 	b, err := json.Marshal(notes)
@@ -27,11 +47,33 @@ func (dialect) Notes(notes []string) (any, error) {
 	return string(b), nil
 }
 
-// DecodeNotes reads a JSON array.
-func (dialect) DecodeNotes(src string) ([]string, error) {
-	var notes []string
-	err := json.Unmarshal([]byte(src), &notes)
-	return notes, err
+// NotesDest decodes the JSON array of a notes column.
+func (dialect) NotesDest(notes *[]string) any { return notesDest{notes} }
+
+// notesDest scans a JSON array of strings (TEXT, or NULL for none).
+type notesDest struct{ notes *[]string }
+
+// Scan implements sql.Scanner.
+func (n notesDest) Scan(src any) error {
+	*n.notes = nil
+	var text []byte
+	switch v := src.(type) {
+	case nil:
+		return nil
+	case string:
+		text = []byte(v)
+	case []byte:
+		text = v
+	default:
+		return fmt.Errorf("scanning notes: unexpected %T", src)
+	}
+	if len(text) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(text, n.notes); err != nil {
+		return fmt.Errorf("decoding notes: %w", err)
+	}
+	return nil
 }
 
 // Now binds this process's time: SQLite's own 'now' has only

@@ -153,7 +153,7 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: opening SQLite %s for reading: %w", s.path, err)
 	}
-	s.Store = sqlstore.New(s.w, s.r, dialect{})
+	s.Store = sqlstore.New(sqlstore.OverSQL(s.w), sqlstore.OverSQL(s.r), dialect{})
 	return nil
 }
 

@@ -22,13 +22,9 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, ttl time.Duration) (
 	}
 	var a Args
 	k, expires, now := a.Add(key), s.d.Later(&a, ttl), s.d.Now(&a)
-	res, err := s.w.ExecContext(ctx, `INSERT INTO claims (key, expires_at) VALUES (`+k+`, `+expires+`)
+	n, err := s.w.Exec(ctx, `INSERT INTO claims (key, expires_at) VALUES (`+k+`, `+expires+`)
 		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
 		WHERE claims.expires_at <= `+now, a.Values()...)
-	if err != nil {
-		return false, fmt.Errorf("store: claiming event %q: %w", key, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("store: claiming event %q: %w", key, err)
 	}
@@ -45,7 +41,7 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, ttl time.Duration) (
 func (s *Store) deleteExpiredClaims(ctx context.Context) error {
 	var a Args
 	now, limit := s.d.Now(&a), a.Add(cleanBatch)
-	_, err := s.w.ExecContext(ctx, `DELETE FROM claims WHERE key IN (
+	_, err := s.w.Exec(ctx, `DELETE FROM claims WHERE key IN (
 		SELECT key FROM claims WHERE expires_at <= `+now+` LIMIT `+limit+s.d.SkipLocked()+`)`, a.Values()...)
 	return err
 }
@@ -53,7 +49,7 @@ func (s *Store) deleteExpiredClaims(ctx context.Context) error {
 // Cursor returns the value under key, "" when there is none.
 func (s *Store) Cursor(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, `SELECT value FROM cursors WHERE key = $1`, key).Scan(&v)
+	err := s.r.QueryRow(ctx, `SELECT value FROM cursors WHERE key = $1`, key).Scan(&v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", nil
@@ -65,7 +61,7 @@ func (s *Store) Cursor(ctx context.Context, key string) (string, error) {
 
 // SetCursor stores value under key.
 func (s *Store) SetCursor(ctx context.Context, key, value string) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO cursors (key, value) VALUES ($1, $2)
+	_, err := s.w.Exec(ctx, `INSERT INTO cursors (key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	if err != nil {
 		return fmt.Errorf("store: setting cursor %q: %w", key, err)

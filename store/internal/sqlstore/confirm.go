@@ -22,21 +22,19 @@ func (s *Store) CreateConfirmation(ctx context.Context, c *store.Confirmation) e
 	n.CreatedAt, n.ExpiresAt = now(), store.StoredTime(c.ExpiresAt)
 	var a Args
 	lapsed, limit := s.d.Now(&a), a.Add(cleanBatch)
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM confirmations WHERE code IN (
+	if _, err := s.w.Exec(ctx, `DELETE FROM confirmations WHERE code IN (
 		SELECT code FROM confirmations WHERE expires_at <= `+lapsed+` LIMIT `+limit+s.d.SkipLocked()+`)`,
 		a.Values()...); err != nil {
 		return fmt.Errorf("store: deleting lapsed confirmations: %w", err)
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO confirmations (`+confirmColumns+`)
+	k, err := s.w.Exec(ctx, `INSERT INTO confirmations (`+confirmColumns+`)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT (code) DO NOTHING`,
 		n.Code, n.Requester, n.UserID, n.Platform, n.ChannelID, n.ThreadID, n.Direct, n.Handle,
 		n.Project, n.Job, n.Ref, n.Args, s.d.Time(n.CreatedAt), s.d.Time(n.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("store: creating confirmation %s: %w", c.Code, err)
 	}
-	if k, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: creating confirmation %s: %w", c.Code, err)
-	} else if k == 0 {
+	if k == 0 {
 		return fmt.Errorf("store: creating confirmation %s: %w", c.Code, store.ErrExists)
 	}
 	*c = n
@@ -51,14 +49,14 @@ func (s *Store) TakeConfirmation(ctx context.Context, code, identity string) (*s
 	var live bool
 	var a Args
 	cd, who, now := a.Add(code), a.Add(identity), s.d.Now(&a)
-	err := s.w.QueryRowContext(ctx, `DELETE FROM confirmations WHERE code = `+cd+` AND requester = `+who+`
+	err := s.w.QueryRow(ctx, `DELETE FROM confirmations WHERE code = `+cd+` AND requester = `+who+`
 		RETURNING `+confirmColumns+`, expires_at > `+now, a.Values()...).Scan(&c.Code, &c.Requester, &c.UserID, &c.Platform,
 		&c.ChannelID, &c.ThreadID, &c.Direct, &c.Handle, &c.Project, &c.Job, &c.Ref, &c.Args,
-		timeDest{&c.CreatedAt}, timeDest{&c.ExpiresAt}, &live)
+		s.d.TimeDest(&c.CreatedAt), s.d.TimeDest(&c.ExpiresAt), &live)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		var one int
-		err := s.w.QueryRowContext(ctx, `SELECT 1 FROM confirmations WHERE code = $1`, code).Scan(&one)
+		err := s.w.QueryRow(ctx, `SELECT 1 FROM confirmations WHERE code = $1`, code).Scan(&one)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil, fmt.Errorf("store: taking confirmation %s: %w", code, store.ErrNotFound)

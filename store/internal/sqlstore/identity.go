@@ -15,7 +15,7 @@ func (s *Store) SaveIdentity(ctx context.Context, id *store.Identity) error {
 		return errors.New("store: saving an identity: empty chat identity")
 	}
 	id.ExpiresAt, id.LinkedAt = store.StoredTime(id.ExpiresAt), store.StoredTime(id.LinkedAt)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO identities
+	_, err := s.w.Exec(ctx, `INSERT INTO identities
 		(chat, gitlab_user_id, gitlab_username, access_token, refresh_token, expires_at, linked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (chat) DO UPDATE SET gitlab_user_id = excluded.gitlab_user_id,
@@ -33,10 +33,10 @@ func (s *Store) SaveIdentity(ctx context.Context, id *store.Identity) error {
 // GetIdentity returns the link of chat, or store.ErrNotFound.
 func (s *Store) GetIdentity(ctx context.Context, chat string) (*store.Identity, error) {
 	var id store.Identity
-	err := s.r.QueryRowContext(ctx, `SELECT chat, gitlab_user_id, gitlab_username, access_token, refresh_token,
+	err := s.r.QueryRow(ctx, `SELECT chat, gitlab_user_id, gitlab_username, access_token, refresh_token,
 		expires_at, linked_at FROM identities WHERE chat = $1`, chat).
 		Scan(&id.Chat, &id.GitLabUserID, &id.GitLabUsername, &id.AccessToken, &id.RefreshToken,
-			timeDest{&id.ExpiresAt}, timeDest{&id.LinkedAt})
+			s.d.TimeDest(&id.ExpiresAt), s.d.TimeDest(&id.LinkedAt))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("identity %s: %w", chat, store.ErrNotFound)
@@ -48,7 +48,7 @@ func (s *Store) GetIdentity(ctx context.Context, chat string) (*store.Identity, 
 
 // DeleteIdentity removes the link of chat, if any.
 func (s *Store) DeleteIdentity(ctx context.Context, chat string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM identities WHERE chat = $1`, chat); err != nil {
+	if _, err := s.w.Exec(ctx, `DELETE FROM identities WHERE chat = $1`, chat); err != nil {
 		return fmt.Errorf("store: deleting the identity of %s: %w", chat, err)
 	}
 	return nil

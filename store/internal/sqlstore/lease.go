@@ -33,7 +33,7 @@ func (s *Store) AcquireRuns(ctx context.Context, owner string, lease time.Durati
 	}
 	var a Args
 	q := s.d.AcquireRuns(&a, owner, lease, limit)
-	rows, err := s.w.QueryContext(ctx, q, a.Values()...)
+	rows, err := s.w.Query(ctx, q, a.Values()...)
 	if err != nil {
 		return nil, fmt.Errorf("store: acquiring runs for %q: %w", owner, err)
 	}
@@ -73,7 +73,7 @@ func (s *Store) ReleaseRuns(ctx context.Context, owner string) error {
 	}
 	var a Args
 	o, now := a.Add(owner), s.d.Now(&a)
-	if _, err := s.w.ExecContext(ctx, `UPDATE runs SET lease_until = `+now+`
+	if _, err := s.w.Exec(ctx, `UPDATE runs SET lease_until = `+now+`
 		WHERE owner = `+o+` AND phase <> 'done' AND (lease_until IS NULL OR lease_until > `+now+`)`, a.Values()...); err != nil {
 		return fmt.Errorf("store: releasing the runs of %q: %w", owner, err)
 	}

@@ -41,11 +41,14 @@ func (s *Store) scanRun(row interface{ Scan(...any) error }, extra ...any) (*sto
 	)
 	dest := append(extra, &r.ID, &r.Kind, &r.Platform, &r.ChannelID, &r.ThreadID, &r.Direct, &r.Handle, &r.ReplyID,
 		&r.Requester, &r.UserID, &r.GitLabUser, &r.Project, &r.ProjectID, &r.Ref, &r.Job, &r.Args,
-		&r.PipelineID, &r.PipelineURL, &r.JobID, &r.JobURL, &r.Status, notesDest{s.d, &r.Notes}, &phase, timeDest{&r.Deadline},
-		&r.Answer, &r.Attempts, timeDest{&r.NextAttempt}, timeDest{&r.CreatedAt}, timeDest{&r.UpdatedAt}, &r.Version,
-		&r.Owner, timeDest{&r.LeaseUntil})
+		&r.PipelineID, &r.PipelineURL, &r.JobID, &r.JobURL, &r.Status, s.d.NotesDest(&r.Notes), &phase, s.d.TimeDest(&r.Deadline),
+		&r.Answer, &r.Attempts, s.d.TimeDest(&r.NextAttempt), s.d.TimeDest(&r.CreatedAt), s.d.TimeDest(&r.UpdatedAt), &r.Version,
+		&r.Owner, s.d.TimeDest(&r.LeaseUntil))
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
+	}
+	if len(r.Notes) == 0 {
+		r.Notes = nil
 	}
 	if len(r.Answer) == 0 {
 		r.Answer = nil
@@ -69,15 +72,13 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	if err != nil {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO runs (`+RunColumns+`)
+	n, err := s.w.Exec(ctx, `INSERT INTO runs (`+RunColumns+`)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)
 		ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
-	} else if n == 0 {
+	if n == 0 {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, store.ErrExists)
 	}
 	*r = c
@@ -100,7 +101,7 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 	// before a renewal or a takeover cannot undo it. RETURNING them: the
 	// caller gets the stored values, whatever it had put there.
 	var owner string
-	err = s.w.QueryRowContext(ctx, `UPDATE runs SET
+	err = s.w.QueryRow(ctx, `UPDATE runs SET
 		kind = $2, platform = $3, channel_id = $4, thread_id = $5, direct = $6, handle = $7, reply_id = $8,
 		requester = $9, user_id = $10, gitlab_user = $11, project = $12, project_id = $13, ref = $14, job = $15, args = $16,
 		pipeline_id = $17, pipeline_url = $18, job_id = $19, job_url = $20, status = $21, notes = $22, phase = $23, deadline = $24,
@@ -108,12 +109,12 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 		WHERE id = $1 AND version = $30
 		RETURNING created_at, owner, lease_until`,
 		append(args[:27:27], args[28], args[29], r.Version)...).
-		Scan(timeDest{&c.CreatedAt}, &owner, timeDest{&c.LeaseUntil})
+		Scan(s.d.TimeDest(&c.CreatedAt), &owner, s.d.TimeDest(&c.LeaseUntil))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Nothing updated: no such run, or another version. Runs are never
 		// deleted, so the row cannot vanish between the update and this.
 		var one int
-		err := s.r.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = $1`, r.ID).Scan(&one)
+		err := s.r.QueryRow(ctx, `SELECT 1 FROM runs WHERE id = $1`, r.ID).Scan(&one)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("store: saving run %s: %w", r.ID, store.ErrNotFound)
@@ -132,7 +133,7 @@ func (s *Store) SaveRun(ctx context.Context, r *store.Run) error {
 
 // GetRun returns one run; see store.Store.
 func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
-	r, err := s.scanRun(s.r.QueryRowContext(ctx, `SELECT `+RunColumns+` FROM runs WHERE id = $1`, id))
+	r, err := s.scanRun(s.r.QueryRow(ctx, `SELECT `+RunColumns+` FROM runs WHERE id = $1`, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("store: reading run %s: %w", id, store.ErrNotFound)
@@ -181,7 +182,7 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 
 // queryRuns reads the runs q selects (RunColumns) through the readers.
 func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*store.Run, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.r.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
