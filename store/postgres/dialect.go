@@ -57,10 +57,11 @@ func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 // FOR UPDATE makes concurrent callers, from any process, queue on each
 // row and re-check it as the previous one left it, so a run taken
 // meanwhile is no longer eligible; SKIP LOCKED lets a caller pass over
-// rows another is taking. The pick is a CTE, not "WHERE seq IN (SELECT
-// ... LIMIT ... FOR UPDATE SKIP LOCKED)" as on SQLite: a locking CTE is
-// evaluated once, while the planner may run such a sub-select more than
-// once (a nested loop), leasing more than limit runs.
+// rows another is taking. The pick stays a CTE rather than SQLite's
+// "WHERE seq IN (SELECT ... LIMIT ...)" with FOR UPDATE SKIP LOCKED
+// added: PostgreSQL evaluates a locking CTE exactly once, which it does
+// not promise for a sub-select in WHERE (run again, say as the inner side
+// of a nested loop, it could lease more than limit runs).
 func (d dialect) AcquireRuns(a *sqlstore.Args, owner string, lease time.Duration, limit int) string {
 	o, until := a.Add(owner), d.Later(a, lease)
 	return `WITH picked AS (

@@ -199,7 +199,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("store: applying migration %s to %s: %w", m.Name, s.path, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 			m.Version, time.Now().UnixMicro()); err != nil {
 			return fmt.Errorf("store: recording migration %s in %s: %w", m.Name, s.path, err)
 		}
