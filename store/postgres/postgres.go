@@ -15,15 +15,13 @@ import (
 	"embed"
 	"fmt"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/internal/migrate"
+	"github.com/chatops-dev/chatops/store/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -34,24 +32,17 @@ var migrations embed.FS
 // fixed number works; this one spells "chatops".
 const migrateLockID int64 = 0x63686174_6f7073
 
-// Tuning of expired-claim cleanup: every cleanEvery claims, ClaimEvent
-// deletes at most cleanBatch expired claims, so the table stays about as
-// large as the claims within their ttl and no call does unbounded work.
-// Every replica cleans; SKIP LOCKED keeps them out of each other's way.
-const (
-	cleanEvery = 100
-	cleanBatch = 1000
-)
-
 // Store is a store.Store in a PostgreSQL database. It is safe for
 // concurrent use, and several Stores, in several processes, may share one
 // database.
 type Store struct {
+	// Store runs the statements (shared with store/sqlite) through pool.
+	*sqlstore.Store
+	// pool also serves migrations and Notify, and configures Listen's
+	// connections.
 	pool *pgxpool.Pool
 	// where names the database in errors without the URL's password.
 	where string
-	// claims counts ClaimEvent calls, to clean up every cleanEvery.
-	claims atomic.Int64
 	// migrated is how many migrations Open applied (for tests).
 	migrated int
 	// done is closed by Close, to end every Listen.
@@ -84,6 +75,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
+	s.Store = sqlstore.New(poolDB{s.pool}, poolDB{s.pool}, dialect{})
 	return s, nil
 }
 
@@ -149,24 +141,3 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// timestamptz is t as stored: nil (NULL) for the zero time.
-func timestamptz(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
-// fromTimestamptz is the inverse of timestamptz, in UTC.
-func fromTimestamptz(t pgtype.Timestamptz) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
-}
-
-// now is the time CreateRun and SaveRun record, at the stored precision.
-// It is this process's clock, as in the SQLite store; claims, where
-// replicas must agree, use the database's.
-func now() time.Time { return store.StoredTime(time.Now()) }

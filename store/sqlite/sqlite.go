@@ -24,6 +24,7 @@ import (
 
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/internal/migrate"
+	"github.com/chatops-dev/chatops/store/internal/sqlstore"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -58,16 +59,11 @@ func (e *InUseError) Error() string {
 // Is makes errors.Is(err, ErrInUse) true.
 func (e *InUseError) Is(target error) bool { return target == ErrInUse }
 
-// Tuning of expired-claim cleanup: every cleanEvery claims, ClaimEvent
-// deletes at most cleanBatch expired claims, so the table stays about as
-// large as the claims within their ttl and no call does unbounded work.
-const (
-	cleanEvery = 100
-	cleanBatch = 1000
-)
-
 // Store is a store.Store in one SQLite file. It is safe for concurrent use.
 type Store struct {
+	// Store runs the statements (shared with store/postgres), through w
+	// and r.
+	*sqlstore.Store
 	path string
 	// w has a single connection, so writes queue in Go instead of failing
 	// with SQLITE_BUSY; its transactions begin IMMEDIATE for the same
@@ -75,8 +71,6 @@ type Store struct {
 	// run alongside the writer.
 	w, r *sql.DB
 	lock *os.File
-	// claims counts ClaimEvent calls, to clean up every cleanEvery.
-	claims atomic.Int64
 	// migrated is how many migrations Open applied (for tests).
 	migrated int
 	closed   atomic.Bool
@@ -159,6 +153,7 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: opening SQLite %s for reading: %w", s.path, err)
 	}
+	s.Store = sqlstore.New(sqlstore.OverSQL(s.w), sqlstore.OverSQL(s.r), dialect{})
 	return nil
 }
 
@@ -205,7 +200,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: applying migration %s to %s: %w", m.Name, s.path, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-			m.Version, micros(time.Now())); err != nil {
+			m.Version, time.Now().UnixMicro()); err != nil {
 			return fmt.Errorf("store: recording migration %s in %s: %w", m.Name, s.path, err)
 		}
 	}
@@ -252,23 +247,3 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// micros is t as stored: microseconds since the Unix epoch, or nil (NULL)
-// for the zero time.
-func micros(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-// fromMicros is the inverse of micros.
-func fromMicros(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
-}
-
-// now is the time CreateRun and SaveRun record, at the stored precision.
-func now() time.Time { return store.StoredTime(time.Now()) }

@@ -209,3 +209,19 @@ func TestOpenEndsADeadProcesssLeases(t *testing.T) {
 		t.Fatalf("after reopening: %d runs (%v), want r1 taken at once", len(runs), err)
 	}
 }
+
+// The shared statements (store/internal/sqlstore) number their
+// placeholders $1, $2, ... as PostgreSQL wants. SQLite reads $NNN as a
+// named parameter and numbers parameters by first appearance, so this
+// relies on modernc.org/sqlite binding "$NNN" to the argument of ordinal
+// NNN: out of order and repeated, as SaveRun and AcquireRuns use them.
+func TestDollarPlaceholdersBindByNumber(t *testing.T) {
+	s := openTemp(t)
+	var a, b, c string
+	if err := s.r.QueryRow(`SELECT $2, $1, $2 || $3`, "one", "two", "three").Scan(&a, &b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if a != "two" || b != "one" || c != "twothree" {
+		t.Fatalf("SELECT $2, $1, $2 || $3 = %q, %q, %q; want two, one, twothree", a, b, c)
+	}
+}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -13,6 +12,9 @@ import (
 
 	"github.com/chatops-dev/chatops/store"
 )
+
+// Notify and Listen: NOTIFY/LISTEN on chatops_events, over pgx itself
+// (LISTEN needs a session of its own, which database/sql cannot hold).
 
 // channel is the NOTIFY channel of Notify and Listen. Channels are
 // database-wide, not per schema: deployments sharing one database in
@@ -37,61 +39,6 @@ const (
 	// listenPingTimeout bounds that ping.
 	listenPingTimeout = 10 * time.Second
 )
-
-// checkAcquire refuses arguments that cannot make a lease.
-func checkAcquire(owner string, lease time.Duration, limit int) error {
-	switch {
-	case owner == "":
-		return errors.New("empty owner")
-	case lease < store.TimePrecision:
-		return fmt.Errorf("lease %v is shorter than %v", lease, store.TimePrecision)
-	case limit < 1:
-		return fmt.Errorf("limit %d is not positive", limit)
-	}
-	return nil
-}
-
-// AcquireRuns leases open runs to owner; see store.Store. One statement
-// picks and leases them, on the database's clock. FOR UPDATE makes
-// concurrent callers, from any process, queue on each row and re-check it
-// as the previous one left it, so a run taken meanwhile is no longer
-// eligible; SKIP LOCKED lets a caller pass over rows another is taking
-// instead of waiting for them (it gets them next round, if still free).
-func (s *Store) AcquireRuns(ctx context.Context, owner string, lease time.Duration, limit int) ([]*store.Run, error) {
-	if err := checkAcquire(owner, lease, limit); err != nil {
-		return nil, fmt.Errorf("store: acquiring runs for %q: %w", owner, err)
-	}
-	runs, err := s.query(ctx, `WITH picked AS (
-			SELECT id FROM runs
-			WHERE phase <> 'done' AND (owner = $1 OR owner = '' OR lease_until IS NULL OR lease_until <= now())
-			ORDER BY created_at, seq
-			LIMIT $3
-			FOR UPDATE SKIP LOCKED
-		), leased AS (
-			UPDATE runs SET owner = $1, lease_until = now() + $2::bigint * interval '1 microsecond'
-			FROM picked WHERE runs.id = picked.id
-			RETURNING runs.*
-		)
-		SELECT `+runColumns+` FROM leased ORDER BY created_at, seq`,
-		owner, lease.Microseconds(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: acquiring runs for %q: %w", owner, err)
-	}
-	return runs, nil
-}
-
-// ReleaseRuns ends owner's leases now, by the database's clock; see
-// store.Store. A lease already lapsed keeps its time.
-func (s *Store) ReleaseRuns(ctx context.Context, owner string) error {
-	if owner == "" {
-		return errors.New("store: releasing runs: empty owner")
-	}
-	if _, err := s.pool.Exec(ctx, `UPDATE runs SET lease_until = now()
-		WHERE owner = $1 AND phase <> 'done' AND (lease_until IS NULL OR lease_until > now())`, owner); err != nil {
-		return fmt.Errorf("store: releasing the runs of %q: %w", owner, err)
-	}
-	return nil
-}
 
 // Notify sends payload on the chatops_events channel (pg_notify), to every
 // Listen on this database, in any process; see store.Store.

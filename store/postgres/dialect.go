@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/chatops-dev/chatops/store/internal/sqlstore"
+)
+
+// dialect is PostgreSQL's sqlstore.Dialect. Times are timestamptz, notes
+// text[], and the clock deciding claims, leases and expiry is the
+// database's now(), so replicas with skewed clocks agree.
+type dialect struct{}
+
+var _ sqlstore.Dialect = dialect{}
+
+// Time is t itself: pgx encodes it as timestamptz.
+func (dialect) Time(t time.Time) any { return t }
+
+// TimeDest decodes a timestamptz with pgx's own scan plan (no
+// database/sql detour).
+func (dialect) TimeDest(t *time.Time) any { return timeDest{t} }
+
+// timeDest scans a timestamptz: the zero time for NULL, else in UTC.
+type timeDest struct{ t *time.Time }
+
+// ScanTimestamptz implements pgtype.TimestamptzScanner.
+func (d timeDest) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*d.t = time.Time{}
+		return nil
+	}
+	*d.t = v.Time.UTC()
+	return nil
+}
+
+// Notes is notes itself: pgx encodes a []string as text[].
+func (dialect) Notes(notes []string) (any, error) { return notes, nil }
+
+// NotesDest is notes itself: pgx decodes a text[] into a []string.
+func (dialect) NotesDest(notes *[]string) any { return notes }
+
+// Now is the database's clock.
+func (dialect) Now(*sqlstore.Args) string { return "now()" }
+
+// Later is the database's clock plus dur, to the microsecond.
+func (dialect) Later(a *sqlstore.Args, dur time.Duration) string {
+	return "(now() + " + a.Add(dur.Microseconds()) + "::bigint * interval '1 microsecond')"
+}
+
+// SkipLocked lets a replica pass over rows another one is changing
+// instead of waiting for them; it gets them next round, if still there.
+func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+// AcquireRuns picks and leases in one statement, on the database's clock.
+// FOR UPDATE makes concurrent callers, from any process, queue on each
+// row and re-check it as the previous one left it, so a run taken
+// meanwhile is no longer eligible; SKIP LOCKED lets a caller pass over
+// rows another is taking. The pick stays a CTE rather than SQLite's
+// "WHERE seq IN (SELECT ... LIMIT ...)" with FOR UPDATE SKIP LOCKED
+// added: PostgreSQL evaluates a locking CTE exactly once, which it does
+// not promise for a sub-select in WHERE (run again, say as the inner side
+// of a nested loop, it could lease more than limit runs).
+func (d dialect) AcquireRuns(a *sqlstore.Args, owner string, lease time.Duration, limit int) string {
+	o, until := a.Add(owner), d.Later(a, lease)
+	return `WITH picked AS (
+			SELECT id FROM runs
+			WHERE phase <> 'done' AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= now())
+			ORDER BY created_at, seq
+			LIMIT ` + a.Add(limit) + `
+			FOR UPDATE SKIP LOCKED
+		), leased AS (
+			UPDATE runs SET owner = ` + o + `, lease_until = ` + until + `
+			FROM picked WHERE runs.id = picked.id
+			RETURNING runs.*
+		)
+		SELECT seq, ` + sqlstore.RunColumns + ` FROM leased ORDER BY created_at, seq`
+}
