@@ -309,6 +309,11 @@ type Store interface {
 	// atomically, so of two `link`s by one user, on any replicas, one
 	// starts a flow. An empty ID or Identity is an error.
 	CreatePendingLink(ctx context.Context, l *PendingLink) error
+	// SetPendingLinkTarget stores where the outcome of the pending link
+	// l.ID goes (ChannelID, ThreadID, Direct, Handle), known only once the
+	// verification link was posted, after the link was created; the other
+	// fields are left alone. ErrNotFound when there is no such link.
+	SetPendingLinkTarget(ctx context.Context, l *PendingLink) error
 	// GetPendingLink returns identity's unexpired pending link, or
 	// ErrNotFound.
 	GetPendingLink(ctx context.Context, identity string) (*PendingLink, error)

@@ -80,6 +80,20 @@ func testPendingLink(t *testing.T, o Opener) {
 	if !reflect.DeepEqual(got, l) {
 		t.Errorf("read back %+v, want %+v", got, l)
 	}
+	moved := *l
+	moved.ChannelID, moved.ThreadID, moved.Direct, moved.Handle = "D2", "", false, "h2"
+	moved.Platform, moved.Interval = "ignored", time.Hour // only where it answers is saved
+	if err := s.SetPendingLinkTarget(ctx(t), &moved); err != nil {
+		t.Fatal(err)
+	}
+	want := *l
+	want.ChannelID, want.ThreadID, want.Direct, want.Handle = "D2", "", false, "h2"
+	if got, err := s.GetPendingLink(ctx(t), "slack:U1"); err != nil || !reflect.DeepEqual(got, &want) {
+		t.Errorf("after SetPendingLinkTarget read back %+v (%v), want %+v", got, err, &want)
+	}
+	if err := s.SetPendingLinkTarget(ctx(t), &store.PendingLink{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetPendingLinkTarget(unknown) = %v, want ErrNotFound", err)
+	}
 	if _, err := s.GetPendingLink(ctx(t), "slack:U2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetPendingLink(unknown) = %v, want ErrNotFound", err)
 	}

@@ -56,6 +56,20 @@ func (s *Store) CreatePendingLink(ctx context.Context, l *store.PendingLink) err
 	return nil
 }
 
+// SetPendingLinkTarget stores where a pending link's outcome goes; see
+// store.Store.
+func (s *Store) SetPendingLinkTarget(ctx context.Context, l *store.PendingLink) error {
+	k, err := s.w.Exec(ctx, `UPDATE pending_links SET channel_id = $2, thread_id = $3, direct = $4, handle = $5
+		WHERE id = $1`, l.ID, l.ChannelID, l.ThreadID, l.Direct, l.Handle)
+	switch {
+	case err != nil:
+		return fmt.Errorf("store: saving where pending link %s answers: %w", l.ID, err)
+	case k == 0:
+		return fmt.Errorf("store: saving where pending link %s answers: %w", l.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
 // GetPendingLink returns identity's unexpired pending link; see
 // store.Store.
 func (s *Store) GetPendingLink(ctx context.Context, identity string) (*store.PendingLink, error) {
