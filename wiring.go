@@ -145,7 +145,10 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		a.close()
 		return nil, err
 	}
-	idp, err := identityPlugin(cfg, p, log)
+	// One name for this process in every lease the store keeps (runs,
+	// pending links): /readyz shows it.
+	owner := store.NewOwner()
+	idp, err := identityPlugin(cfg, p, log, owner)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -163,7 +166,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		set, err := gitlabplugins.New(p.projects, runplugin.Options{Store: p.store,
 			PollInterval: cfg.GitLab.PollInterval.Duration, ReplyTimeout: cfg.GitLab.ReplyTimeout.Duration,
 			Webhooks: cfg.GitLab.WebhookSecret != "", HookPollInterval: cfg.GitLab.WebhookPollInterval.Duration,
-			Lease:  cfg.Store.Lease.Duration,
+			Lease: cfg.Store.Lease.Duration, Owner: owner,
 			Logger: log.With("component", "run"), Observer: m, Audit: log.With("logger", "audit"),
 			Actor: idp.Actor, Policy: jobPolicy(cfg), ConfirmFor: cfg.Bot.ConfirmTimeout.Duration})
 		if err != nil {

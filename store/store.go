@@ -1,8 +1,10 @@
 // Package store keeps what must outlive a chatops process: runs (a GitLab
 // pipeline started from chat, until its outcome has been delivered),
 // claimed chat event ids (so a redelivered event is handled once, also
-// across processes sharing a database), and small named cursors (an
-// adapter's position, such as the last handled Mattermost post).
+// across processes sharing a database), small named cursors (an
+// adapter's position, such as the last handled Mattermost post), linked
+// identities, confirmations and pending links (a `link` waiting for its
+// user's approval in GitLab).
 //
 // Two implementations pass one shared test suite (store/storetest):
 // store/sqlite, an embedded database file and the default, and
@@ -299,4 +301,38 @@ type Store interface {
 	// DeleteIdentity removes the link of chat; deleting a link that does
 	// not exist is not an error.
 	DeleteIdentity(ctx context.Context, chat string) error
+
+	// CreatePendingLink stores a pending link (see PendingLink). It sets
+	// CreatedAt and truncates the times and Interval to TimePrecision.
+	// ErrExists when l.Identity has an unexpired pending link already (by
+	// the database's clock; an expired one is replaced), decided
+	// atomically, so of two `link`s by one user, on any replicas, one
+	// starts a flow. An empty ID or Identity is an error.
+	CreatePendingLink(ctx context.Context, l *PendingLink) error
+	// SetPendingLinkTarget stores where the outcome of the pending link
+	// l.ID goes (ChannelID, ThreadID, Direct, Handle), known only once the
+	// verification link was posted, after the link was created; the other
+	// fields are left alone. ErrNotFound when there is no such link.
+	SetPendingLinkTarget(ctx context.Context, l *PendingLink) error
+	// GetPendingLink returns identity's unexpired pending link, or
+	// ErrNotFound.
+	GetPendingLink(ctx context.Context, identity string) (*PendingLink, error)
+	// AcquirePendingLinks leases to owner, until now+lease, every
+	// unexpired pending link that has no owner, whose lease has lapsed,
+	// or that owner holds already (renewing it), oldest first, at most
+	// limit, and returns them: as AcquireRuns for runs, so one process
+	// polls GitLab for each link, and a dead one's pass to the others.
+	// The arguments are checked as AcquireRuns checks them.
+	AcquirePendingLinks(ctx context.Context, owner string, lease time.Duration, limit int) ([]*PendingLink, error)
+	// ReleasePendingLinks ends owner's leases on pending links now (a
+	// clean shutdown), so another process takes them over at once.
+	ReleasePendingLinks(ctx context.Context, owner string) error
+	// DeletePendingLink deletes the pending link with that ID (not
+	// Identity: finishing an old flow must not delete a newer one) and
+	// reports whether it was there, so of several processes finishing
+	// one flow exactly one is told true: the one that answers the user.
+	DeletePendingLink(ctx context.Context, id string) (bool, error)
+	// DeleteExpiredPendingLinks deletes expired pending links, a bounded
+	// batch per call, and returns how many it deleted.
+	DeleteExpiredPendingLinks(ctx context.Context) (int, error)
 }

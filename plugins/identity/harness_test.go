@@ -19,6 +19,7 @@ import (
 	"github.com/chatops-dev/chatops/plugins/gitlabplugins"
 	"github.com/chatops-dev/chatops/plugins/identity"
 	"github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/seal"
 	"github.com/chatops-dev/chatops/store/sqlite"
 )
@@ -57,6 +58,7 @@ type env struct {
 	gl     *gitlabtest.Server
 	chat   *bottest.Chat
 	dbPath string
+	st     store.Store
 	logs   *syncBuffer
 	// stop stops the bot and reports whether Run returned within 10s.
 	stop func() bool
@@ -71,6 +73,16 @@ type envOpts struct {
 	// noDirect hides the chat's bot.DirectOpener, as a platform that
 	// cannot open direct conversations.
 	noDirect bool
+	// share, when set, is an env whose fake GitLab and store this one
+	// uses, as another process (a restart, a replica) would.
+	share *env
+	// owner, lease and maxPending are the identity plugin's Owner, Lease
+	// and MaxPending (its defaults when unset).
+	owner      string
+	lease      time.Duration
+	maxPending int
+	// wrap, when set, wraps the store the identity plugin uses.
+	wrap func(store.Store) store.Store
 }
 
 func newEnv(t *testing.T, actAs string, linking bool) *env {
@@ -91,16 +103,28 @@ func newEnvWith(t *testing.T, o envOpts) *env {
 	if o.workers == 0 {
 		o.workers = 8
 	}
-	fake := gitlabtest.New(gitlabtest.Options{CIConfig: ci, Admin: actAs == gitlab.ActAsSudo})
-	t.Cleanup(fake.Close)
-	fake.AddUser("alice", gitlabtest.Developer)
-	fake.AddUser("olga", 0)
-	e := &env{t: t, gl: fake, chat: bottest.NewChat("test"), dbPath: filepath.Join(t.TempDir(), "chatops.db"), logs: &syncBuffer{}}
+	e := &env{t: t, chat: bottest.NewChat("test"), logs: &syncBuffer{}}
+	if o.share != nil {
+		e.gl, e.dbPath, e.st = o.share.gl, o.share.dbPath, o.share.st
+	} else {
+		e.gl = gitlabtest.New(gitlabtest.Options{CIConfig: ci, Admin: actAs == gitlab.ActAsSudo})
+		t.Cleanup(e.gl.Close)
+		e.gl.AddUser("alice", gitlabtest.Developer)
+		e.gl.AddUser("olga", 0)
+		e.dbPath = filepath.Join(t.TempDir(), "chatops.db")
+		st, err := sqlite.Open(context.Background(), e.dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.st = st
+		t.Cleanup(func() { st.Close() }) // after the bots' cleanups, which run first
+	}
+	fake, st := e.gl, e.st
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ids := map[string]string{"test:U-alice": "alice", "test:U-olga": "olga"}
-	st, err := sqlite.Open(context.Background(), e.dbPath)
-	if err != nil {
-		t.Fatal(err)
+	var idStore store.Store = st
+	if o.wrap != nil {
+		idStore = o.wrap(st)
 	}
 	sealer, err := seal.New(bytes.Repeat([]byte{42}, seal.KeySize))
 	if err != nil {
@@ -110,8 +134,8 @@ func newEnvWith(t *testing.T, o envOpts) *env {
 	if linking {
 		clientID = "chatops-app"
 	}
-	idp, err := identity.New(identity.Options{GitLabURL: fake.URL(), ClientID: clientID, Store: st, Sealer: sealer,
-		Identities: ids, ActAs: actAs, Logger: log})
+	idp, err := identity.New(identity.Options{GitLabURL: fake.URL(), ClientID: clientID, Store: idStore, Sealer: sealer,
+		Identities: ids, ActAs: actAs, Logger: log, Owner: o.owner, Lease: o.lease, MaxPending: o.maxPending})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +174,7 @@ func newEnvWith(t *testing.T, o envOpts) *env {
 			return false
 		}
 	}
-	t.Cleanup(func() { cancel(); <-done; st.Close() })
+	t.Cleanup(func() { cancel(); <-done })
 	return e
 }
 

@@ -2,8 +2,10 @@
 // accounts: `link` runs GitLab's OAuth 2.0 Device Authorization Grant
 // (RFC 8628) in a direct message (opened by the bot when asked in a
 // channel), waits for the approval in the plugin's bot.Service rather
-// than in a worker, and records the link with the user's tokens sealed
-// (store/seal); `whoami` shows who a chat user is in
+// than in a worker, with the flow stored (store.PendingLink) so that the
+// next process, or another replica, finishes it after a stop, and records
+// the link with the user's tokens sealed (store/seal); `whoami` shows who
+// a chat user is in
 // GitLab; `unlink` revokes the tokens and forgets the link. Its
 // Middleware puts the caller's linked credential into every command's
 // context (gitlab.WithActor), so pipelines, plays and cancels are made as
@@ -52,24 +54,33 @@ type Options struct {
 	// Logger receives the plugin's logs (default slog.Default()). Tokens
 	// are never logged.
 	Logger *slog.Logger
+	// Owner names this process in the store's leases of pending links
+	// (default store.NewOwner()); main passes the run plugin's, so a
+	// replica has one name.
+	Owner string
+	// Lease is how long a pending link's lease lasts without renewal
+	// (default 10s, renewed every third of it): a process that dies has
+	// its pending links polled by another within about Lease and a third.
+	Lease time.Duration
+	// MaxPending bounds the pending links this process polls at once
+	// (default 1000); `link` is refused beyond it.
+	MaxPending int
 }
 
 // Plugin provides link, unlink and whoami, and the actor middleware. It
 // is a bot.Service too: added to a router (commands.Router.Add), the bot
-// runs the waits of pending links beside the adapters.
+// runs the waits of pending links beside the adapters (pending.go).
 type Plugin struct {
 	opts  Options
 	oauth *oauth2.Config // nil when linking is off
 
 	mu sync.Mutex
-	// linking holds the identities with a device flow under way: one at
-	// a time each, so a user cannot stack up pollers.
-	linking map[string]bool
 	// refreshing serializes refreshes per identity: GitLab rotates
 	// refresh tokens, so two at once would make one of them fail.
 	refreshing map[string]*sync.Mutex
 
-	// waits runs the device flows waiting for approval (pending.go).
+	// waits runs the device flows waiting for approval (pending.go); one
+	// per identity is enforced by the store, across replicas.
 	waits waits
 }
 
@@ -84,7 +95,16 @@ func New(opts Options) (*Plugin, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = http.DefaultClient
 	}
-	p := &Plugin{opts: opts, linking: map[string]bool{}, refreshing: map[string]*sync.Mutex{}}
+	if opts.Owner == "" {
+		opts.Owner = store.NewOwner()
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 10 * time.Second
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 1000
+	}
+	p := &Plugin{opts: opts, refreshing: map[string]*sync.Mutex{}}
 	if opts.ClientID == "" {
 		return p, nil
 	}
@@ -148,23 +168,6 @@ func (p *Plugin) refreshLock(identity string) *sync.Mutex {
 		p.refreshing[identity] = m
 	}
 	return m
-}
-
-// begin marks identity as linking; false if it already is.
-func (p *Plugin) begin(identity string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.linking[identity] {
-		return false
-	}
-	p.linking[identity] = true
-	return true
-}
-
-func (p *Plugin) end(identity string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.linking, identity)
 }
 
 // errLinkBroken: GitLab refused the stored refresh token (revoked in

@@ -2,19 +2,24 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/commands"
+	"github.com/chatops-dev/chatops/store"
 )
+
+// maxWait bounds a flow whose device code came without a lifetime.
+const maxWait = 30 * time.Minute
 
 // link starts the device flow for the caller and returns once GitLab's
 // verification link is posted: the wait for the approval holds no worker
@@ -23,23 +28,49 @@ import (
 // caller's chat account to their own GitLab user). Asked in a channel,
 // the bot opens a direct conversation where the platform can, and asks
 // the user to write to it directly where it cannot.
+//
+// The flow is stored before its link is posted (record before acting),
+// and the store allows one unexpired flow per identity, so two `link`s by
+// one user, on any replicas, start one flow.
 func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request) error {
 	if p.oauth == nil {
 		return &bot.Refusal{Title: "Linking is off", Text: "An operator turns it on with [gitlab] oauth_client_id. Until then, ask a chatops admin to map you under [identities]."}
 	}
 	m := r.Message
 	identity := m.Identity()
-	if !p.begin(identity) {
-		return &bot.Refusal{Title: "A link request is already waiting", Text: "Approve the link I sent you, or wait until it expires."}
+	waiting := &bot.Refusal{Title: "A link request is already waiting", Text: "Approve the link I sent you, or wait until it expires."}
+	// Checked first so that a refused `link` opens no DM and starts no
+	// flow in GitLab; CreatePendingLink decides for good below.
+	switch _, err := p.opts.Store.GetPendingLink(ctx, identity); {
+	case err == nil:
+		return waiting
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("identity: reading the pending link of %s: %w", identity, err)
 	}
-	// The slot is freed before any answer that lets the user try again
-	// (askForDirect), not after it: a `link` sent right after that answer
-	// must not be told one is already waiting.
-	release := sync.OnceFunc(func() { p.end(identity) })
+	id := newLinkID()
+	if !p.reserve(id) {
+		return &bot.Refusal{Title: "Too many link requests are waiting", Text: "Try `link` again in a few minutes."}
+	}
+	// Until handed over, the stored flow (if any) is deleted on giving up,
+	// before any answer that lets the user try again (askForDirect): a
+	// `link` sent right after that answer must not be told one is
+	// already waiting.
+	var stored *store.PendingLink
 	handedOver := false
+	giveUp := func() {
+		if stored != nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, err := p.opts.Store.DeletePendingLink(dctx, stored.ID); err != nil {
+				bot.Logger(ctx).Warn("could not delete an abandoned pending link; it expires by itself", "err", err)
+			}
+			stored = nil
+		}
+		p.unreserve(id)
+	}
 	defer func() {
 		if !handedOver {
-			release()
+			giveUp()
 		}
 	}()
 	log := bot.Logger(ctx)
@@ -47,20 +78,31 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 	dw, err := bot.Direct(ctx, w, m)
 	if err != nil {
 		log.Info("link asked in a channel: no direct conversation, asking the user to write to the bot", "err", err)
-		release()
+		giveUp()
 		return askForDirect(ctx, w)
 	}
 	da, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
 	if err != nil {
 		return &bot.Refusal{Title: "GitLab did not start the link", Text: describe(err) + ". Is the GitLab application's device flow enabled?"}
 	}
+	l, err := p.newPending(m, id, da)
+	if err != nil {
+		return err
+	}
+	switch err := p.opts.Store.CreatePendingLink(ctx, l); {
+	case errors.Is(err, store.ErrExists):
+		return waiting
+	case err != nil:
+		return err
+	}
+	stored = l
 	sent, err := dw.Reply(ctx, verification(da))
 	switch {
 	case err != nil && !m.Conversation.Direct && ctx.Err() == nil:
 		// Opening a DM can succeed where posting in it fails (a Discord
 		// user who takes no DMs from server members).
 		log.Info("link asked in a channel: the direct message could not be posted, asking the user to write to the bot", "err", err)
-		release()
+		giveUp()
 		return askForDirect(ctx, w)
 	case err != nil:
 		return err
@@ -71,17 +113,45 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 			log.Warn("could not say in the channel where the link went", "err", err)
 		}
 	}
-	to := sent.Conversation
-	if to.ChannelID == "" {
-		// An adapter that does not say where it posted: the outcome
-		// carries no secret, so the asker's conversation will do.
-		to = m.Conversation
+	if to := sent.Conversation; to.ChannelID != "" && to != m.Conversation {
+		l.ChannelID, l.ThreadID, l.Direct, l.Handle = to.ChannelID, to.ThreadID, to.Direct, to.Handle
+		if err := p.opts.Store.SetPendingLinkTarget(context.WithoutCancel(ctx), l); err != nil {
+			// The outcome carries no secret: the asker's conversation,
+			// stored already, will do.
+			log.Warn("could not store where the link was posted; its outcome goes where link was asked", "err", err)
+		}
 	}
-	if !p.await(pending{identity: identity, platform: m.Platform, to: to, da: da, log: log}) {
-		return &bot.Refusal{Title: "chatops is stopping", Text: "Nobody is left to wait for your approval: send `link` again when the bot is back."}
-	}
+	p.handOver(l)
 	handedOver = true
 	return nil
+}
+
+// newPending is the stored form of the flow da for m's sender, leased to
+// this process and answering, until the verification link is posted,
+// where link was asked (an adapter that does not say where it posted
+// leaves it so: the outcome carries no secret).
+func (p *Plugin) newPending(m bot.Message, id string, da *oauth2.DeviceAuthResponse) (*store.PendingLink, error) {
+	identity := m.Identity()
+	code, err := p.sealDeviceCode(identity, da.DeviceCode)
+	if err != nil {
+		return nil, err
+	}
+	expiry := da.Expiry
+	if expiry.IsZero() {
+		expiry = time.Now().Add(maxWait)
+	}
+	to := m.Conversation
+	return &store.PendingLink{ID: id, Identity: identity, Platform: m.Platform,
+		ChannelID: to.ChannelID, ThreadID: to.ThreadID, Direct: to.Direct, Handle: to.Handle,
+		DeviceCode: code, Interval: time.Duration(da.Interval) * time.Second, ExpiresAt: expiry,
+		Owner: p.opts.Owner, LeaseUntil: time.Now().Add(p.opts.Lease)}, nil
+}
+
+// newLinkID names a flow.
+func newLinkID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // askForDirect is the answer in a channel where no direct conversation

@@ -73,8 +73,8 @@ func TestLinkOnePendingPerIdentity(t *testing.T) {
 }
 
 // TestLinkShutdownWhilePending: stopping the bot ends a pending link's
-// wait at once and without a word to the user (the link is simply lost:
-// they send link again to the next process).
+// wait at once and without a word to the user; the link stays stored for
+// the next process (TestLinkResumedAfterRestart).
 func TestLinkShutdownWhilePending(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, gitlab.ActAsBot, true)
@@ -91,8 +91,8 @@ func TestLinkShutdownWhilePending(t *testing.T) {
 	if msgs := e.chat.Messages(dmOf("alice")); len(msgs) != 1 {
 		t.Errorf("after the shutdown the DM holds %d messages, want only the link: %+v", len(msgs), msgs)
 	}
-	if !strings.Contains(e.logs.String(), "pending link dropped") {
-		t.Error("the dropped link was not logged")
+	if !strings.Contains(e.logs.String(), "pending link left in the store") {
+		t.Error("the link left for the next process was not logged")
 	}
 }
 

@@ -3,76 +3,264 @@ package identity
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/chatops-dev/chatops/bot"
-	"github.com/chatops-dev/chatops/bot/retry"
+	"github.com/chatops-dev/chatops/store"
 )
 
 // A device flow's wait for the user's approval (up to the device code's
 // lifetime, often 5 to 15 minutes) happens here, in the plugin's
 // bot.Service, not in the `link` handler: a handful of users linking at
-// once would otherwise hold every worker of the bot. The handler posts the
-// verification link and hands the flow over; the service polls GitLab and
-// tells the user how it ended, through the bot's Messenger, in the
-// conversation where the link was posted. Pending flows live in memory
-// only: one pending when the process stops is lost (the user sends `link`
-// again), since the device code is short-lived and worthless to a new
-// process that never showed its link.
+// once would otherwise hold every worker of the bot.
+//
+// A pending link is stored state, like a run: the handler stores it
+// (store.PendingLink, the device code sealed) before posting the
+// verification link and hands it over; the service leases it in the store
+// (AcquirePendingLinks, renewed every third of the lease), polls GitLab
+// and tells the user how it ended (complete.go). A link pending when the
+// process stops stays stored: the next process, or another replica once
+// the lease lapses (at once after a clean stop, which releases it),
+// resumes polling and answers in the stored conversation.
 
-const (
-	// maxWait bounds a flow whose device code came without a lifetime.
-	maxWait = 30 * time.Minute
-	// finishTimeout bounds recording a granted link and saying so once
-	// the token is in hand, even while the bot stops: a token GitLab
-	// issued should not be left unrecorded.
-	finishTimeout = 30 * time.Second
-	// deliverFor is how long telling the user the outcome is retried.
-	deliverFor = 2 * time.Minute
-)
-
-// pending is a device flow whose link was posted and whose approval is
-// awaited.
-type pending struct {
-	identity string
-	platform string
-	to       bot.Conversation
-	da       *oauth2.DeviceAuthResponse
-	log      *slog.Logger
-}
-
-// waits holds the service's state: the pending flows run as goroutines of
-// the service, under its context.
+// waits is the service's state, guarded by mu.
 type waits struct {
 	mu      sync.Mutex
-	ctx     context.Context // the service's; nil until Serve runs
-	out     bot.Messenger
-	queued  []pending // handed over before Serve ran
+	serving bool
 	stopped bool
-	// running counts the flows' goroutines; ended is closed (and
-	// replaced) whenever one ends. A count rather than a WaitGroup: Drain
-	// may wait while Serve still starts the queued flows.
-	running int
-	ended   chan struct{}
+	// wake asks the service to acquire now (a link was handed over).
+	wake chan struct{}
+	// creating holds the ids of links a handler has stored but not yet
+	// handed over (it may still change where they answer): the service
+	// leases them but does not poll them yet.
+	creating map[string]bool
+	// handed holds links handed over and not yet polled, as the handler
+	// left them.
+	handed map[string]*store.PendingLink
+	// polling holds the running polls by link id; finished the ids of
+	// links whose poll ended, so a lease round that read them before
+	// they were deleted does not start them again.
+	polling  map[string]context.CancelFunc
+	finished map[string]bool
+	// acquired is closed after the service's first lease round; ended is
+	// closed (and replaced) whenever a poll ends.
+	acquired chan struct{}
+	ended    chan struct{}
 }
 
-// wait waits until no flow is running (and, with queued, none is queued
-// either) or ctx ends.
-func (w *waits) wait(ctx context.Context, queued bool) {
+func (w *waits) init() {
+	if w.wake == nil {
+		w.wake = make(chan struct{}, 1)
+		w.creating = map[string]bool{}
+		w.handed = map[string]*store.PendingLink{}
+		w.polling = map[string]context.CancelFunc{}
+		w.finished = map[string]bool{}
+		w.acquired = make(chan struct{})
+		w.ended = make(chan struct{})
+	}
+}
+
+// reserve counts a link a handler is about to store; false when this
+// process polls MaxPending links already.
+func (p *Plugin) reserve(id string) bool {
+	w := &p.waits
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.init()
+	if len(w.creating)+len(w.handed)+len(w.polling) >= p.opts.MaxPending {
+		return false
+	}
+	w.creating[id] = true
+	return true
+}
+
+// unreserve forgets a link the handler gave up (and deleted).
+func (p *Plugin) unreserve(id string) {
+	w := &p.waits
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.creating, id)
+	w.signal()
+}
+
+// signal wakes Drain: a link stopped counting (w.mu held).
+func (w *waits) signal() {
+	close(w.ended)
+	w.ended = make(chan struct{})
+}
+
+// handOver gives the stored link l to the service, which polls it from
+// its next lease round, asked for at once. With the service stopped (the
+// process is stopping) the link stays stored for the next process.
+func (p *Plugin) handOver(l *store.PendingLink) {
+	w := &p.waits
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.init()
+	delete(w.creating, l.ID)
+	if w.stopped {
+		return
+	}
+	w.handed[l.ID] = l
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Serve implements bot.Service: it leases the stored pending links (this
+// process's, and those whose owner's lease lapsed), polls GitLab for each
+// until ctx ends, then stops the polls (without a word to their users:
+// the links stay stored for the next owner), releases the leases and
+// returns. Serve runs once per Plugin.
+func (p *Plugin) Serve(ctx context.Context, out bot.Messenger) error {
+	w := &p.waits
+	w.mu.Lock()
+	w.init()
+	if w.serving {
+		w.mu.Unlock()
+		return errors.New("identity: the plugin's service is already running")
+	}
+	w.serving = true
+	w.mu.Unlock()
+	if p.oauth == nil {
+		<-ctx.Done() // linking is off: nothing is ever pending
+		return nil
+	}
+	var polls sync.WaitGroup
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	first := true
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-timer.C:
+			timer.Reset(p.opts.Lease / 3)
+		case <-w.wake:
+		}
+		p.leaseRound(ctx, out, &polls)
+		if first {
+			first = false
+			close(w.acquired)
+		}
+	}
+	w.mu.Lock()
+	w.stopped = true
+	for _, cancel := range w.polling {
+		cancel()
+	}
+	w.mu.Unlock()
+	polls.Wait()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := p.opts.Store.ReleasePendingLinks(rctx, p.opts.Owner); err != nil {
+		p.opts.Logger.Warn("could not release this process's pending links; others take them when the leases lapse", "err", err)
+	}
+	return nil
+}
+
+// leaseRound deletes expired links, leases (and renews) this process's
+// share and starts polling the new ones; a poll whose link another
+// process took over (this one's lease lapsed) is stopped: that one
+// answers it.
+func (p *Plugin) leaseRound(ctx context.Context, out bot.Messenger, polls *sync.WaitGroup) {
+	log := p.opts.Logger
+	if n, err := p.opts.Store.DeleteExpiredPendingLinks(ctx); err != nil {
+		log.Warn("could not delete expired pending links", "err", err)
+	} else if n > 0 {
+		log.Info("expired pending links deleted", "links", n)
+	}
+	w := &p.waits
+	// Only links handed over before the statement can be missing from its
+	// result because they are gone; later ones wait for the next round.
+	w.mu.Lock()
+	before := make(map[string]bool, len(w.handed))
+	for id := range w.handed {
+		before[id] = true
+	}
+	w.mu.Unlock()
+	links, err := p.opts.Store.AcquirePendingLinks(ctx, p.opts.Owner, p.opts.Lease, p.opts.MaxPending)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("could not acquire pending links from the store; will retry", "err", err)
+		}
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	held := make(map[string]bool, len(links))
+	for _, l := range links {
+		held[l.ID] = true
+		if w.polling[l.ID] != nil || w.finished[l.ID] || w.creating[l.ID] {
+			continue
+		}
+		if h := w.handed[l.ID]; h != nil {
+			// The handler's copy: it knows where the link was posted
+			// even if this round read the row before it was saved.
+			h.Owner, h.LeaseUntil = l.Owner, l.LeaseUntil
+			l = h
+			delete(w.handed, l.ID)
+		} else {
+			log.Info("resuming a pending link", "identity", l.Identity, "link", l.ID, "owner", p.opts.Owner)
+		}
+		pctx, cancel := context.WithCancel(ctx)
+		w.polling[l.ID] = cancel
+		polls.Go(func() {
+			defer cancel()
+			settled := p.complete(pctx, out, l)
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			delete(w.polling, l.ID)
+			if settled {
+				w.finished[l.ID] = true
+			} // else the next round polls it again, if still this process's
+			w.signal()
+		})
+	}
+	for id, cancel := range w.polling {
+		if !held[id] {
+			log.Warn("another process took over a pending link whose lease lapsed", "link", id)
+			cancel()
+		}
+	}
+	for id := range w.finished {
+		if !held[id] {
+			delete(w.finished, id) // gone from the store
+		}
+	}
+	for id := range w.handed {
+		if before[id] && !held[id] {
+			// Deleted, expired or taken over since it was handed over.
+			delete(w.handed, id)
+			w.signal()
+		}
+	}
+}
+
+// Drain implements bot.Drainer: when the adapters stopped by themselves
+// (the terminal at end of input), the links this process polls or was
+// handed are waited for, bounded by ctx, so `printf 'link\n' | chatops`
+// still links.
+func (p *Plugin) Drain(ctx context.Context) {
+	if p.oauth == nil {
+		return
+	}
+	w := &p.waits
+	w.mu.Lock()
+	w.init()
+	acquired := w.acquired
+	w.mu.Unlock()
+	select {
+	case <-acquired:
+	case <-ctx.Done():
+		return
+	}
 	for {
 		w.mu.Lock()
-		n := w.running
-		if queued {
-			n += len(w.queued)
-		}
-		if w.ended == nil {
-			w.ended = make(chan struct{})
-		}
+		n := len(w.polling) + len(w.handed) + len(w.creating)
 		ended := w.ended
 		w.mu.Unlock()
 		if n == 0 {
@@ -84,160 +272,4 @@ func (w *waits) wait(ctx context.Context, queued bool) {
 			return
 		}
 	}
-}
-
-// Serve implements bot.Service: it runs the pending links' waits until
-// ctx ends, then ends them (without a word to their users: the process is
-// stopping) and returns once they have. Serve runs once per Plugin.
-func (p *Plugin) Serve(ctx context.Context, out bot.Messenger) error {
-	w := &p.waits
-	w.mu.Lock()
-	if w.ctx != nil {
-		w.mu.Unlock()
-		return errors.New("identity: the plugin's service is already running")
-	}
-	w.ctx, w.out = ctx, out
-	for _, pl := range w.queued {
-		p.startLocked(pl)
-	}
-	w.queued = nil
-	w.mu.Unlock()
-	<-ctx.Done()
-	w.mu.Lock()
-	w.stopped = true
-	w.mu.Unlock()
-	// The flows see ctx end: they stop polling at once.
-	w.wait(context.Background(), false)
-	return nil
-}
-
-// Drain implements bot.Drainer: when the adapters stopped by themselves
-// (the terminal at end of input), the links still pending are waited for,
-// bounded by ctx, so `printf 'link\n' | chatops` still links.
-func (p *Plugin) Drain(ctx context.Context) { p.waits.wait(ctx, true) }
-
-// await hands pl over to the service. It reports false when the service
-// has stopped (the bot is stopping): then nobody waits for the approval.
-func (p *Plugin) await(pl pending) bool {
-	w := &p.waits
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	switch {
-	case w.stopped:
-		return false
-	case w.ctx == nil:
-		// The bot starts its services beside the adapters: a message can
-		// be handled before Serve has run.
-		w.queued = append(w.queued, pl)
-	default:
-		p.startLocked(pl)
-	}
-	return true
-}
-
-// startLocked runs pl's wait under the service's context (w.mu held).
-func (p *Plugin) startLocked(pl pending) {
-	w := &p.waits
-	ctx, out := w.ctx, w.out
-	w.running++
-	go func() {
-		defer func() {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			w.running--
-			if w.ended != nil {
-				close(w.ended)
-			}
-			w.ended = make(chan struct{})
-		}()
-		p.complete(ctx, out, pl)
-	}()
-}
-
-// complete waits for the user's decision in GitLab, bounded by the device
-// code's lifetime, records the link when granted, and tells the user.
-// The identity is free to link again before the user is told, so a
-// `link` sent on reading the outcome starts a new flow.
-func (p *Plugin) complete(ctx context.Context, out bot.Messenger, pl pending) {
-	deadline := pl.da.Expiry
-	if deadline.IsZero() {
-		deadline = time.Now().Add(maxWait)
-	}
-	wctx, cancel := context.WithDeadline(p.oauthContext(ctx), deadline)
-	tok, err := p.oauth.DeviceAccessToken(wctx, pl.da)
-	cancel()
-	if err != nil && ctx.Err() != nil {
-		p.end(pl.identity)
-		pl.log.Info("pending link dropped: the bot is stopping; the user sends link again")
-		return
-	}
-	if err != nil {
-		p.end(pl.identity)
-		reply := flowEnded(err)
-		pl.log.Info("link not completed", "outcome", reply.Title, "err", describe(err))
-		p.deliver(ctx, out, pl, reply)
-		return
-	}
-	// The token is GitLab's grant: record it and say so even when the bot
-	// is stopping meanwhile, within a bound.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
-	defer cancel()
-	reply := p.record(fctx, pl, tok)
-	p.end(pl.identity)
-	p.deliver(fctx, out, pl, reply)
-}
-
-// record reads whose token tok is and saves the link, returning what to
-// tell the user.
-func (p *Plugin) record(ctx context.Context, pl pending, tok *oauth2.Token) bot.Reply {
-	u, err := p.currentUser(p.oauthContext(ctx), tok)
-	if err != nil {
-		pl.log.Warn("link not recorded: GitLab did not say whose the token is", "err", err)
-		return (&bot.Refusal{Title: "GitLab did not say who you are", Text: "The link was not recorded: " + err.Error() + ". Try `link` again."}).Reply()
-	}
-	if err := p.save(ctx, pl.identity, u.ID, u.Username, tok, time.Now()); err != nil {
-		pl.log.Error("link not recorded", "gitlab_user", u.Username, "err", err)
-		return bot.Reply{Status: bot.StatusError, Title: "link failed",
-			Text: "GitLab approved, but the bot could not record the link. Try `link` again, and tell the bot's operators if it keeps happening."}
-	}
-	pl.log.Info("chat identity linked to GitLab", "identity", pl.identity, "gitlab_user", u.Username, "gitlab_user_id", u.ID)
-	return bot.Reply{Status: bot.StatusSuccess, Title: "Linked to GitLab user " + u.Username,
-		Text: "Pipelines you start from chat are now created as " + u.Username + ", with your GitLab rights. `unlink` undoes it."}
-}
-
-// deliver posts r where the link was posted, retrying a platform's bad
-// minute for a bounded time.
-func (p *Plugin) deliver(ctx context.Context, out bot.Messenger, pl pending, r bot.Reply) {
-	deadline := time.Now().Add(deliverFor)
-	backoff := retry.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
-	for attempt := 0; ; attempt++ {
-		_, err := out.Send(ctx, pl.platform, pl.to, r)
-		if err == nil {
-			return
-		}
-		wait := backoff.Wait(attempt)
-		if bot.IsPermanent(err) || time.Now().Add(wait).After(deadline) || !retry.Sleep(ctx, wait) {
-			pl.log.Warn("could not tell the user how their link ended", "outcome", r.Title, "attempts", attempt+1, "err", err)
-			return
-		}
-	}
-}
-
-// flowEnded says how a device flow ended without a token.
-func flowEnded(err error) bot.Reply {
-	var re *oauth2.RetrieveError
-	code := ""
-	if errors.As(err, &re) {
-		code = re.ErrorCode
-	}
-	var r bot.Refusal
-	switch {
-	case code == "access_denied":
-		r = bot.Refusal{Title: "Link declined", Text: "You declined in GitLab; nothing was linked."}
-	case code == "expired_token" || errors.Is(err, context.DeadlineExceeded):
-		r = bot.Refusal{Title: "The link expired", Text: "It was not approved in time. Send `link` again for a new one."}
-	default:
-		r = bot.Refusal{Title: "GitLab did not complete the link", Text: fmt.Sprintf("%s. Try `link` again.", describe(err))}
-	}
-	return r.Reply()
 }

@@ -3,13 +3,17 @@ package identity
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/seal"
 	"github.com/chatops-dev/chatops/store/sqlite"
 )
@@ -33,13 +37,10 @@ func (r recorder) Edit(ctx context.Context, platform string, ref bot.Sent, reply
 	return r.Send(ctx, platform, ref.Conversation, reply)
 }
 
-// TestHandOverBeforeServeAndAfterStop: a link handed over before the
-// service runs (the bot starts services and adapters together) is waited
-// for once it does, and answered where it was posted; after the service
-// stopped, nothing is taken.
 // newLinking returns a linking plugin over a fake GitLab with alice, and
-// a device flow started for her, ready to hand over.
-func newLinking(t *testing.T) (*Plugin, *gitlabtest.Server, pending) {
+// a device flow started for her, stored as link stores it, ready to hand
+// over.
+func newLinking(t *testing.T) (*Plugin, *gitlabtest.Server, *store.PendingLink, *oauth2.DeviceAuthResponse) {
 	t.Helper()
 	fake := gitlabtest.New(gitlabtest.Options{})
 	t.Cleanup(fake.Close)
@@ -58,16 +59,29 @@ func newLinking(t *testing.T) (*Plugin, *gitlabtest.Server, pending) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dm := bot.Conversation{ChannelID: "D-alice", Direct: true}
-	return p, fake, pending{identity: "test:U-alice", platform: "test", to: dm, da: da, log: bottest.Quiet()}
+	m := bot.Message{Platform: "test", Sender: bot.User{ID: "U-alice"}, Conversation: bot.Conversation{ChannelID: "D-alice", Direct: true}}
+	l, err := p.newPending(m, "flow-1", da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.reserve(l.ID) {
+		t.Fatal("no room for one link")
+	}
+	if err := st.CreatePendingLink(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	return p, fake, l, da
 }
 
+// TestHandOverBeforeServeAndAfterStop: a link handed over before the
+// service runs (the bot starts services and adapters together) is waited
+// for once it does, and answered where it was posted; after the service
+// stopped, a link handed over is not polled but stays stored, for the
+// next process.
 func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
-	p, fake, link := newLinking(t)
-	identity, dm, da := link.identity, link.to, link.da
-	if !p.begin(identity) || !p.await(link) {
-		t.Fatal("the link was not taken before the service ran")
-	}
+	p, fake, link, da := newLinking(t)
+	dm := bot.Conversation{ChannelID: link.ChannelID, Direct: true}
+	p.handOver(link)
 
 	out := make(recorder, 4)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -84,10 +98,9 @@ func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no outcome for a link handed over before Serve")
 	}
-	if !p.begin(identity) {
-		t.Error("the identity is still marked as linking")
+	if _, err := p.opts.Store.GetPendingLink(context.Background(), link.Identity); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the finished link is still stored: %v", err)
 	}
-	p.end(identity)
 
 	cancel()
 	select {
@@ -98,8 +111,20 @@ func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return")
 	}
-	if p.await(link) {
-		t.Error("a link was taken after the service stopped")
+	if err := p.opts.Store.DeleteIdentity(context.Background(), link.Identity); err != nil {
+		t.Fatal(err)
+	}
+	late := *link
+	late.ID, late.ExpiresAt = "flow-2", time.Now().Add(time.Hour)
+	if err := p.opts.Store.CreatePendingLink(context.Background(), &late); err != nil {
+		t.Fatal(err)
+	}
+	p.handOver(&late)
+	if n := len(p.waits.handed) + len(p.waits.polling); n != 0 {
+		t.Errorf("after the service stopped, %d links were taken", n)
+	}
+	if _, err := p.opts.Store.GetPendingLink(context.Background(), link.Identity); err != nil {
+		t.Errorf("a link handed over after the stop is not left stored: %v", err)
 	}
 }
 
@@ -107,15 +132,13 @@ func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
 // (the terminal at end of input), Drain returns only once a pending
 // link's outcome has been posted.
 func TestDrainWaitsForPendingLinks(t *testing.T) {
-	p, fake, link := newLinking(t)
+	p, fake, link, da := newLinking(t)
 	out := make(recorder, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- p.Serve(ctx, out) }()
 	t.Cleanup(func() { cancel(); <-served })
-	if !p.begin(link.identity) || !p.await(link) {
-		t.Fatal("the link was not taken")
-	}
+	p.handOver(link)
 	drained := make(chan struct{})
 	go func() {
 		dctx, stop := context.WithTimeout(context.Background(), 20*time.Second)
@@ -123,7 +146,7 @@ func TestDrainWaitsForPendingLinks(t *testing.T) {
 		p.Drain(dctx)
 		close(drained)
 	}()
-	if err := fake.ApproveDevice(link.da.UserCode, "alice"); err != nil {
+	if err := fake.ApproveDevice(da.UserCode, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -138,5 +161,60 @@ func TestDrainWaitsForPendingLinks(t *testing.T) {
 		}
 	default:
 		t.Fatal("Drain returned before the link's outcome was posted")
+	}
+}
+
+// TestExpiredLinksNotResumed: a stored link whose device code expired
+// while no process polled it is deleted by the service's first round and
+// never polled nor answered, even though GitLab would still grant it.
+func TestExpiredLinksNotResumed(t *testing.T) {
+	p, fake, live, da := newLinking(t)
+	p.handOver(live)
+	ctx := context.Background()
+	oldDA, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := bot.Message{Platform: "test", Sender: bot.User{ID: "U-bob"}, Conversation: bot.Conversation{ChannelID: "D-bob", Direct: true}}
+	old, err := p.newPending(bob, "flow-old", oldDA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Owner, old.LeaseUntil, old.ExpiresAt = "", time.Time{}, time.Now().Add(-time.Second)
+	if err := p.opts.Store.CreatePendingLink(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.ApproveDevice(oldDA.UserCode, "alice"); err != nil {
+		t.Fatal(err)
+	}
+
+	out := make(recorder, 4)
+	sctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(sctx, out) }()
+	t.Cleanup(func() { cancel(); <-served })
+	// alice's link, polled from the same first round, is the signal that
+	// the round ran.
+	if err := fake.ApproveDevice(da.UserCode, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-out:
+		if s.to.ChannelID != "D-alice" {
+			t.Fatalf("posted %q in %s, want alice's outcome only", s.reply.Title, s.to.ChannelID)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no outcome for the live link")
+	}
+	if deleted, err := p.opts.Store.DeletePendingLink(ctx, old.ID); err != nil || deleted {
+		t.Errorf("the expired link was still stored (%v, %v), want it cleaned up", deleted, err)
+	}
+	if _, err := p.opts.Store.GetIdentity(ctx, "test:U-bob"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the expired link was completed: %v", err)
+	}
+	select {
+	case s := <-out:
+		t.Errorf("posted %q in %s for the expired link", s.reply.Title, s.to.ChannelID)
+	default:
 	}
 }

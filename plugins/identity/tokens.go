@@ -122,3 +122,22 @@ func (p *Plugin) refresh(ctx context.Context, identity string) (*store.Identity,
 	p.opts.Logger.Info("linked user's GitLab token refreshed", "identity", identity, "gitlab_user", id.GitLabUsername)
 	return p.opts.Store.GetIdentity(ctx, identity)
 }
+
+// deviceCodeData binds a sealed device code to its identity, and keeps it
+// apart from sealed tokens: neither opens as the other.
+func deviceCodeData(identity string) []byte { return []byte("device-code:" + identity) }
+
+// sealDeviceCode encrypts a pending link's device code: with it, anyone
+// could complete the link as the user approves it.
+func (p *Plugin) sealDeviceCode(identity, code string) ([]byte, error) {
+	return p.opts.Sealer.Seal([]byte(code), deviceCodeData(identity))
+}
+
+// openDeviceCode decrypts a device code sealed for identity.
+func (p *Plugin) openDeviceCode(identity string, sealed []byte) (string, error) {
+	b, err := p.opts.Sealer.Open(sealed, deviceCodeData(identity))
+	if err != nil {
+		return "", fmt.Errorf("identity: opening the stored device code of %s (was [store] secret_key changed?): %w", identity, err)
+	}
+	return string(b), nil
+}

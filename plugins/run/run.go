@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -121,12 +120,7 @@ func SplitJob(raw string) (job, args string) {
 }
 
 // defaultOwner names this process for run leases.
-func defaultOwner() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
+func defaultOwner() string { return store.NewOwner() }
 
 func newRunID() string {
 	b := make([]byte, 10)

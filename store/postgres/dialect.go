@@ -53,27 +53,33 @@ func (dialect) Later(a *sqlstore.Args, dur time.Duration) string {
 // instead of waiting for them; it gets them next round, if still there.
 func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
-// AcquireRuns picks and leases in one statement, on the database's clock.
+// Acquire picks and leases in one statement, on the database's clock.
 // FOR UPDATE makes concurrent callers, from any process, queue on each
-// row and re-check it as the previous one left it, so a run taken
+// row and re-check it as the previous one left it, so a row taken
 // meanwhile is no longer eligible; SKIP LOCKED lets a caller pass over
 // rows another is taking. The pick stays a CTE rather than SQLite's
-// "WHERE seq IN (SELECT ... LIMIT ...)" with FOR UPDATE SKIP LOCKED
+// "WHERE key IN (SELECT ... LIMIT ...)" with FOR UPDATE SKIP LOCKED
 // added: PostgreSQL evaluates a locking CTE exactly once, which it does
 // not promise for a sub-select in WHERE (run again, say as the inner side
-// of a nested loop, it could lease more than limit runs).
-func (d dialect) AcquireRuns(a *sqlstore.Args, owner string, lease time.Duration, limit int) string {
+// of a nested loop, it could lease more than limit rows).
+func (d dialect) Acquire(a *sqlstore.Args, t sqlstore.Leased, owner string, lease time.Duration, limit int) string {
 	o, until := a.Add(owner), d.Later(a, lease)
 	return `WITH picked AS (
-			SELECT id FROM runs
-			WHERE phase <> 'done' AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= now())
-			ORDER BY created_at, seq
+			SELECT ` + t.Key + ` FROM ` + t.Table + `
+			WHERE (` + t.Live + `) AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= now())
+			ORDER BY ` + t.Order + `
 			LIMIT ` + a.Add(limit) + `
 			FOR UPDATE SKIP LOCKED
 		), leased AS (
-			UPDATE runs SET owner = ` + o + `, lease_until = ` + until + `
-			FROM picked WHERE runs.id = picked.id
-			RETURNING runs.*
+			UPDATE ` + t.Table + ` SET owner = ` + o + `, lease_until = ` + until + `
+			FROM picked WHERE ` + t.Table + `.` + t.Key + ` = picked.` + t.Key + `
+			RETURNING ` + t.Table + `.*
 		)
-		SELECT seq, ` + sqlstore.RunColumns + ` FROM leased ORDER BY created_at, seq`
+		SELECT ` + t.Returning + ` FROM leased ORDER BY ` + t.Order
+}
+
+// AcquireRuns picks runs by id, the primary key.
+func (d dialect) AcquireRuns(a *sqlstore.Args, owner string, lease time.Duration, limit int) string {
+	return d.Acquire(a, sqlstore.Leased{Table: "runs", Key: "id", Live: "phase <> 'done'",
+		Order: "created_at, seq", Returning: "seq, " + sqlstore.RunColumns}, owner, lease, limit)
 }

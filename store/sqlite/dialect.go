@@ -89,16 +89,22 @@ func (d dialect) Later(a *sqlstore.Args, dur time.Duration) string {
 // writer connection runs one statement at a time.
 func (dialect) SkipLocked() string { return "" }
 
-// AcquireRuns picks and leases in one UPDATE: SQLite runs a statement as
-// one write transaction, and the single writer connection serializes
-// them, so two owners never both get a run.
-func (d dialect) AcquireRuns(a *sqlstore.Args, owner string, lease time.Duration, limit int) string {
+// Acquire picks and leases in one UPDATE: SQLite runs a statement as one
+// write transaction, and the single writer connection serializes them, so
+// two owners never both get a row.
+func (d dialect) Acquire(a *sqlstore.Args, t sqlstore.Leased, owner string, lease time.Duration, limit int) string {
 	o, until, now := a.Add(owner), d.Later(a, lease), d.Now(a)
-	return `UPDATE runs SET owner = ` + o + `, lease_until = ` + until + `
-		WHERE seq IN (
-			SELECT seq FROM runs
-			WHERE phase <> 'done' AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= ` + now + `)
-			ORDER BY created_at, seq
+	return `UPDATE ` + t.Table + ` SET owner = ` + o + `, lease_until = ` + until + `
+		WHERE ` + t.Key + ` IN (
+			SELECT ` + t.Key + ` FROM ` + t.Table + `
+			WHERE (` + t.Live + `) AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= ` + now + `)
+			ORDER BY ` + t.Order + `
 			LIMIT ` + a.Add(limit) + `)
-		RETURNING seq, ` + sqlstore.RunColumns
+		RETURNING ` + t.Returning
+}
+
+// AcquireRuns picks runs by seq, the rowid: runs_open holds it.
+func (d dialect) AcquireRuns(a *sqlstore.Args, owner string, lease time.Duration, limit int) string {
+	return d.Acquire(a, sqlstore.Leased{Table: "runs", Key: "seq", Live: "phase <> 'done'",
+		Order: "created_at, seq", Returning: "seq, " + sqlstore.RunColumns}, owner, lease, limit)
 }

@@ -81,6 +81,11 @@ func Run(t *testing.T, o Opener) {
 		{"ConfirmationExpired", testConfirmationExpired},
 		{"ConfirmationTakenOnce", testConfirmationTakenOnce},
 		{"ConfirmationDuplicate", testConfirmationDuplicate},
+		{"PendingLink", testPendingLink},
+		{"PendingLinkOnePerIdentity", testPendingLinkOnePerIdentity},
+		{"PendingLinkLeases", testPendingLinkLeases},
+		{"PendingLinkAcquireRace", testPendingLinkAcquireRace},
+		{"PendingLinkDeleteAndExpiry", testPendingLinkDeleteAndExpiry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o) })

@@ -68,14 +68,22 @@ func (s *Store) AcquireRuns(ctx context.Context, owner string, lease time.Durati
 // ReleaseRuns ends owner's leases now, by the dialect's clock; see
 // store.Store. A lease already lapsed keeps its time.
 func (s *Store) ReleaseRuns(ctx context.Context, owner string) error {
-	if owner == "" {
-		return errors.New("store: releasing runs: empty owner")
-	}
-	var a Args
-	o, now := a.Add(owner), s.d.Now(&a)
-	if _, err := s.w.Exec(ctx, `UPDATE runs SET lease_until = `+now+`
-		WHERE owner = `+o+` AND phase <> 'done' AND (lease_until IS NULL OR lease_until > `+now+`)`, a.Values()...); err != nil {
+	if err := s.release(ctx, "runs", "phase <> 'done'", owner); err != nil {
 		return fmt.Errorf("store: releasing the runs of %q: %w", owner, err)
 	}
 	return nil
+}
+
+// release ends owner's leases on the rows of table meeting live (SQL
+// without arguments) now, by the dialect's clock. Owner stays, as a
+// record of who held them last.
+func (s *Store) release(ctx context.Context, table, live, owner string) error {
+	if owner == "" {
+		return errors.New("empty owner")
+	}
+	var a Args
+	o, now := a.Add(owner), s.d.Now(&a)
+	_, err := s.w.Exec(ctx, `UPDATE `+table+` SET lease_until = `+now+`
+		WHERE owner = `+o+` AND `+live+` AND (lease_until IS NULL OR lease_until > `+now+`)`, a.Values()...)
+	return err
 }

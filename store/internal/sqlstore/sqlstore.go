@@ -1,6 +1,6 @@
 // Package sqlstore is the logic of store.Store written once for both
 // databases: runs with optimistic versions, leases, event claims, cursors,
-// identities and confirmations. store/sqlite runs it over database/sql
+// identities, confirmations and pending links. store/sqlite runs it over database/sql
 // (modernc.org/sqlite); store/postgres over its pgx pool.
 //
 // Why a three-method DB interface rather than database/sql everywhere
@@ -17,8 +17,8 @@
 //     agree);
 //   - row locking: PostgreSQL's FOR UPDATE SKIP LOCKED where replicas
 //     compete for rows; SQLite serializes writers and has no such clause;
-//   - the statement picking and leasing runs (AcquireRuns), whose safe
-//     form differs (see Dialect.AcquireRuns).
+//   - the statement picking and leasing rows (runs, pending links), whose
+//     safe form differs (see Dialect.Acquire).
 //
 // Placeholders are $1, $2, ... everywhere. PostgreSQL requires them;
 // SQLite reads $NNN as a named parameter and modernc.org/sqlite binds it
@@ -70,11 +70,31 @@ type Dialect interface {
 	// concurrent callers in several processes pass over rows another one
 	// is changing ("" where writers are serialized anyway).
 	SkipLocked() string
-	// AcquireRuns returns the statement that leases to owner, until
-	// Later(lease), at most limit open runs that are free or owner's
-	// already, oldest first, and returns seq followed by RunColumns for
-	// each. Store sorts the rows, since RETURNING has no order.
+	// Acquire returns the statement that leases to owner, until
+	// Later(lease), at most limit of t's live rows that are free, lapsed
+	// or owner's already, oldest first, and returns t.Returning for each.
+	// Store sorts the rows, since RETURNING has no order.
+	Acquire(a *Args, t Leased, owner string, lease time.Duration, limit int) string
+	// AcquireRuns is Acquire over open runs, returning seq followed by
+	// RunColumns (the dialect picks the key column).
 	AcquireRuns(a *Args, owner string, lease time.Duration, limit int) string
+}
+
+// Leased describes a table whose rows are leased like runs (owner and
+// lease_until columns), for Dialect.Acquire. Its strings are SQL written
+// by this package, never input.
+type Leased struct {
+	// Table is the table's name.
+	Table string
+	// Key is a unique column the statement picks rows by.
+	Key string
+	// Live is the condition a row must meet to be leased at all (an open
+	// run, an unexpired link), with its placeholders in the same Args.
+	Live string
+	// Order is the ORDER BY list, oldest first.
+	Order string
+	// Returning lists the columns returned for each leased row.
+	Returning string
 }
 
 // RunColumns are the runs columns Store reads and writes, in the order of

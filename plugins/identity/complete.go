@@ -1,0 +1,190 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/retry"
+	"github.com/chatops-dev/chatops/store"
+)
+
+// Finishing one pending link: poll GitLab, record the link when granted,
+// delete the stored pending link, tell the user. Whoever deletes the
+// stored link (DeletePendingLink reports true) tells the user, so the
+// answer goes out once even when two processes finish one flow (the old
+// owner paused past its lease while the new one polls) or a process died
+// after recording the link but before deleting it (the next owner finds
+// the device code used and the link recorded).
+
+const (
+	// finishTimeout bounds recording a granted link and saying so once
+	// the token is in hand, even while the bot stops: a token GitLab
+	// issued should not be left unrecorded.
+	finishTimeout = 30 * time.Second
+	// usedWait is how long a poller that finds the device code used
+	// waits for the link to be recorded by whoever used it: longer than
+	// finishTimeout, so a live recorder always finishes first.
+	usedWait = finishTimeout + 15*time.Second
+	// deliverFor is how long telling the user the outcome is retried.
+	deliverFor = 2 * time.Minute
+	// clockSlack allows for replicas' clocks disagreeing when a link
+	// recorded by one is compared with a flow created by another.
+	clockSlack = time.Minute
+)
+
+// complete waits for the user's decision in GitLab, bounded by the device
+// code's lifetime, records the link when granted, deletes the stored
+// pending link and tells the user. It reports whether the link is settled
+// (deleted, by this call or another process); false means it stays
+// stored for its next poll (the bot is stopping, the lease was lost, or
+// the store failed).
+func (p *Plugin) complete(ctx context.Context, out bot.Messenger, l *store.PendingLink) bool {
+	log := p.opts.Logger.With("identity", l.Identity, "link", l.ID)
+	code, err := p.openDeviceCode(l.Identity, l.DeviceCode)
+	if err != nil {
+		log.Error("pending link cannot be resumed", "err", err)
+		return p.finish(ctx, out, l, log, (&bot.Refusal{Title: "GitLab did not complete the link",
+			Text: "The bot could not read back your link request. Send `link` again."}).Reply())
+	}
+	da := &oauth2.DeviceAuthResponse{DeviceCode: code, Interval: int64(l.Interval / time.Second), Expiry: l.ExpiresAt}
+	if da.Interval < 1 && l.Interval > 0 {
+		da.Interval = 1
+	}
+	tok, err := p.oauth.DeviceAccessToken(p.oauthContext(ctx), da)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		log.Info("pending link left in the store for its next owner: this process stops polling it")
+		return false
+	case isInvalidGrant(err):
+		return p.codeUsed(ctx, out, l, log, err)
+	case err != nil:
+		reply := flowEnded(err)
+		log.Info("link not completed", "outcome", reply.Title, "err", describe(err))
+		return p.finish(ctx, out, l, log, reply)
+	}
+	// The token is GitLab's grant: record it and say so even when the bot
+	// is stopping meanwhile, within a bound.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	return p.finish(fctx, out, l, log, p.record(fctx, l.Identity, log, tok))
+}
+
+// codeUsed handles GitLab refusing the device code as used (invalid_grant):
+// whoever used it (this flow's previous owner, which died before deleting
+// the stored link, or one still finishing) recorded the link or is about
+// to. It waits, bounded, for the link to show; the user is told it is
+// linked, or, if nothing shows, that GitLab did not complete it; unless
+// the stored link is gone meanwhile (its finisher answered).
+func (p *Plugin) codeUsed(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, cause error) bool {
+	deadline := time.Now().Add(usedWait)
+	for {
+		id, err := p.opts.Store.GetIdentity(ctx, l.Identity)
+		if err == nil && !id.LinkedAt.Before(l.CreatedAt.Add(-clockSlack)) {
+			log.Info("pending link was completed by an earlier owner", "gitlab_user", id.GitLabUsername)
+			return p.finish(ctx, out, l, log, linked(id.GitLabUsername))
+		}
+		now, err := p.opts.Store.GetPendingLink(ctx, l.Identity)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && now.ID != l.ID):
+			return true // finished elsewhere
+		case time.Now().After(deadline):
+			log.Warn("link not completed: GitLab says the device code was used, and no link was recorded", "err", describe(cause))
+			return p.finish(ctx, out, l, log, flowEnded(cause))
+		}
+		if !retry.Sleep(ctx, time.Second) {
+			return false
+		}
+	}
+}
+
+// finish deletes the stored link and, if this call deleted it, tells the
+// user r. It reports whether the link is settled.
+func (p *Plugin) finish(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, r bot.Reply) bool {
+	deleted, err := p.opts.Store.DeletePendingLink(ctx, l.ID)
+	if err != nil {
+		// Not told: the link is polled again, and its next poll, finding
+		// the device code used, tells.
+		log.Error("could not delete a finished pending link; it will be polled again", "outcome", r.Title, "err", err)
+		return false
+	}
+	if !deleted {
+		log.Info("pending link finished by another process, which tells the user", "outcome", r.Title)
+		return true
+	}
+	p.deliver(ctx, out, l, log, r)
+	return true
+}
+
+// record reads whose token tok is and saves the link, returning what to
+// tell the user.
+func (p *Plugin) record(ctx context.Context, identity string, log *slog.Logger, tok *oauth2.Token) bot.Reply {
+	u, err := p.currentUser(p.oauthContext(ctx), tok)
+	if err != nil {
+		log.Warn("link not recorded: GitLab did not say whose the token is", "err", err)
+		return (&bot.Refusal{Title: "GitLab did not say who you are", Text: "The link was not recorded: " + err.Error() + ". Try `link` again."}).Reply()
+	}
+	if err := p.save(ctx, identity, u.ID, u.Username, tok, time.Now()); err != nil {
+		log.Error("link not recorded", "gitlab_user", u.Username, "err", err)
+		return bot.Reply{Status: bot.StatusError, Title: "link failed",
+			Text: "GitLab approved, but the bot could not record the link. Try `link` again, and tell the bot's operators if it keeps happening."}
+	}
+	log.Info("chat identity linked to GitLab", "gitlab_user", u.Username, "gitlab_user_id", u.ID)
+	return linked(u.Username)
+}
+
+// linked is the answer to a link recorded for username.
+func linked(username string) bot.Reply {
+	return bot.Reply{Status: bot.StatusSuccess, Title: "Linked to GitLab user " + username,
+		Text: "Pipelines you start from chat are now created as " + username + ", with your GitLab rights. `unlink` undoes it."}
+}
+
+// deliver posts r where the link was posted, retrying a platform's bad
+// minute for a bounded time.
+func (p *Plugin) deliver(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, r bot.Reply) {
+	to := bot.Conversation{ChannelID: l.ChannelID, ThreadID: l.ThreadID, Direct: l.Direct, Handle: l.Handle}
+	deadline := time.Now().Add(deliverFor)
+	backoff := retry.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
+	for attempt := 0; ; attempt++ {
+		_, err := out.Send(ctx, l.Platform, to, r)
+		if err == nil {
+			return
+		}
+		wait := backoff.Wait(attempt)
+		if bot.IsPermanent(err) || time.Now().Add(wait).After(deadline) || !retry.Sleep(ctx, wait) {
+			log.Warn("could not tell the user how their link ended", "outcome", r.Title, "attempts", attempt+1, "err", err)
+			return
+		}
+	}
+}
+
+// isInvalidGrant reports GitLab refusing the device code itself: used
+// already (or revoked).
+func isInvalidGrant(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
+}
+
+// flowEnded says how a device flow ended without a token.
+func flowEnded(err error) bot.Reply {
+	var re *oauth2.RetrieveError
+	code := ""
+	if errors.As(err, &re) {
+		code = re.ErrorCode
+	}
+	var r bot.Refusal
+	switch {
+	case code == "access_denied":
+		r = bot.Refusal{Title: "Link declined", Text: "You declined in GitLab; nothing was linked."}
+	case code == "expired_token" || errors.Is(err, context.DeadlineExceeded):
+		r = bot.Refusal{Title: "The link expired", Text: "It was not approved in time. Send `link` again for a new one."}
+	default:
+		r = bot.Refusal{Title: "GitLab did not complete the link", Text: fmt.Sprintf("%s. Try `link` again.", describe(err))}
+	}
+	return r.Reply()
+}

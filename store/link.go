@@ -1,0 +1,57 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+)
+
+// PendingLink is a `link` waiting for its user's approval in GitLab (the
+// OAuth device flow): stored, so that a process that stops while the user
+// is still approving, or another replica after it, finishes the flow and
+// answers once. Like Run it is leased: one process polls GitLab for it.
+type PendingLink struct {
+	// ID names this flow, so finishing an old flow never deletes a newer
+	// one of the same identity.
+	ID string
+	// Identity is the chat identity "platform:userID" being linked; it
+	// has at most one unexpired pending link.
+	Identity string
+
+	// Where the verification link was posted and the outcome goes.
+	Platform  string
+	ChannelID string
+	ThreadID  string
+	Direct    bool
+	Handle    string
+
+	// DeviceCode is GitLab's device code, sealed by the caller (see
+	// store/seal): with it anyone could complete the link as the user
+	// approves it, so a copy of the database must not hand it out.
+	DeviceCode []byte
+	// Interval is how long to wait between polls, as GitLab asked.
+	Interval time.Duration
+	// ExpiresAt is when the device code lapses: the link is then neither
+	// acquired nor answered, and deleted.
+	ExpiresAt time.Time
+	// CreatedAt is set by CreatePendingLink.
+	CreatedAt time.Time
+
+	// Owner names the process polling GitLab for the link and LeaseUntil
+	// is when that claim lapses, as for runs (see AcquireRuns).
+	// CreatePendingLink stores them as given.
+	Owner      string
+	LeaseUntil time.Time
+}
+
+// NewOwner names this process in the store's leases: host, pid and a
+// random suffix, so two processes on one host (or a restarted one with
+// the same pid) never share a name.
+func NewOwner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
