@@ -125,17 +125,9 @@ func (w *mrkdwnWriter) inline(b *strings.Builder, ns []*mdoc.Node) {
 // wrap renders children between marks, unless *on says the marks are
 // already open or there is nothing to mark.
 func (w *mrkdwnWriter) wrap(b *strings.Builder, on *bool, mark string, children []*mdoc.Node) {
-	nested, bol := *on, w.bol
-	s, marked := mdoc.Mark(on, func() string {
+	b.WriteString(mdoc.MarkInline(on, &w.bol, mark, func() string {
 		var inner strings.Builder
 		w.inline(&inner, children)
 		return inner.String()
-	}, func(s string) string { return mark + s + mark })
-	switch {
-	case marked:
-		w.bol = false
-	case !nested:
-		w.bol = bol // blank, so no marks: the line is where it was
-	}
-	b.WriteString(s)
+	}))
 }

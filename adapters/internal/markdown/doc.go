@@ -223,22 +223,11 @@ func (w *writer) inline(b *strings.Builder, ns []*mdoc.Node) {
 // wrap renders children between marks, unless *on says the marks are
 // already open (emphasis inside emphasis) or there is nothing to mark.
 func (w *writer) wrap(b *strings.Builder, on *bool, mark string, children []*mdoc.Node) {
-	nested, bol := *on, w.bol
-	s, marked := mdoc.Mark(on, func() string {
+	b.WriteString(mdoc.MarkInline(on, &w.bol, mark, func() string {
 		var inner strings.Builder
-		if !nested {
-			w.bol = false // after the opening mark: not at the line's start
-		}
 		w.inline(&inner, children)
 		return inner.String()
-	}, func(s string) string { return mark + s + mark })
-	switch {
-	case marked:
-		w.bol = false
-	case !nested:
-		w.bol = bol // blank, so no marks: the line is where it was
-	}
-	b.WriteString(s)
+	}))
 }
 
 // textEscaper escapes what the Mattermost and Discord dialects would read

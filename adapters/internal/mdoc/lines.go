@@ -54,3 +54,26 @@ func Mark(on *bool, render func() string, wrap func(string) string) (s string, o
 	}
 	return wrap(s), true
 }
+
+// MarkInline is Mark for renderers that track whether the text is at the
+// start of a line (*bol, where "-" or ">" would start a block): the
+// content follows the opening mark, so it is not at the line's start;
+// after it, the line is past its start when marks were written, and where
+// it was when the blank content got none. Nested content is rendered as
+// it comes.
+func MarkInline(on, bol *bool, mark string, render func() string) string {
+	nested, was := *on, *bol
+	s, marked := Mark(on, func() string {
+		if !nested {
+			*bol = false
+		}
+		return render()
+	}, func(s string) string { return mark + s + mark })
+	switch {
+	case marked:
+		*bol = false
+	case !nested:
+		*bol = was
+	}
+	return s
+}
