@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +23,8 @@ func TestAllAdaptersInOneProcess(t *testing.T) {
 	demo, sl, mm, mmUser, dc := p.demo, p.sl, p.mm, p.mmUser, p.dc
 	path := p.config(t, "[bot]\nname = \"chatops\"\n[log]\nlevel = \"error\"\n", "")
 	var stdout, stderr bytes.Buffer
-	a, err := setup(ctx, options{configPath: path}, strings.NewReader(""), &stdout, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.bot.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	_, stop := runApp(t, ctx, path, &stdout, &stderr)
+	defer stop()
 
 	if err := sl.WaitConnections(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -117,6 +111,26 @@ func TestAllAdaptersInOneProcess(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("stderr:\n%s", stderr.String())
+	}
+}
+
+// runApp wires the process from the configuration at path, as main does,
+// and runs its bot, its output going to stdout and stderr, until stop,
+// which the caller defers so that the bot stops before the fakes it
+// talks to close.
+func runApp(t *testing.T, ctx context.Context, path string, stdout, stderr io.Writer) (a *app, stop func()) {
+	t.Helper()
+	a, err := setup(ctx, options{configPath: path}, strings.NewReader(""), stdout, stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.bot.Run(runCtx) }()
+	return a, func() {
+		cancel()
+		<-done
+		a.close()
 	}
 }
 

@@ -70,15 +70,8 @@ func TestMattermostSlashCommandOnTheListener(t *testing.T) {
 
 	path := mattermostSlashConfig(t, "[log]\nlevel = \"debug\"\n[http]\naddr = \"127.0.0.1:0\"\n", demo, mm, user)
 	stderr := &bottest.Buffer{}
-	a, err := setup(ctx, options{configPath: path}, strings.NewReader(""), &bytes.Buffer{}, stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.bot.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	a, stop := runApp(t, ctx, path, &bytes.Buffer{}, stderr)
+	defer stop()
 	if err := mm.WaitConnected(ctx, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -40,15 +40,8 @@ func TestOperatingAllAdapters(t *testing.T) {
 
 	var stdout bytes.Buffer
 	stderr := &bottest.Buffer{}
-	a, err := setup(ctx, options{configPath: path}, strings.NewReader(""), &stdout, stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.bot.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	a, stop := runApp(t, ctx, path, &stdout, stderr)
+	defer stop()
 	base := "http://" + a.httpAddr
 
 	if err := sl.WaitConnections(ctx, 1); err != nil {
@@ -83,6 +76,7 @@ func TestOperatingAllAdapters(t *testing.T) {
 	waitFor(t, func() bool {
 		_, body := get(t, base+"/metrics")
 		p := expfmt.NewTextParser(model.UTF8Validation)
+		var err error
 		fams, err = p.TextToMetricFamilies(strings.NewReader(body))
 		if err != nil {
 			t.Fatalf("/metrics does not parse: %v", err)
