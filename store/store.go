@@ -332,7 +332,9 @@ type Store interface {
 	// reports whether it was there, so of several processes finishing
 	// one flow exactly one is told true: the one that answers the user.
 	DeletePendingLink(ctx context.Context, id string) (bool, error)
-	// DeleteExpiredPendingLinks deletes expired pending links, a bounded
-	// batch per call, and returns how many it deleted.
-	DeleteExpiredPendingLinks(ctx context.Context) (int, error)
+	// DeleteExpiredPendingLinks deletes expired pending links that no
+	// process holds a lease on (a live owner's own poll ends on the
+	// expiry and answers), a bounded batch per call, and returns them: the
+	// caller that deleted a link tells its user, once.
+	DeleteExpiredPendingLinks(ctx context.Context) ([]*PendingLink, error)
 }

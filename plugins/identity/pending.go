@@ -162,16 +162,28 @@ loop:
 	return nil
 }
 
-// leaseRound deletes expired links, leases (and renews) this process's
+// expiredUnpolled tells a user whose pending link expired while no
+// process polled it.
+var expiredUnpolled = (&bot.Refusal{Title: "The link expired",
+	Text: "It was not approved in time, or chatops was not running to see it. Send `link` again for a new one."}).Reply()
+
+// leaseRound deletes expired links (telling their users), leases (and renews) this process's
 // share and starts polling the new ones; a poll whose link another
 // process took over (this one's lease lapsed) is stopped: that one
 // answers it.
 func (p *Plugin) leaseRound(ctx context.Context, out bot.Messenger, polls *sync.WaitGroup) {
 	log := p.opts.Logger
-	if n, err := p.opts.Store.DeleteExpiredPendingLinks(ctx); err != nil {
+	expired, err := p.opts.Store.DeleteExpiredPendingLinks(ctx)
+	if err != nil {
 		log.Warn("could not delete expired pending links", "err", err)
-	} else if n > 0 {
-		log.Info("expired pending links deleted", "links", n)
+	}
+	for _, l := range expired {
+		// Nobody polled it to its end (every process was down, or its
+		// owner died late): the user still learns how it ended, once,
+		// from whoever deleted it.
+		llog := log.With("identity", l.Identity, "link", l.ID)
+		llog.Info("pending link expired while no process polled it; telling its user")
+		polls.Go(func() { p.deliver(ctx, out, l, llog, expiredUnpolled) })
 	}
 	w := &p.waits
 	// Only links handed over before the statement can be missing from its

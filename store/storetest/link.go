@@ -249,7 +249,8 @@ func testPendingLinkAcquireRace(t *testing.T, o Opener) {
 }
 
 // testPendingLinkDeleteAndExpiry: DeletePendingLink says true once;
-// expired links are deleted by DeleteExpiredPendingLinks, the others stay.
+// expired links nobody holds are deleted and returned by
+// DeleteExpiredPendingLinks, the others stay.
 func testPendingLinkDeleteAndExpiry(t *testing.T, o Opener) {
 	s := o.Open(t)
 	mustCreateLink(t, s, fullPendingLink("f1", "slack:U1"))
@@ -266,13 +267,33 @@ func testPendingLinkDeleteAndExpiry(t *testing.T, o Opener) {
 	for i := range 3 {
 		l := fullPendingLink(fmt.Sprint("x", i), fmt.Sprint("slack:X", i))
 		l.ExpiresAt = time.Now().Add(-time.Duration(i+1) * time.Second)
+		l.Owner, l.LeaseUntil = "", time.Time{}
+		if i == 2 {
+			l.Owner, l.LeaseUntil = "dead", time.Now().Add(-time.Second) // a lapsed lease
+		}
 		mustCreateLink(t, s, l)
 	}
-	if n, err := s.DeleteExpiredPendingLinks(ctx(t)); err != nil || n != 3 {
-		t.Errorf("DeleteExpiredPendingLinks = %d, %v; want 3", n, err)
+	// Expired but leased by a live owner: its own poll answers it.
+	held := fullPendingLink("h", "slack:H")
+	held.ExpiresAt = time.Now().Add(-time.Second)
+	mustCreateLink(t, s, held)
+	gone, err := s.DeleteExpiredPendingLinks(ctx(t))
+	var ids []string
+	for _, l := range gone {
+		ids = append(ids, l.ID)
+		if l.Platform != "slack" || l.ChannelID != "D1" || len(l.DeviceCode) == 0 {
+			t.Errorf("deleted link %s returned as %+v: the caller tells its user from it", l.ID, l)
+		}
 	}
-	if n, err := s.DeleteExpiredPendingLinks(ctx(t)); err != nil || n != 0 {
-		t.Errorf("second DeleteExpiredPendingLinks = %d, %v; want 0", n, err)
+	slices.Sort(ids)
+	if err != nil || !slices.Equal(ids, []string{"x0", "x1", "x2"}) {
+		t.Errorf("DeleteExpiredPendingLinks = %v, %v; want x0, x1, x2", ids, err)
+	}
+	if gone, err := s.DeleteExpiredPendingLinks(ctx(t)); err != nil || len(gone) != 0 {
+		t.Errorf("second DeleteExpiredPendingLinks = %d links, %v; want none", len(gone), err)
+	}
+	if ok, err := s.DeletePendingLink(ctx(t), "h"); err != nil || !ok {
+		t.Errorf("the expired link a live owner holds was deleted (%v, %v)", ok, err)
 	}
 	for _, who := range live {
 		if _, err := s.GetPendingLink(ctx(t), who); err != nil {

@@ -139,17 +139,32 @@ func (s *Store) DeletePendingLink(ctx context.Context, id string) (bool, error) 
 }
 
 // DeleteExpiredPendingLinks deletes at most cleanBatch expired pending
-// links, by the dialect's clock; see store.Store.
-func (s *Store) DeleteExpiredPendingLinks(ctx context.Context) (int, error) {
+// links that no process holds a lease on, by the dialect's clock, and
+// returns them; see store.Store.
+func (s *Store) DeleteExpiredPendingLinks(ctx context.Context) ([]*store.PendingLink, error) {
 	var a Args
-	lapsed, limit := s.d.Now(&a), a.Add(cleanBatch)
-	k, err := s.w.Exec(ctx, `DELETE FROM pending_links WHERE identity IN (
-		SELECT identity FROM pending_links WHERE expires_at <= `+lapsed+` LIMIT `+limit+s.d.SkipLocked()+`)`,
-		a.Values()...)
+	now, limit := s.d.Now(&a), a.Add(cleanBatch)
+	rows, err := s.w.Query(ctx, `DELETE FROM pending_links WHERE identity IN (
+		SELECT identity FROM pending_links WHERE expires_at <= `+now+`
+			AND (owner = '' OR lease_until IS NULL OR lease_until <= `+now+`)
+		LIMIT `+limit+s.d.SkipLocked()+`)
+		RETURNING `+pendingColumns, a.Values()...)
 	if err != nil {
-		return 0, fmt.Errorf("store: deleting expired pending links: %w", err)
+		return nil, fmt.Errorf("store: deleting expired pending links: %w", err)
 	}
-	return int(k), nil
+	defer rows.Close()
+	var links []*store.PendingLink
+	for rows.Next() {
+		l, err := s.scanPending(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: deleting expired pending links: %w", err)
+		}
+		links = append(links, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: deleting expired pending links: %w", err)
+	}
+	return links, nil
 }
 
 // scanPending reads one row of pendingColumns.
