@@ -145,8 +145,13 @@ func linked(username string) bot.Reply {
 }
 
 // deliver posts r where the link was posted, retrying a platform's bad
-// minute for a bounded time.
+// minute for a bounded time. The stored link is deleted already, so
+// nobody else will tell: neither ctx's end (a lease round that no longer
+// finds the link cancels its poll, the service stops) cuts the answer;
+// deliverFor bounds it.
 func (p *Plugin) deliver(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, r bot.Reply) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverFor)
+	defer cancel()
 	to := bot.Conversation{ChannelID: l.ChannelID, ThreadID: l.ThreadID, Direct: l.Direct, Handle: l.Handle}
 	deadline := time.Now().Add(deliverFor)
 	backoff := retry.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}

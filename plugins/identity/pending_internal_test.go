@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,5 +222,73 @@ func TestExpiredLinksNotResumed(t *testing.T) {
 	case s := <-out:
 		t.Errorf("posted %q in %s: one answer each was owed", s.reply.Title, s.to.ChannelID)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// gate is a bot.Messenger whose Send says it was entered and then waits
+// for release, or fails with its context's end.
+type gate struct {
+	entered chan struct{}
+	release chan struct{}
+	sent    chan sentTo
+}
+
+func (g gate) Send(ctx context.Context, platform string, to bot.Conversation, reply bot.Reply) (bot.Sent, error) {
+	g.entered <- struct{}{}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return bot.Sent{}, ctx.Err()
+	}
+	g.sent <- sentTo{platform, to, reply}
+	return bot.Sent{Conversation: to, ID: "1"}, nil
+}
+
+func (g gate) Edit(ctx context.Context, platform string, ref bot.Sent, reply bot.Reply) (bot.Sent, error) {
+	return g.Send(ctx, platform, ref.Conversation, reply)
+}
+
+// TestLeaseRoundDoesNotCutAnAnswerOwed: a poll that deleted its finished
+// link owes its user the answer; a lease round that runs while it is
+// being posted (and so no longer finds the link) must not cancel it, or
+// the answer is lost for good (nobody else will tell).
+func TestLeaseRoundDoesNotCutAnAnswerOwed(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		decide func(*gitlabtest.Server, string) error
+		want   string
+	}{
+		{"declined", (*gitlabtest.Server).DenyDevice, "Link declined"},
+		{"approved", func(s *gitlabtest.Server, code string) error { return s.ApproveDevice(code, "alice") }, "Linked to GitLab user alice"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, fake, link, da := newLinking(t)
+			g := gate{entered: make(chan struct{}, 1), release: make(chan struct{}), sent: make(chan sentTo, 2)}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var polls sync.WaitGroup
+			p.handOver(link)
+			p.leaseRound(ctx, g, &polls)
+			if err := tt.decide(fake, da.UserCode); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-g.entered:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the outcome was never posted")
+			}
+			// The link is deleted: this round no longer holds it.
+			p.leaseRound(ctx, g, &polls)
+			close(g.release)
+			polls.Wait()
+			select {
+			case s := <-g.sent:
+				if s.reply.Title != tt.want {
+					t.Errorf("told %q, want %q", s.reply.Title, tt.want)
+				}
+			default:
+				t.Errorf("the user was never told %q: the lease round cut the answer after the link was deleted", tt.want)
+			}
+		})
 	}
 }
