@@ -138,10 +138,15 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	// The file lock makes this process the file's only user: whoever held
-	// leases on its runs is gone, so they end now rather than when they
-	// lapse. A restarted bot resumes its runs at once.
-	if _, err := s.w.ExecContext(ctx, `UPDATE runs SET lease_until = NULL WHERE phase <> 'done' AND lease_until IS NOT NULL`); err != nil {
-		return fmt.Errorf("store: ending the leases of a previous process in %s: %w", s.path, err)
+	// leases on its runs and pending links is gone, so they end now rather
+	// than when they lapse. A restarted bot resumes them at once.
+	for _, q := range []string{
+		`UPDATE runs SET lease_until = NULL WHERE phase <> 'done' AND lease_until IS NOT NULL`,
+		`UPDATE pending_links SET lease_until = NULL WHERE lease_until IS NOT NULL`,
+	} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: ending the leases of a previous process in %s: %w", s.path, err)
+		}
 	}
 	s.r, err = sql.Open("sqlite", s.path+"?_pragma=query_only(1)&"+common)
 	if err != nil {

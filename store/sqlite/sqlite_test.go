@@ -198,6 +198,14 @@ func TestOpenEndsADeadProcesssLeases(t *testing.T) {
 	if runs, err := st.AcquireRuns(ctx, "other", time.Minute, 10); err != nil || len(runs) != 0 {
 		t.Fatalf("acquired %d runs (%v) while the lease holds", len(runs), err)
 	}
+	l := &store.PendingLink{ID: "l1", Identity: "slack:U1", Platform: "slack", ChannelID: "D1", DeviceCode: []byte("sealed"),
+		Interval: 5 * time.Second, ExpiresAt: time.Now().Add(time.Hour), Owner: "dead", LeaseUntil: time.Now().Add(time.Hour)}
+	if err := st.CreatePendingLink(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if links, err := st.AcquirePendingLinks(ctx, "other", time.Minute, 10); err != nil || len(links) != 0 {
+		t.Fatalf("acquired %d pending links (%v) while the lease holds", len(links), err)
+	}
 	st.Close()
 	st, err = Open(ctx, path)
 	if err != nil {
@@ -207,6 +215,10 @@ func TestOpenEndsADeadProcesssLeases(t *testing.T) {
 	runs, err := st.AcquireRuns(ctx, "next", time.Minute, 10)
 	if err != nil || len(runs) != 1 || runs[0].Owner != "next" {
 		t.Fatalf("after reopening: %d runs (%v), want r1 taken at once", len(runs), err)
+	}
+	links, err := st.AcquirePendingLinks(ctx, "next", time.Minute, 10)
+	if err != nil || len(links) != 1 || links[0].Owner != "next" {
+		t.Fatalf("after reopening: %d pending links (%v), want the link taken at once", len(links), err)
 	}
 }
 
