@@ -315,7 +315,7 @@ func buildAdapters(cfg *config.Config, st store.Store, log *slog.Logger) ([]bot.
 	}
 	if cfg.Mattermost != nil {
 		a, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: cfg.Mattermost.Token, Logger: log.With("adapter", "mattermost"),
-			TeamIDs: cfg.Mattermost.TeamIDs, Cursors: st, CatchUp: cfg.Bot.CatchUp.Duration, SlashTokens: cfg.Mattermost.SlashTokens})
+			TeamIDs: cfg.Mattermost.TeamIDs, Cursors: st, CatchUp: cfg.Bot.CatchUp.Duration, SlashTokens: cfg.Mattermost.SlashTokens, SiteURL: cfg.Mattermost.SiteURL})
 		if err != nil {
 			return nil, fmt.Errorf("[mattermost]: %w", err)
 		}

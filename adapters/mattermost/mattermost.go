@@ -64,8 +64,13 @@ type Config struct {
 	// whose Request URL is SlashPath on the bot's HTTP listener (see
 	// Endpoints). A request with another token is refused.
 	SlashTokens []string
+	// SiteURL is the server's Site URL (key site_url) when it differs
+	// from URL (the bot reaching the server by an internal address): the
+	// response URLs of slash commands are built on it, and only those on
+	// URL's or SiteURL's host are posted to.
+	SiteURL string
 	// HookClient posts to slash commands' response URLs (default: a
-	// client with a 30s timeout).
+	// client with a 30s timeout). Redirects are never followed.
 	HookClient *http.Client
 }
 
@@ -99,6 +104,9 @@ type Adapter struct {
 	deliver    atomic.Pointer[func(bot.Message)]
 	hookUses   responseurl.Uses // response URL posts made by this process
 	hookClient *http.Client
+	// hookHosts are the hosts (host:port) response URLs may be on: URL's
+	// and SiteURL's.
+	hookHosts map[string]bool
 }
 
 // New validates cfg and returns an adapter; it connects in Run.
@@ -121,9 +129,22 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.HookClient == nil {
-		cfg.HookClient = &http.Client{Timeout: 30 * time.Second}
+	hookHosts := map[string]bool{strings.ToLower(u.Host): true}
+	if cfg.SiteURL != "" {
+		site, err := url.Parse(cfg.SiteURL)
+		if err != nil || (site.Scheme != "http" && site.Scheme != "https") || site.Host == "" {
+			return nil, fmt.Errorf("mattermost: site_url %q must be an http(s) URL such as https://chat.example.com", cfg.SiteURL)
+		}
+		hookHosts[strings.ToLower(site.Host)] = true
 	}
+	hookClient := &http.Client{Timeout: 30 * time.Second}
+	if cfg.HookClient != nil {
+		c := *cfg.HookClient
+		hookClient = &c
+	}
+	// A response URL answers its post; a redirect would send the reply
+	// (and the bot's request) somewhere the server did not name.
+	hookClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if cfg.BackoffMin <= 0 {
 		cfg.BackoffMin = time.Second
 	}
@@ -145,7 +166,7 @@ func New(cfg Config) (*Adapter, error) {
 	client.SetToken(cfg.Token)
 	ws := *u
 	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	return &Adapter{cfg: cfg, teams: allow.New(cfg.TeamIDs, "Mattermost team", cfg.Logger), client: client, wsURL: ws.String(), log: cfg.Logger, hookClient: cfg.HookClient}, nil
+	return &Adapter{cfg: cfg, teams: allow.New(cfg.TeamIDs, "Mattermost team", cfg.Logger), client: client, wsURL: ws.String(), log: cfg.Logger, hookClient: hookClient, hookHosts: hookHosts}, nil
 }
 
 // Name implements bot.Adapter.

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -48,6 +49,13 @@ func (a *Adapter) serveSlash(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("refused a malformed slash command request", "err", err)
 		http.Error(w, "chatops: "+err.Error(), http.StatusBadRequest)
 		return
+	}
+	if req.ResponseURL != "" && !a.hookHostAllowed(req.ResponseURL) {
+		// The token holder named a URL on another host: the bot posts
+		// nothing there. The answer goes to the channel or a DM instead.
+		a.log.Warn("ignored a slash command's response_url on a host other than [mattermost] url's or site_url's (set site_url to the server's Site URL if that is where it is)",
+			"response_url_host", hostOf(req.ResponseURL))
+		req.ResponseURL = ""
 	}
 	botID := ""
 	if me := a.me.Load(); me != nil {
@@ -96,4 +104,20 @@ func (a *Adapter) slashTokenOK(r *http.Request) bool {
 		}
 	}
 	return ok == 1
+}
+
+// hookHostAllowed reports whether a response URL is on the server's host
+// ([mattermost] url's or site_url's): the request's token proves it came
+// from someone who holds the command's token, not that its response_url
+// is the server's, and the bot posts its replies there.
+func (a *Adapter) hookHostAllowed(raw string) bool {
+	return a.hookHosts[strings.ToLower(hostOf(raw))]
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,4 +334,52 @@ func TestSlashEndpointsOnlyWhenConfigured(t *testing.T) {
 	if _, err := New(Config{URL: "https://mm.example.com", Token: "t", SlashTokens: []string{" "}}); err == nil {
 		t.Fatal("an empty slash token was accepted")
 	}
+}
+
+// The token proves who holds it, not that the response_url is the
+// server's: a request naming a URL on another host gets nothing posted
+// there (the answer goes to a DM where the bot may not post), unless the
+// host is the configured site_url's. A response URL that redirects is not
+// followed.
+func TestSlashResponseURLOnlyOnTheServer(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "http://"+r.Host+"/landed", http.StatusTemporaryRedirect)
+		}
+	}))
+	t.Cleanup(other.Close)
+	forge := func(h *slashHarness, ch, responseURL, trigger string) {
+		t.Helper()
+		form := url.Values{"token": {h.cmd.Token}, "team_id": {h.fake.TeamID}, "channel_id": {ch}, "channel_name": {"elsewhere"},
+			"user_id": {h.userID}, "user_name": {"alice"}, "command": {"/chatops"}, "text": {"echo hi"},
+			"trigger_id": {trigger}, "response_url": {responseURL}}
+		if code := postForm(t, h.url+SlashPath, form, nil); code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+	}
+	t.Run("another host", func(t *testing.T) {
+		h := newSlashHarness(t, nil)
+		ch := h.fake.AddChannel("elsewhere", false)
+		forge(h, ch, other.URL+"/hooks/commands/x", "t-other")
+		if r := h.next(); r.Webhook || r.Post.ChannelId != h.fake.DirectChannel(h.userID) {
+			t.Fatalf("answer %+v; want a DM", r)
+		}
+		if n := elsewhere.Load(); n != 0 {
+			t.Fatalf("%d requests reached the other host", n)
+		}
+	})
+	t.Run("redirect not followed", func(t *testing.T) {
+		elsewhere.Store(0)
+		h := newSlashHarness(t, func(c *Config) { c.SiteURL = other.URL })
+		ch := h.fake.AddChannel("elsewhere", false)
+		forge(h, ch, other.URL+"/redirect", "t-redirect")
+		if r := h.next(); r.Webhook || r.Post.ChannelId != h.fake.DirectChannel(h.userID) {
+			t.Fatalf("answer %+v; want a DM after the redirect", r)
+		}
+		if n := elsewhere.Load(); n != 1 {
+			t.Fatalf("%d requests reached site_url's host, want 1 (the post, its redirect not followed)", n)
+		}
+	})
 }

@@ -111,9 +111,11 @@ func (e *hookError) Error() string {
 	return fmt.Sprintf("response URL answered %d: %.200s", e.status, e.body)
 }
 
+// isClientError reports a refusal retrying cannot change: a 4xx, or a
+// redirect (not followed).
 func isClientError(err error) bool {
 	var he *hookError
-	return errors.As(err, &he) && he.status >= 400 && he.status < 500
+	return errors.As(err, &he) && he.status >= 300 && he.status < 500
 }
 
 // postHook posts r through a response URL. Its text is the same

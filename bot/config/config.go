@@ -221,6 +221,9 @@ type Mattermost struct {
 	// Mattermost shows for the commands posting to [http] addr at
 	// /mattermost/command (one per team).
 	SlashTokens []string `toml:"slash_tokens"`
+	// SiteURL is the server's Site URL when it differs from URL: slash
+	// commands' response URLs are posted to only on either's host.
+	SiteURL string `toml:"site_url"`
 }
 
 // Discord is the [discord] section.
