@@ -101,7 +101,12 @@ func serveHTTP(addr string, h http.Handler, paths []string, log *slog.Logger) (s
 	if err != nil {
 		return "", nil, fmt.Errorf("[http] addr: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	// Bounded reads and writes: the webhook and slash command routes read
+	// a body before they can check its secret, and a client that sends it
+	// slowly must not hold a connection for ever. Every route answers at
+	// once (work happens after the answer), so a minute is plenty.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP listener stopped", "err", err)
