@@ -146,7 +146,8 @@ EOF
 # server does; a start that lost that race is tried again on another port.
 t=$(clock)
 for attempt in 1 2 3; do
-	write_env "$(pg_free_port "$pgport")"
+	mmport=$(pg_free_port "$pgport") || die "no free loopback port for Mattermost"
+	write_env "$mmport"
 	if bash "$ctl" start "$work"; then break; fi
 	if [ "$attempt" -lt 3 ] && grep -qs 'address already in use' "$work/mm/logs/mattermost.log" "$work/mm/stdout.log"; then
 		say "port taken before the server bound it; trying another"

@@ -55,12 +55,17 @@ pg_as() {
 # to PostgreSQL, say) between this check and the server's bind, which then
 # fails with "address already in use" (it did, in CI).
 pg_free_port() {
-	local p lo=32768 span
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-	[ "$lo" -gt 11024 ] || lo=32768
-	span=$((lo - 10000))
+	local p lo=32768 hi=60999 base span
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	if [ "$lo" -gt 11024 ]; then
+		base=10000 span=$((lo - 10000)) # below the range
+	elif [ "$hi" -lt 64511 ]; then
+		base=$((hi + 1)) span=$((65535 - hi)) # above it
+	else
+		base=10000 span=50000 # no room outside it: the start retries
+	fi
 	for _ in $(seq 1 100); do
-		p=$((10000 + RANDOM % span))
+		p=$((base + RANDOM % span))
 		[ "$p" != "${1:-}" ] || continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
 	done

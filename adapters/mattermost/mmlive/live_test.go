@@ -83,7 +83,11 @@ func setupWith(t *testing.T, tweak func(*mattermost.Config)) *live {
 		t.Fatal(err)
 	}
 	l.gate = newGate(t, u.Host)
-	cfg := mattermost.Config{URL: "http://" + l.gate.addr(), Token: l.botToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	// The adapter reaches the server through the gate, at another address
+	// than the server's Site URL, on which it builds response URLs: the
+	// site_url case.
+	cfg := mattermost.Config{URL: "http://" + l.gate.addr(), SiteURL: l.url, Token: l.botToken,
+		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second, Watchdog: 10 * time.Second}
 	if tweak != nil {
 		tweak(&cfg)
