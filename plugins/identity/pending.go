@@ -234,7 +234,10 @@ func (p *Plugin) leaseRound(ctx context.Context, out bot.Messenger, polls *sync.
 	}
 	for id, cancel := range w.polling {
 		if !held[id] {
-			log.Warn("another process took over a pending link whose lease lapsed", "link", id)
+			// Not acquired again: it expired (its poll ends on that by
+			// itself), it was deleted (finished by its poll or elsewhere),
+			// or its lease lapsed and another process took it over.
+			log.Info("stopped polling a pending link this process no longer holds (expired, finished or taken over)", "link", id)
 			cancel()
 		}
 	}
