@@ -182,8 +182,14 @@ func (p *Plugin) leaseRound(ctx context.Context, out bot.Messenger, polls *sync.
 		// owner died late): the user still learns how it ended, once,
 		// from whoever deleted it.
 		llog := log.With("identity", l.Identity, "link", l.ID)
-		llog.Info("pending link expired while no process polled it; telling its user")
-		polls.Go(func() { p.deliver(ctx, out, l, llog, expiredUnpolled) })
+		reply := expiredUnpolled
+		if id, err := p.opts.Store.GetIdentity(ctx, l.Identity); err == nil && !id.LinkedAt.Before(l.CreatedAt.Add(-clockSlack)) {
+			// Its owner recorded the link while its lease lapsed (a
+			// paused process) and lost the delete to this one.
+			reply = linked(id.GitLabUsername)
+		}
+		llog.Info("pending link expired while no process polled it; telling its user", "outcome", reply.Title)
+		polls.Go(func() { p.deliver(ctx, out, l, llog, reply) })
 	}
 	w := &p.waits
 	// Only links handed over before the statement can be missing from its

@@ -292,3 +292,41 @@ func TestLeaseRoundDoesNotCutAnAnswerOwed(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiredLinkRecordedByAPausedOwner: the link's owner recorded it but
+// paused past its lease and the expiry before deleting it; the process
+// that deletes the expired link tells the user they are linked, not that
+// the link expired.
+func TestExpiredLinkRecordedByAPausedOwner(t *testing.T) {
+	p, _, _, _ := newLinking(t)
+	ctx := context.Background()
+	da, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := bot.Message{Platform: "test", Sender: bot.User{ID: "U-bob"}, Conversation: bot.Conversation{ChannelID: "D-bob", Direct: true}}
+	l, err := p.newPending(bob, "flow-paused", da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Owner, l.LeaseUntil, l.ExpiresAt = "paused", time.Now().Add(-time.Second), time.Now().Add(-time.Second)
+	if err := p.opts.Store.CreatePendingLink(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.save(ctx, "test:U-bob", 7, "bob", &oauth2.Token{AccessToken: "a", RefreshToken: "r"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	out := make(recorder, 4)
+	sctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(sctx, out) }()
+	t.Cleanup(func() { cancel(); <-served })
+	select {
+	case s := <-out:
+		if s.to.ChannelID != "D-bob" || s.reply.Title != "Linked to GitLab user bob" {
+			t.Fatalf("posted %q in %s, want bob told he is linked", s.reply.Title, s.to.ChannelID)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("bob was told nothing")
+	}
+}
