@@ -61,13 +61,15 @@ func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 // "WHERE key IN (SELECT ... LIMIT ...)" with FOR UPDATE SKIP LOCKED
 // added: PostgreSQL evaluates a locking CTE exactly once, which it does
 // not promise for a sub-select in WHERE (run again, say as the inner side
-// of a nested loop, it could lease more than limit rows).
+// of a nested loop, it could lease more than limit rows). The owner's own
+// rows come first: at its limit a process renews what it holds rather
+// than drop it for older free rows.
 func (d dialect) Acquire(a *sqlstore.Args, t sqlstore.Leased, owner string, lease time.Duration, limit int) string {
 	o, until := a.Add(owner), d.Later(a, lease)
 	return `WITH picked AS (
 			SELECT ` + t.Key + ` FROM ` + t.Table + `
 			WHERE (` + t.Live + `) AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= now())
-			ORDER BY ` + t.Order + `
+			ORDER BY (owner = ` + o + `) DESC, ` + t.Order + `
 			LIMIT ` + a.Add(limit) + `
 			FOR UPDATE SKIP LOCKED
 		), leased AS (

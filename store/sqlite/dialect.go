@@ -91,14 +91,16 @@ func (dialect) SkipLocked() string { return "" }
 
 // Acquire picks and leases in one UPDATE: SQLite runs a statement as one
 // write transaction, and the single writer connection serializes them, so
-// two owners never both get a row.
+// two owners never both get a row. The owner's own rows come first: at
+// its limit a process renews what it holds rather than drop it for older
+// free rows.
 func (d dialect) Acquire(a *sqlstore.Args, t sqlstore.Leased, owner string, lease time.Duration, limit int) string {
 	o, until, now := a.Add(owner), d.Later(a, lease), d.Now(a)
 	return `UPDATE ` + t.Table + ` SET owner = ` + o + `, lease_until = ` + until + `
 		WHERE ` + t.Key + ` IN (
 			SELECT ` + t.Key + ` FROM ` + t.Table + `
 			WHERE (` + t.Live + `) AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= ` + now + `)
-			ORDER BY ` + t.Order + `
+			ORDER BY (owner = ` + o + `) DESC, ` + t.Order + `
 			LIMIT ` + a.Add(limit) + `)
 		RETURNING ` + t.Returning
 }

@@ -212,6 +212,14 @@ func testAcquireRunsLimitOrderDone(t *testing.T, o Opener) {
 	if got := ids(mustAcquire(t, s, "c", time.Hour, 100)); len(got) != 0 {
 		t.Fatalf("AcquireRuns(c) = %v, want none (all held or done)", got)
 	}
+	// At its limit, a process keeps its own runs before taking older free
+	// ones: it would otherwise stop following runs it holds.
+	if err := s.ReleaseRuns(ctx(t), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(mustAcquire(t, s, "b", time.Hour, 2)); !slices.Equal(got, open[2:4]) {
+		t.Fatalf("AcquireRuns(b, limit 2) with older runs free = %v, want its own %v", got, open[2:4])
+	}
 }
 
 func testAcquireRunsBadArguments(t *testing.T, o Opener) {
