@@ -173,28 +173,11 @@ func TestExpiredLinksNotResumed(t *testing.T) {
 	p, fake, live, da := newLinking(t)
 	p.handOver(live)
 	ctx := context.Background()
-	oldDA, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := bot.Message{Platform: "test", Sender: bot.User{ID: "U-bob"}, Conversation: bot.Conversation{ChannelID: "D-bob", Direct: true}}
-	old, err := p.newPending(bob, "flow-old", oldDA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old.Owner, old.LeaseUntil, old.ExpiresAt = "", time.Time{}, time.Now().Add(-time.Second)
-	if err := p.opts.Store.CreatePendingLink(ctx, old); err != nil {
-		t.Fatal(err)
-	}
+	old, oldDA := storeExpiredForBob(t, p, "flow-old", "")
 	if err := fake.ApproveDevice(oldDA.UserCode, "alice"); err != nil {
 		t.Fatal(err)
 	}
-
-	out := make(recorder, 4)
-	sctx, cancel := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(sctx, out) }()
-	t.Cleanup(func() { cancel(); <-served })
+	out := serve(t, p)
 	// alice's link, polled from the same first round, is the signal that
 	// the round ran.
 	if err := fake.ApproveDevice(da.UserCode, "alice"); err != nil {
@@ -299,28 +282,11 @@ func TestLeaseRoundDoesNotCutAnAnswerOwed(t *testing.T) {
 // the link expired.
 func TestExpiredLinkRecordedByAPausedOwner(t *testing.T) {
 	p, _, _, _ := newLinking(t)
-	ctx := context.Background()
-	da, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
-	if err != nil {
+	storeExpiredForBob(t, p, "flow-paused", "paused")
+	if err := p.save(context.Background(), "test:U-bob", 7, "bob", &oauth2.Token{AccessToken: "a", RefreshToken: "r"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	bob := bot.Message{Platform: "test", Sender: bot.User{ID: "U-bob"}, Conversation: bot.Conversation{ChannelID: "D-bob", Direct: true}}
-	l, err := p.newPending(bob, "flow-paused", da)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Owner, l.LeaseUntil, l.ExpiresAt = "paused", time.Now().Add(-time.Second), time.Now().Add(-time.Second)
-	if err := p.opts.Store.CreatePendingLink(ctx, l); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.save(ctx, "test:U-bob", 7, "bob", &oauth2.Token{AccessToken: "a", RefreshToken: "r"}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	out := make(recorder, 4)
-	sctx, cancel := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(sctx, out) }()
-	t.Cleanup(func() { cancel(); <-served })
+	out := serve(t, p)
 	select {
 	case s := <-out:
 		if s.to.ChannelID != "D-bob" || s.reply.Title != "Linked to GitLab user bob" {
@@ -329,4 +295,40 @@ func TestExpiredLinkRecordedByAPausedOwner(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("bob was told nothing")
 	}
+}
+
+// storeExpiredForBob stores, as another process left it, a pending link
+// of bob's whose device code expired, owned by owner (lease lapsed), and
+// returns it with its device flow.
+func storeExpiredForBob(t *testing.T, p *Plugin, id, owner string) (*store.PendingLink, *oauth2.DeviceAuthResponse) {
+	t.Helper()
+	ctx := context.Background()
+	da, err := p.oauth.DeviceAuth(p.oauthContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := bot.Message{Platform: "test", Sender: bot.User{ID: "U-bob"}, Conversation: bot.Conversation{ChannelID: "D-bob", Direct: true}}
+	l, err := p.newPending(bob, id, da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Owner, l.LeaseUntil, l.ExpiresAt = owner, time.Time{}, time.Now().Add(-time.Second)
+	if owner != "" {
+		l.LeaseUntil = time.Now().Add(-time.Second)
+	}
+	if err := p.opts.Store.CreatePendingLink(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	return l, da
+}
+
+// serve runs p's service until the test ends and returns what it posts.
+func serve(t *testing.T, p *Plugin) recorder {
+	t.Helper()
+	out := make(recorder, 4)
+	sctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(sctx, out) }()
+	t.Cleanup(func() { cancel(); <-served })
+	return out
 }
