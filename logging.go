@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/chatops-dev/chatops/adapters/mattermost"
 	"github.com/chatops-dev/chatops/bot/config"
 )
 
@@ -77,6 +78,8 @@ func redactor(cfg *config.Config) func(string) string {
 		add(m.Token)
 		for _, t := range m.SlashTokens {
 			add(t)
+			_, tok := mattermost.SplitSlashToken(t)
+			add(tok)
 		}
 	}
 	if d := cfg.Discord; d != nil {

@@ -62,7 +62,9 @@ type Config struct {
 	// SlashTokens, when set, turns on custom slash commands (key
 	// slash_tokens): the tokens Mattermost shows for the command(s)
 	// whose Request URL is SlashPath on the bot's HTTP listener (see
-	// Endpoints). A request with another token is refused.
+	// Endpoints), each as "TOKEN" or bound to its team as
+	// "TEAM_ID:TOKEN" (see SplitSlashToken). A request with another
+	// token, or with a bound token and another team, is refused.
 	SlashTokens []string
 	// SiteURL is the server's Site URL (key site_url) when it differs
 	// from URL (the bot reaching the server by an internal address): the
@@ -121,9 +123,10 @@ func New(cfg Config) (*Adapter, error) {
 	if strings.TrimSpace(cfg.Token) == "" {
 		return nil, errors.New("mattermost: token is required (the bot account's access token)")
 	}
-	for _, t := range cfg.SlashTokens {
-		if strings.TrimSpace(t) == "" {
-			return nil, errors.New("mattermost: slash_tokens holds an empty token (copy each from Integrations > Slash Commands)")
+	for _, entry := range cfg.SlashTokens {
+		team, tok := SplitSlashToken(entry)
+		if tok == "" || (team == "" && strings.Contains(entry, ":")) {
+			return nil, errors.New(`mattermost: slash_tokens holds an empty token or team ("TOKEN" or "TEAM_ID:TOKEN", the token from Integrations > Slash Commands)`)
 		}
 	}
 	if cfg.Logger == nil {

@@ -39,7 +39,8 @@ func (a *Adapter) serveSlash(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "chatops: the slash command request is not a readable form", http.StatusBadRequest)
 		return
 	}
-	if !a.slashTokenOK(r) {
+	bound, ok := a.slashToken(r)
+	if !ok {
 		a.log.Warn("refused a slash command request with an unknown token (not in [mattermost] slash_tokens)", "remote", r.RemoteAddr)
 		http.Error(w, "chatops: unknown slash command token", http.StatusUnauthorized)
 		return
@@ -48,6 +49,12 @@ func (a *Adapter) serveSlash(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.log.Warn("refused a malformed slash command request", "err", err)
 		http.Error(w, "chatops: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if bound != "" && req.TeamID != bound {
+		a.log.Warn("refused a slash command request naming another team than its token's (slash_tokens binds it to its team)",
+			"team", req.TeamID, "token_team", bound, "remote", r.RemoteAddr)
+		http.Error(w, "chatops: this slash command token belongs to another team", http.StatusUnauthorized)
 		return
 	}
 	if req.ResponseURL != "" && !a.hookHostAllowed(req.ResponseURL) {
@@ -87,23 +94,38 @@ func respondCommand(w http.ResponseWriter, text string) {
 	_ = json.NewEncoder(w).Encode(model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: text, SkipSlackParsing: true})
 }
 
-// slashTokenOK checks the request's token (the form's "token", or the
+// SplitSlashToken reads an entry of slash_tokens: "TOKEN" is accepted
+// from any team, "TEAM_ID:TOKEN" only with that team's id. Mattermost
+// makes a custom command per team and its requests always carry that
+// team, so binding a token to its team keeps one team's token holder
+// from sending requests in another team's name.
+func SplitSlashToken(entry string) (team, token string) {
+	if t, tok, ok := strings.Cut(entry, ":"); ok {
+		return strings.TrimSpace(t), strings.TrimSpace(tok)
+	}
+	return "", strings.TrimSpace(entry)
+}
+
+// slashToken checks the request's token (the form's "token", or the
 // "Authorization: Token ..." header the server sends with it) against
-// every configured token in constant time.
-func (a *Adapter) slashTokenOK(r *http.Request) bool {
+// every configured token in constant time, and returns the team the
+// matching token is bound to ("" for any).
+func (a *Adapter) slashToken(r *http.Request) (team string, ok bool) {
 	given := []string{r.PostForm.Get("token")}
-	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "token") {
+	if scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "token") {
 		given = append(given, strings.TrimSpace(tok))
 	}
-	ok := 0
 	for _, g := range given {
-		for _, want := range a.cfg.SlashTokens {
-			// Both compared in full whatever matched before: the time
-			// taken says nothing about which token is close.
-			ok |= subtle.ConstantTimeCompare([]byte(g), []byte(want))
+		for _, entry := range a.cfg.SlashTokens {
+			bound, want := SplitSlashToken(entry)
+			// Every entry compared in full whatever matched before: the
+			// time taken says nothing about which token is close.
+			if subtle.ConstantTimeCompare([]byte(g), []byte(want)) == 1 {
+				team, ok = bound, true
+			}
 		}
 	}
-	return ok == 1
+	return team, ok
 }
 
 // hookHostAllowed reports whether a response URL is on the server's host

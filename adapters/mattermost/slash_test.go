@@ -3,6 +3,7 @@ package mattermost
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -71,7 +72,8 @@ func newSlashHarness(t *testing.T, tweak func(*Config)) *slashHarness {
 	cmd := fake.AddCommand("chatops", srv.URL+SlashPath)
 	h := &slashHarness{harness: &harness{t: t, fake: fake, userID: fake.AddUser("alice", false)}, cmd: cmd, url: srv.URL, release: make(chan struct{})}
 	h.start(slashRouter(h.release), func(c *Config) {
-		c.SlashTokens = []string{"another-teams-token", cmd.Token}
+		c.SlashTokens = []string{"another-teams-token", "otherteam0000000000000000a:bound-elsewhere-token",
+			fake.TeamID + ":bound-here-token", cmd.Token}
 		if tweak != nil {
 			tweak(c)
 		}
@@ -159,6 +161,9 @@ func TestSlashTokens(t *testing.T) {
 	}{
 		{"form token", h.cmd.Token, "", http.StatusOK},
 		{"another configured token", "another-teams-token", "", http.StatusOK},
+		{"a token bound to this team", "bound-here-token", "", http.StatusOK},
+		{"a token bound to another team", "bound-elsewhere-token", "", http.StatusUnauthorized},
+		{"a bound entry is not a token", h.fake.TeamID + ":bound-here-token", "", http.StatusUnauthorized},
 		{"header only", "", "Token " + h.cmd.Token, http.StatusOK},
 		{"wrong token", "nosuchtoken", "Token nosuchtoken", http.StatusUnauthorized},
 		{"a prefix of the token", h.cmd.Token[:10], "", http.StatusUnauthorized},
@@ -382,4 +387,29 @@ func TestSlashResponseURLOnlyOnTheServer(t *testing.T) {
 			t.Fatalf("%d requests reached site_url's host, want 1 (the post, its redirect not followed)", n)
 		}
 	})
+}
+
+// A token bound to its team ("TEAM_ID:TOKEN") is refused with another
+// team's id, for what it is: the holder of one team's token cannot act in
+// another team's name.
+func TestSlashTokenBoundToItsTeam(t *testing.T) {
+	h := newSlashHarness(t, nil)
+	form := url.Values{"token": {"bound-elsewhere-token"}, "team_id": {h.fake.TeamID}, "channel_id": {h.fake.ChannelID},
+		"channel_name": {"ops"}, "user_id": {h.userID}, "user_name": {"alice"}, "command": {"/chatops"}, "text": {"echo x"}, "trigger_id": {"tb"}}
+	resp, err := http.PostForm(h.url+SlashPath, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "belongs to another team") {
+		t.Fatalf("status %d: %q; want 401 saying the token is another team's", resp.StatusCode, body)
+	}
+	h.none(100 * time.Millisecond)
+	if team, tok := SplitSlashToken(" t1 : abc "); team != "t1" || tok != "abc" {
+		t.Errorf("SplitSlashToken = %q, %q", team, tok)
+	}
+	if team, tok := SplitSlashToken("abc"); team != "" || tok != "abc" {
+		t.Errorf("SplitSlashToken(unbound) = %q, %q", team, tok)
+	}
 }

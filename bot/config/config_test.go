@@ -96,6 +96,10 @@ func TestParseErrorsNameKeyAndLine(t *testing.T) {
 			[]string{"line 4: [mattermost] slash_tokens: slash commands need the HTTP listener, where Mattermost posts them (at /mattermost/command)", `fix: add [http] addr = ":8080"`}},
 		{"empty slash token", "[http]\naddr = \":8080\"\n[mattermost]\nurl = \"https://mm\"\ntoken = \"t\"\nslash_tokens = [\"\"]\n",
 			[]string{"line 6: [mattermost] slash_tokens: holds an empty token"}},
+		{"slash token bound to no team", "[http]\naddr = \":8080\"\n[mattermost]\nurl = \"https://mm\"\ntoken = \"t\"\nslash_tokens = [\":abc\"]\n",
+			[]string{"line 6: [mattermost] slash_tokens: holds an empty token or team"}},
+		{"slash team without a token", "[http]\naddr = \":8080\"\n[mattermost]\nurl = \"https://mm\"\ntoken = \"t\"\nslash_tokens = [\"team1:\"]\n",
+			[]string{"line 6: [mattermost] slash_tokens: holds an empty token or team"}},
 		{"short lease", "[shell]\n[store]\nlease = \"100ms\"\n", []string{`line 3: [store] lease: 100ms is too short`, `fix: lease = "10s"`}},
 	}
 	for _, tt := range tests {

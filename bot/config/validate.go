@@ -100,10 +100,15 @@ func (c *Config) validate(text string) Problems {
 		need("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
 		url("mattermost", "url", c.Mattermost.URL, "https://mattermost.example.com")
 		need("mattermost", "token", c.Mattermost.Token, "${MATTERMOST_TOKEN}")
-		for _, tok := range c.Mattermost.SlashTokens {
-			if strings.TrimSpace(tok) == "" {
+		for _, entry := range c.Mattermost.SlashTokens {
+			// "TOKEN" or "TEAM_ID:TOKEN" (adapters/mattermost.SplitSlashToken).
+			team, tok, bound := strings.Cut(entry, ":")
+			if !bound {
+				tok = team
+			}
+			if strings.TrimSpace(tok) == "" || (bound && strings.TrimSpace(team) == "") {
 				ps = append(ps, Problem{Line: at("mattermost", "slash_tokens"), Key: []string{"mattermost", "slash_tokens"},
-					What: "holds an empty token", Fix: `slash_tokens = ["${MATTERMOST_SLASH_TOKEN}"] with the token of each slash command (Integrations > Slash Commands)`})
+					What: "holds an empty token or team", Fix: `slash_tokens = ["<team id>:${MATTERMOST_SLASH_TOKEN}"] with the token of each team's slash command (Integrations > Slash Commands)`})
 				break
 			}
 		}

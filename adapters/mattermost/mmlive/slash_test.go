@@ -62,7 +62,9 @@ func setupSlash(t *testing.T) *slashLive {
 	}
 	t.Cleanup(func() { _, _ = admin.DeleteCommand(context.Background(), cmd.Id) })
 	s.cmd = cmd
-	s.live = setupWith(t, func(c *mattermost.Config) { c.SlashTokens = []string{cmd.Token} })
+	// Bound to its team, as the README advises: the real server's
+	// requests carry the command's team.
+	s.live = setupWith(t, func(c *mattermost.Config) { c.SlashTokens = []string{cmd.TeamId + ":" + cmd.Token} })
 	for _, e := range s.ad.Endpoints() {
 		mux.Handle(e.Pattern, e.Handler)
 	}
