@@ -314,16 +314,7 @@ func isWordRune(c rune) bool {
 // starts or ends with a backtick (or with spaces on both sides, which
 // the parser would strip).
 func codeSpan(text string) string {
-	longest, run := 0, 0
-	for _, c := range text {
-		if c == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
+	fence := strings.Repeat("`", longestBacktickRun(text)+1)
 	if strings.HasPrefix(text, "`") || strings.HasSuffix(text, "`") ||
 		(strings.HasPrefix(text, " ") && strings.HasSuffix(text, " ") && strings.TrimSpace(text) != "") {
 		text = " " + text + " "

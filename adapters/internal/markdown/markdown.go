@@ -176,8 +176,14 @@ func join(a, b string) string {
 // fenceFor returns a backtick fence longer than any backtick run in code,
 // so output containing ``` cannot end the block early.
 func fenceFor(code string) string {
+	return strings.Repeat("`", max(3, longestBacktickRun(code)+1))
+}
+
+// longestBacktickRun is the length of the longest run of backticks in s:
+// a fence or code span delimiter must be longer to hold s.
+func longestBacktickRun(s string) int {
 	longest, run := 0, 0
-	for _, c := range code {
+	for _, c := range s {
 		if c == '`' {
 			run++
 			longest = max(longest, run)
@@ -185,7 +191,7 @@ func fenceFor(code string) string {
 			run = 0
 		}
 	}
-	return strings.Repeat("`", max(3, longest+1))
+	return longest
 }
 
 // cutHead keeps the start of s within limit runes, marking the cut.
