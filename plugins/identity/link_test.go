@@ -56,17 +56,7 @@ func TestLinkWaitsOutsideTheWorkers(t *testing.T) {
 func TestLinkOnePendingPerIdentity(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, gitlab.ActAsBot, true)
-	e.dm("alice", "link")
-	e.wait(dmOf("alice"), "Link your GitLab account")
-	code := e.gl.LastUserCode()
-	e.dm("alice", "link")
-	e.wait(dmOf("alice"), "A link request is already waiting")
-	if r := e.say("alice", "C-ops", "link"); r.Title != "A link request is already waiting" {
-		t.Errorf("link in a channel while one waits = %s: %s", r.Title, r.Text)
-	}
-	if e.gl.LastUserCode() != code || e.chat.DirectOpened() != 0 {
-		t.Errorf("a second flow (%s) or a DM (%d) was started", e.gl.LastUserCode(), e.chat.DirectOpened())
-	}
+	code := secondLinkRefused(t, e, e)
 	e.gl.DenyDevice(code)
 	e.wait(dmOf("alice"), "Link declined")
 	e.link("alice", "alice")
@@ -174,4 +164,24 @@ func TestLinkFromChannelWithoutDirectMessage(t *testing.T) {
 			e.link("alice", "alice") // nothing left pending
 		})
 	}
+}
+
+// secondLinkRefused has alice start a link on first, then send `link`
+// again on second (first itself, or another instance on its store), in a
+// DM and in a channel: both are refused, with no second flow in GitLab and
+// no DM opened by second. It returns the first flow's user code.
+func secondLinkRefused(t *testing.T, first, second *env) string {
+	t.Helper()
+	first.dm("alice", "link")
+	first.wait(dmOf("alice"), "Link your GitLab account")
+	code := first.gl.LastUserCode()
+	second.dm("alice", "link")
+	second.wait(dmOf("alice"), "A link request is already waiting")
+	if r := second.say("alice", "C-ops", "link"); r.Title != "A link request is already waiting" {
+		t.Errorf("link in a channel while one waits = %s: %s", r.Title, r.Text)
+	}
+	if first.gl.LastUserCode() != code || second.chat.DirectOpened() != 0 {
+		t.Errorf("a second flow (%s) or a DM (%d) was started", first.gl.LastUserCode(), second.chat.DirectOpened())
+	}
+	return code
 }

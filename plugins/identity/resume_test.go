@@ -183,17 +183,7 @@ func TestLinkRefusedWhileStoredElsewhere(t *testing.T) {
 	t.Parallel()
 	a := newEnv(t, gitlab.ActAsBot, true)
 	b := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, share: a})
-	a.dm("alice", "link")
-	a.wait(dmOf("alice"), "Link your GitLab account")
-	code := a.gl.LastUserCode()
-	b.dm("alice", "link")
-	b.wait(dmOf("alice"), "A link request is already waiting")
-	if r := b.say("alice", "C-ops", "link"); r.Title != "A link request is already waiting" {
-		t.Errorf("link in a channel of the other instance = %s: %s", r.Title, r.Text)
-	}
-	if a.gl.LastUserCode() != code || b.chat.DirectOpened() != 0 {
-		t.Errorf("a second flow (%s) or a DM (%d) was started", a.gl.LastUserCode(), b.chat.DirectOpened())
-	}
+	secondLinkRefused(t, a, b)
 }
 
 // TestLinkDeviceCodeSealed: the stored pending link holds the device code
