@@ -186,10 +186,23 @@ func TestRunsCancelRetry(t *testing.T) {
 		t.Fatalf("cancel by another Developer: %q / %q", r.Title, r.Text)
 	}
 	// A Maintainer may; the run's own reply then says who canceled it.
+	// The cancel command's own answer and the run's edited reply come
+	// from two goroutines, in either order: wait for both, so neither is
+	// read later as the answer to retry.
 	e.chat.Say("U-mia", "C1", "cancel "+id)
-	final, ok := e.chat.WaitFor("C1", func(r bot.Reply) bool { return r.Title == "slow was canceled" }, 10*time.Second)
+	var final bot.Reply
+	acked, canceled := false, false
+	_, ok := e.chat.WaitFor("C1", func(r bot.Reply) bool {
+		switch {
+		case r.Title == "slow was canceled":
+			final, canceled = r, true
+		case strings.HasPrefix(r.Title, "Canceling slow"):
+			acked = true
+		}
+		return acked && canceled
+	}, 10*time.Second)
 	if !ok {
-		t.Fatalf("the run's reply never said it was canceled: %+v", e.chat.Messages("C1"))
+		t.Fatalf("no cancel answer and canceled run reply (answer %v, run %v): %+v", acked, canceled, e.chat.Messages("C1"))
 	}
 	if !strings.Contains(final.Text, "Canceled from chat by test:U-mia") {
 		t.Fatalf("the run's reply does not say who canceled it: %q", final.Text)
