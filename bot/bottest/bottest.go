@@ -27,6 +27,8 @@ type Chat struct {
 
 	mu       sync.Mutex
 	msgs     map[string]bot.Reply   // by message id
+	threads  map[string]string      // message id -> the thread it was posted in
+	asked    int                    // messages delivered by Ask
 	order    map[string][]string    // channel -> message ids, in posting order
 	events   map[string]chan string // channel -> ids sent or edited
 	edits    int
@@ -39,7 +41,7 @@ type Chat struct {
 
 // NewChat returns a Chat whose platform name is name.
 func NewChat(name string) *Chat {
-	return &Chat{name: name, in: make(chan bot.Message), msgs: map[string]bot.Reply{}, order: map[string][]string{}, events: map[string]chan string{}}
+	return &Chat{name: name, in: make(chan bot.Message), msgs: map[string]bot.Reply{}, threads: map[string]string{}, order: map[string][]string{}, events: map[string]chan string{}}
 }
 
 // Name implements bot.Adapter.
@@ -61,6 +63,20 @@ func (c *Chat) Run(ctx context.Context, deliver func(bot.Message)) error {
 func (c *Chat) Say(user, channel, text string) {
 	c.Deliver(bot.Message{Platform: c.name, Text: text, Addressed: true,
 		Sender: bot.User{ID: user}, Conversation: bot.Conversation{ChannelID: channel}})
+}
+
+// Ask delivers text from user in channel as the root of a thread of its
+// own, and returns the thread's id. Replies to it carry that id, so
+// FinalIn reads this message's answer and never a late reply to an
+// earlier one (a canceled run's edit, a command's acknowledgement).
+func (c *Chat) Ask(user, channel, text string) string {
+	c.mu.Lock()
+	c.asked++
+	thread := fmt.Sprintf("ask-%d", c.asked)
+	c.mu.Unlock()
+	c.Deliver(bot.Message{Platform: c.name, Text: text, Addressed: true, ID: thread,
+		Sender: bot.User{ID: user}, Conversation: bot.Conversation{ChannelID: channel, ThreadID: thread}})
+	return thread
 }
 
 // Deliver hands m to the bot as if it had been received.
@@ -119,6 +135,7 @@ func (c *Chat) Send(_ context.Context, to bot.Conversation, r bot.Reply) (bot.Se
 	c.nextID++
 	id := fmt.Sprint(c.nextID)
 	c.msgs[id] = r
+	c.threads[id] = to.ThreadID
 	c.order[to.ChannelID] = append(c.order[to.ChannelID], id)
 	c.mu.Unlock()
 	c.channel(to.ChannelID) <- id
@@ -206,17 +223,38 @@ func (c *Chat) WaitFinal(channel string, timeout time.Duration) (bot.Reply, int,
 	return r, n, ok
 }
 
+// FinalIn is Final for the replies in one thread of channel (the one
+// Ask returned).
+func (c *Chat) FinalIn(t testing.TB, channel, thread string) (bot.Reply, int) {
+	t.Helper()
+	r, ok := c.waitFor(channel, func(r bot.Reply, in string) bool {
+		return in == thread && r.Status != bot.StatusWorking
+	}, 20*time.Second)
+	if !ok {
+		t.Fatalf("no final reply in thread %s of channel %s: %+v", thread, channel, c.Messages(channel))
+	}
+	c.mu.Lock()
+	n := len(c.order[channel])
+	c.mu.Unlock()
+	return r, n
+}
+
 // WaitFor waits until a message posted or edited in channel satisfies ok,
 // and returns it.
 func (c *Chat) WaitFor(channel string, ok func(bot.Reply) bool, timeout time.Duration) (bot.Reply, bool) {
+	return c.waitFor(channel, func(r bot.Reply, _ string) bool { return ok(r) }, timeout)
+}
+
+// waitFor is WaitFor whose ok also sees the thread the message is in.
+func (c *Chat) waitFor(channel string, ok func(r bot.Reply, thread string) bool, timeout time.Duration) (bot.Reply, bool) {
 	deadline := time.After(timeout)
 	for {
 		select {
 		case id := <-c.channel(channel):
 			c.mu.Lock()
-			r := c.msgs[id]
+			r, thread := c.msgs[id], c.threads[id]
 			c.mu.Unlock()
-			if ok(r) {
+			if ok(r, thread) {
 				return r, true
 			}
 		case <-deadline:

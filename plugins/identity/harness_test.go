@@ -201,8 +201,7 @@ func (e *env) wait(channel, prefix string) bot.Reply {
 // say posts text in channel and returns the final reply.
 func (e *env) say(user, channel, text string) bot.Reply {
 	e.t.Helper()
-	e.chat.Say("U-"+user, channel, text)
-	r, _ := e.chat.Final(e.t, channel)
+	r, _ := e.chat.FinalIn(e.t, channel, e.chat.Ask("U-"+user, channel, text))
 	return r
 }
 

@@ -173,6 +173,5 @@ func (e *env) start() *run.Plugin {
 // say posts text as user in channel and returns the final reply.
 func (e *env) say(user, channel, text string) (bot.Reply, int) {
 	e.t.Helper()
-	e.chat.Say(user, channel, text)
-	return e.chat.Final(e.t, channel)
+	return e.chat.FinalIn(e.t, channel, e.chat.Ask(user, channel, text))
 }

@@ -140,10 +140,9 @@ func (e *Env) Start() {
 func (e *Env) Stop() { e.stop() }
 
 // Say posts text as user ("alice") in channel and returns the final reply
-// there.
+// to it (in its own thread, so never a late reply to an earlier message).
 func (e *Env) Say(user, channel, text string) bot.Reply {
 	e.T.Helper()
-	e.Chat.Say("U-"+user, channel, text)
-	r, _ := e.Chat.Final(e.T, channel)
+	r, _ := e.Chat.FinalIn(e.T, channel, e.Chat.Ask("U-"+user, channel, text))
 	return r
 }
