@@ -272,9 +272,12 @@ func (b *Bot) handle(workCtx context.Context, j job) {
 	ctx := WithLogger(workCtx, j.log)
 	start := time.Now()
 	panicked := b.callHandler(ctx, w, j)
-	if workCtx.Err() != nil && !panicked {
-		// The bot cut this command at shutdown; the handler may not have
-		// been able to say so. Tell the sender with a fresh context.
+	if workCtx.Err() != nil && !panicked && !w.answered.Load() {
+		// The bot cut this command at shutdown before it answered; the
+		// handler may not have been able to say so. Tell the sender with
+		// a fresh context. (One that answered and was cut in what it did
+		// after owes nothing more: a second, contradicting note would
+		// only confuse.)
 		nctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		w.retryFor = 5 * time.Second

@@ -275,6 +275,35 @@ func TestBotShutdownCutsAfterGraceAndSaysSo(t *testing.T) {
 	}
 }
 
+// TestBotShutdownAfterAnAnswerSaysNothingMore: a command that answered
+// and was then cut at shutdown (in work after its answer) gets no
+// "shut down while working" note contradicting its answer.
+func TestBotShutdownAfterAnAnswerSaysNothingMore(t *testing.T) {
+	answered := make(chan struct{})
+	h := HandlerFunc(func(ctx context.Context, w Responder, m Message) {
+		_, _ = w.Reply(ctx, Reply{Status: StatusSuccess, Title: "done"})
+		close(answered)
+		<-ctx.Done() // cleanup that outlives the grace period
+	})
+	a, cancel, done := startBot(t, h, Options{ShutdownGrace: 50 * time.Millisecond})
+	a.in <- msg("1", "quick job")
+	if r := a.next(t); r.Title != "done" {
+		t.Fatalf("reply = %+v", r)
+	}
+	<-answered
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the grace period")
+	}
+	select {
+	case r := <-a.sent:
+		t.Fatalf("after its answer the command was also told %q", r.Title)
+	default:
+	}
+}
+
 func TestBotDrainsWhenAdaptersEnd(t *testing.T) {
 	var finished sync.WaitGroup
 	finished.Add(3)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatops-dev/chatops/bot/retry"
@@ -22,15 +23,27 @@ type responder struct {
 	log      *slog.Logger
 
 	mu sync.Mutex // one send at a time keeps this command's replies in order
+	// answered is set once a final reply (any status but working) was
+	// delivered: a command cut at shutdown after that owes nothing more.
+	answered atomic.Bool
+}
+
+// delivered notes reply as delivered when err is nil.
+func (r *responder) delivered(reply Reply, err error) {
+	if err == nil && reply.Status != StatusWorking {
+		r.answered.Store(true)
+	}
 }
 
 // Reply implements Responder.
 func (r *responder) Reply(ctx context.Context, reply Reply) (Sent, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.retry(ctx, "send reply", func(ctx context.Context) (Sent, error) {
+	sent, err := r.retry(ctx, "send reply", func(ctx context.Context) (Sent, error) {
 		return r.adapter.Send(ctx, r.to, reply)
 	})
+	r.delivered(reply, err)
+	return sent, err
 }
 
 // Update implements Responder.
@@ -44,6 +57,7 @@ func (r *responder) Update(ctx context.Context, ref Sent, reply Reply) (Sent, er
 		return ed.Edit(ctx, ref, reply)
 	})
 	r.mu.Unlock()
+	r.delivered(reply, err)
 	if err != nil && ctx.Err() == nil {
 		// The message cannot be edited (deleted, too old): the update is
 		// still owed, so it goes out as a new message.
@@ -88,6 +102,7 @@ func (r *responder) Whisper(ctx context.Context, m Message, reply Reply) error {
 			return Sent{}, err
 		})
 		if !errors.Is(err, ErrNoWhisper) {
+			r.delivered(reply, err)
 			return err
 		}
 		r.log.Debug("no ephemeral reply here; answering in a direct message", "err", err)
@@ -96,6 +111,7 @@ func (r *responder) Whisper(ctx context.Context, m Message, reply Reply) error {
 		d, err := r.Direct(ctx, m)
 		if err == nil {
 			if _, err = d.Reply(ctx, reply); err == nil {
+				r.delivered(reply, nil)
 				return nil
 			}
 		}
