@@ -7,7 +7,6 @@ package run_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,7 +67,6 @@ func TestReviewResumeTransientFindErrorIsNotTheAnswer(t *testing.T) {
 	}
 }
 
-var _ = strings.Contains
 
 // failSaves is a store whose next n SaveRun calls fail (a database hiccup).
 type failSaves struct {
