@@ -67,7 +67,6 @@ func TestReviewResumeTransientFindErrorIsNotTheAnswer(t *testing.T) {
 	}
 }
 
-
 // failSaves is a store whose next n SaveRun calls fail (a database hiccup).
 type failSaves struct {
 	store.Store
