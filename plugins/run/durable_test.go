@@ -1,8 +1,7 @@
 package run_test
 
-// Failing tests written in review (branch review-runs): each shows a
-// suspected bug in the durable-run machinery. They are expected to FAIL
-// until the bug they name is fixed.
+// The durable-run machinery under crashes, store hiccups and lease
+// races: each test pins one way a run's answer was lost or given twice.
 
 import (
 	"context"
@@ -24,10 +23,10 @@ import (
 // recorded it (the run is stored "creating"). When the next process
 // resumes the run, GitLab is briefly unavailable (a 502 on the pipeline
 // list, as when GitLab and the bot restart together). The lookup error is
-// transient, yet resume turns it into the run's final answer ("GitLab is
-// having trouble"), the run is done, and the pipeline that exists and
-// runs is never followed: its real answer is never posted.
-func TestReviewResumeTransientFindErrorIsNotTheAnswer(t *testing.T) {
+// transient: resume asks again rather than answer "GitLab is having
+// trouble", so the pipeline that exists is followed and its real answer
+// posted.
+func TestResumeRetriesALookupGitLabFailedTransiently(t *testing.T) {
 	e := newEnv(t, func(c *config) { c.manual = true })
 	ctx := context.Background()
 	svc, err := gitlab.New(e.cfg.gitlab)
