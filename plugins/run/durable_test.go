@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,14 +111,31 @@ func startWith(t *testing.T, e *env, st store.Store, opts run.Options) {
 	bottest.Start(t, rt, bot.Options{Claims: st, PerUserConcurrent: 64, PerUserBurst: 1000}, e.chat)
 }
 
+// answeredOnce checks that C1 holds one message, the run's progress
+// reply edited into a success, after the lease renewals had time to take
+// up a run left behind, and that one pipeline was created.
+func answeredOnce(t *testing.T, e *env, thread string) {
+	t.Helper()
+	r, _ := e.chat.FinalIn(t, "C1", thread)
+	time.Sleep(1500 * time.Millisecond) // five lease renewals
+	var titles []string
+	for _, m := range e.chat.Messages("C1") {
+		titles = append(titles, m.Status.String()+": "+m.Title)
+	}
+	if r.Status != bot.StatusSuccess || len(titles) != 1 {
+		t.Fatalf("want one answer, a success: the first was %v %q: %q; messages in C1: %q", r.Status, r.Title, r.Text, titles)
+	}
+	if n := len(e.gl.Pipelines()); n != 1 {
+		t.Fatalf("%d pipelines", n)
+	}
+}
+
 // record() stores the run, posts its progress reply, then fails to save
-// the reply's id: the handler returns the error and the user is told
-// "run failed". But the run is left in the store, "creating", owned by
-// this process; once the handler lets go of it, the watcher's next lease
-// renewal takes it up as a run to resume, posts a second progress
-// message and creates the pipeline: the job the user was told failed
-// runs after all, and the user gets two answers to one command.
-func TestReviewRecordFailureAnswersFailedButRunsTheJob(t *testing.T) {
+// the reply's id. The run is stored, owned by this process: the handler
+// does not answer "run failed" (the watcher would resume the run after it
+// and answer again); the reply's id is saved with the pipeline and the
+// run answered once, in its progress reply.
+func TestAFailedSaveOfTheReplyIDStillAnswersOnce(t *testing.T) {
 	e := newEnv(t, func(c *config) { c.manual = true })
 	st, err := sqlite.Open(context.Background(), e.cfg.dbPath)
 	if err != nil {
@@ -126,20 +144,35 @@ func TestReviewRecordFailureAnswersFailedButRunsTheJob(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	fs := &failSaves{Store: st, n: 1}
 	startWith(t, e, fs, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Lease: 300 * time.Millisecond})
-	thread := e.chat.Ask("U-alice", "C1", "run hello-world")
-	r, _ := e.chat.FinalIn(t, "C1", thread)
-	if r.Status != bot.StatusError {
-		t.Skipf("the save did not fail where expected: %+v", r)
+	answeredOnce(t, e, e.chat.Ask("U-alice", "C1", "run hello-world"))
+}
+
+// lateCreateError is a store whose next CreateRun stores the run and then
+// fails, as when the connection drops after the commit.
+type lateCreateError struct {
+	store.Store
+	failed atomic.Bool
+}
+
+func (l *lateCreateError) CreateRun(ctx context.Context, r *store.Run) error {
+	if err := l.Store.CreateRun(ctx, r); err != nil || l.failed.Swap(true) {
+		return err
 	}
-	t.Logf("the user was told: %q: %q", r.Title, r.Text)
-	time.Sleep(2 * time.Second)
-	if n := len(e.gl.Pipelines()); n != 0 {
-		var titles []string
-		for _, m := range e.chat.Messages("C1") {
-			titles = append(titles, m.Status.String()+": "+m.Title)
-		}
-		t.Fatalf("the user was told the run failed, yet %d pipeline(s) were created; messages in C1: %q", n, titles)
+	return errors.New("connection reset by peer (injected, after the commit)")
+}
+
+// A CreateRun that fails after its commit leaves a stored run that the
+// watcher would resume: the handler reads the run back and goes on,
+// rather than answer "run failed" and have the job run and answer anyway.
+func TestACreateRunFailingAfterItsCommitStillAnswersOnce(t *testing.T) {
+	e := newEnv(t, func(c *config) { c.manual = true })
+	st, err := sqlite.Open(context.Background(), e.cfg.dbPath)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	startWith(t, e, &lateCreateError{Store: st}, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Lease: 300 * time.Millisecond})
+	answeredOnce(t, e, e.chat.Ask("U-alice", "C1", "run hello-world"))
 }
 
 // slowAcquire is a store whose second AcquireRuns returns only when the
