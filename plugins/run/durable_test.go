@@ -218,12 +218,11 @@ func (c *countLeft) RunAnswered(_, outcome string, _, _ time.Duration) {
 
 // A lease renewal whose query ran before a handler recorded a new run,
 // but whose answer the watcher takes after the handler handed the run
-// over, does not list the run: acquired() then takes the run this very
-// process just started for one "another process took over", drops it
-// (RunLeft, Following() falls to 0), and leaves it unfollowed until the
-// next renewal picks it up again as a resumed run. With a single process
-// there is no other process at all.
-func TestReviewRenewalRacingAHandOverDropsTheNewRun(t *testing.T) {
+// over, does not list the run. That is no sign another process took it
+// over: the run stays followed (no RunLeft, Following() stays 1) rather
+// than go unfollowed until the next renewal (with Drain free to return
+// and a cancel's note dropped meanwhile).
+func TestARenewalRacingAHandOverKeepsTheNewRun(t *testing.T) {
 	e := newEnv(t, func(c *config) { c.manual = true; c.gitlab.PlayManual = false })
 	st, err := sqlite.Open(context.Background(), e.cfg.dbPath)
 	if err != nil {

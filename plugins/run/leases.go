@@ -17,6 +17,8 @@ const maxFollowed = 10000
 type acquireResult struct {
 	runs []*store.Run
 	err  error
+	// gen is the watcher's gen when the query started.
+	gen uint64
 }
 
 // takeInbox tracks the runs handlers handed over.
@@ -39,7 +41,9 @@ func (w *watcher) takeInbox() {
 
 // acquired takes up the runs this process now holds leases on, and drops
 // those it no longer holds (its lease lapsed and another process took
-// the run: that one answers it).
+// the run: that one answers it). Only a run taken up before the query
+// started can be missing for that reason: one a handler recorded and
+// handed over while the query was on its way is simply not in its answer.
 func (w *watcher) acquired(r acquireResult) {
 	if r.err != nil {
 		w.log.Error("could not acquire runs from the store; will retry", "err", r.err)
@@ -63,7 +67,7 @@ func (w *watcher) acquired(r acquireResult) {
 		w.log.Info("resuming open runs", "runs", resumed, "owner", w.p.opts.Owner)
 	}
 	for id, t := range w.runs {
-		if held[id] || !t.run.Open() {
+		if held[id] || !t.run.Open() || t.gen >= r.gen {
 			continue
 		}
 		w.log.Warn("another process took over a run whose lease lapsed", "run", id)

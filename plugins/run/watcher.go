@@ -32,6 +32,9 @@ type tracked struct {
 	// pipeline that finished).
 	due       bool
 	lastCheck time.Time
+	// gen is the watcher's gen when the run was taken up: a lease
+	// renewal whose query started before that cannot know of the run.
+	gen uint64
 }
 
 // watcher follows every open run: one loop owns the set of runs, polls
@@ -58,6 +61,8 @@ type watcher struct {
 	// early holds hooks for pipelines no followed run has yet: a quick
 	// job's hooks can all arrive before its handler hands the run over.
 	early map[int64]earlyHooks
+	// gen counts the lease renewals started (loop only; see acquired).
+	gen uint64
 }
 
 // taskDone returns a run from a task: run is the task's copy, now the
@@ -186,10 +191,12 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 			// left are taken over once their leases lapse.
 			if !acquiring {
 				acquiring = true
+				w.gen++
+				gen := w.gen
 				tasks.Go(func() {
 					runs, err := w.st.AcquireRuns(ctx, w.p.opts.Owner, w.p.opts.Lease, maxFollowed)
 					select {
-					case acquired <- acquireResult{runs, err}:
+					case acquired <- acquireResult{runs, err, gen}:
 					case <-ctx.Done():
 					}
 				})
@@ -287,7 +294,7 @@ func (w *watcher) nextDue(now time.Time) time.Duration {
 }
 
 func (w *watcher) track(r *store.Run, checked time.Time) {
-	t := &tracked{run: r, lastCheck: checked}
+	t := &tracked{run: r, lastCheck: checked, gen: w.gen}
 	w.followed(r)
 	w.runs[r.ID] = t
 	if r.PipelineID != 0 {
