@@ -71,9 +71,12 @@ type Dialect interface {
 	// is changing ("" where writers are serialized anyway).
 	SkipLocked() string
 	// Acquire returns the statement that leases to owner, until
-	// Later(lease), at most limit of t's live rows that are free, lapsed
-	// or owner's already, oldest first, and returns t.Returning for each.
-	// Store sorts the rows, since RETURNING has no order.
+	// Later(lease), at most limit of t's live rows that are owner's
+	// already (first) or free or lapsed (oldest first), and returns
+	// t.Returning for each. A row of owner's own is never passed over for
+	// being locked (a save of it in flight): it is waited for, or the
+	// owner would take its absence for a takeover. Store sorts the rows,
+	// since RETURNING has no order.
 	Acquire(a *Args, t Leased, owner string, lease time.Duration, limit int) string
 	// AcquireRuns is Acquire over open runs, returning seq followed by
 	// RunColumns (the dialect picks the key column).
