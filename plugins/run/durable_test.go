@@ -5,7 +5,11 @@ package run_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -249,5 +253,84 @@ func TestARenewalRacingAHandOverKeepsTheNewRun(t *testing.T) {
 	obs.mu.Unlock()
 	if n := e.plugin.Following(); n != 1 || left != 0 {
 		t.Fatalf("the run this process just started, still open, was dropped as taken over: Following() = %d, RunLeft calls = %d", n, left)
+	}
+}
+
+// messenger records what the watcher posts.
+type messenger struct {
+	mu   sync.Mutex
+	sent []bot.Reply
+}
+
+func (m *messenger) Send(_ context.Context, _ string, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, r)
+	return bot.Sent{Conversation: to, ID: fmt.Sprint(len(m.sent))}, nil
+}
+
+func (m *messenger) Edit(ctx context.Context, platform string, ref bot.Sent, r bot.Reply) (bot.Sent, error) {
+	return m.Send(ctx, platform, ref.Conversation, r)
+}
+
+// heldSave is a store whose SaveRun of an answered run waits until the
+// test lets it go, and that logs the order of saves and releases.
+type heldSave struct {
+	store.Store
+	saving, proceed chan struct{}
+	mu              sync.Mutex
+	events          []string
+}
+
+func (h *heldSave) log(ev string) { h.mu.Lock(); h.events = append(h.events, ev); h.mu.Unlock() }
+
+func (h *heldSave) SaveRun(ctx context.Context, r *store.Run) error {
+	if r.Phase == store.PhaseDone {
+		close(h.saving)
+		<-h.proceed
+		defer h.log("saved")
+	}
+	return h.Store.SaveRun(ctx, r)
+}
+
+func (h *heldSave) ReleaseRuns(ctx context.Context, owner string) error {
+	h.log("released")
+	return h.Store.ReleaseRuns(ctx, owner)
+}
+
+// A watcher stopping while a task still saves a run's answer gives its
+// leases up only after the save: released first, another process would
+// take the run over and answer it again.
+func TestStoppingReleasesTheLeasesAfterTheTasksInFlight(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "chatops.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	answer, _ := json.Marshal(bot.Reply{Status: bot.StatusSuccess, Title: "done"})
+	if err := st.CreateRun(ctx, &store.Run{ID: "r1", Kind: "run", Platform: "test", ChannelID: "C1", Job: "hello-world",
+		Phase: store.PhaseAnswering, Answer: answer, Deadline: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	hs := &heldSave{Store: st, saving: make(chan struct{}), proceed: make(chan struct{})}
+	p, err := run.New(run.Options{Store: hs, Logger: bottest.Quiet(), PollInterval: 20 * time.Millisecond, Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error)
+	go func() { served <- p.Serve(ctx, &messenger{}) }()
+	<-hs.saving // the answer was delivered; its save is in flight
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	close(hs.proceed)
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if want := []string{"saved", "released"}; !slices.Equal(hs.events, want) {
+		t.Fatalf("events %q, want %q", hs.events, want)
 	}
 }

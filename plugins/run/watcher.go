@@ -165,8 +165,11 @@ func (w *watcher) drain(ctx context.Context) {
 func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 	w.out = out
 	var tasks sync.WaitGroup
-	defer tasks.Wait()
+	// Deferred calls run last first: the tasks in flight finish (a save,
+	// a delivery) before the leases are given up, so no other process is
+	// invited to take a run over while this one may still answer it.
 	defer w.release()
+	defer tasks.Wait()
 	tasks.Go(func() { w.listen(ctx) })
 	done := make(chan taskDone)
 	polled := make(chan pollResult)
