@@ -256,15 +256,23 @@ func TestARenewalRacingAHandOverKeepsTheNewRun(t *testing.T) {
 	}
 }
 
-// messenger records what the watcher posts.
+// messenger records what the watcher posts; its first fail posts fail
+// (a platform having a bad moment).
 type messenger struct {
 	mu   sync.Mutex
+	fail int
 	sent []bot.Reply
 }
+
+func (m *messenger) posted() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.sent) }
 
 func (m *messenger) Send(_ context.Context, _ string, to bot.Conversation, r bot.Reply) (bot.Sent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fail > 0 {
+		m.fail--
+		return bot.Sent{}, errors.New("the platform is unavailable (injected)")
+	}
 	m.sent = append(m.sent, r)
 	return bot.Sent{Conversation: to, ID: fmt.Sprint(len(m.sent))}, nil
 }
@@ -332,5 +340,107 @@ func TestStoppingReleasesTheLeasesAfterTheTasksInFlight(t *testing.T) {
 	defer hs.mu.Unlock()
 	if want := []string{"saved", "released"}; !slices.Equal(hs.events, want) {
 		t.Fatalf("events %q, want %q", hs.events, want)
+	}
+}
+
+// answeringRun stores run r1, its answer known and owed, in a new SQLite
+// store.
+func answeringRun(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "chatops.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	answer, _ := json.Marshal(bot.Reply{Status: bot.StatusSuccess, Title: "done"})
+	if err := st.CreateRun(context.Background(), &store.Run{ID: "r1", Kind: "run", Platform: "test", ChannelID: "C1", Job: "hello-world",
+		Phase: store.PhaseAnswering, Answer: answer, Deadline: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// serveOwed serves the watcher of a plugin over st, owner "a", whose
+// first post of r1's answer fails (the next try is a second later), and
+// returns its messenger.
+func serveOwed(t *testing.T, st store.Store) *messenger {
+	t.Helper()
+	p, err := run.New(run.Options{Store: st, Owner: "a", Logger: bottest.Quiet(), PollInterval: 20 * time.Millisecond, Lease: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-served })
+	m := &messenger{fail: 1}
+	go func() { _ = p.Serve(ctx, m); close(served) }()
+	return m
+}
+
+// failedRenewals is a store whose AcquireRuns, after the first, fail (the
+// database unreachable from this process, not from the others).
+type failedRenewals struct {
+	store.Store
+	calls atomic.Int32
+}
+
+func (f *failedRenewals) AcquireRuns(ctx context.Context, owner string, lease time.Duration, limit int) ([]*store.Run, error) {
+	if f.calls.Add(1) > 1 {
+		return nil, errors.New("connection refused (injected)")
+	}
+	return f.Store.AcquireRuns(ctx, owner, lease, limit)
+}
+
+// A process whose lease renewals keep failing stops acting on its runs
+// once their leases lapse by its clock: another process takes them over
+// then, and answers them.
+func TestRenewalsFailingStopTheRunsWhenTheirLeasesLapse(t *testing.T) {
+	st := answeringRun(t)
+	m := serveOwed(t, &failedRenewals{Store: st})
+	time.Sleep(1500 * time.Millisecond) // past the second try of the answer
+	if n := m.posted(); n != 0 {
+		t.Fatalf("the answer was posted %d time(s) after this process's lease lapsed (renewals failing)", n)
+	}
+	if runs, err := st.AcquireRuns(context.Background(), "b", time.Minute, 10); err != nil || len(runs) != 1 {
+		t.Fatalf("another process acquires %d runs, %v: want r1", len(runs), err)
+	}
+}
+
+// frozenRenewals is a store whose AcquireRuns, after the first, report
+// success and renew nothing (a process paused past its lease, or
+// whose clock runs slow, believes it renewed).
+type frozenRenewals struct {
+	store.Store
+	mu   sync.Mutex
+	last []*store.Run
+}
+
+func (f *frozenRenewals) AcquireRuns(ctx context.Context, owner string, lease time.Duration, limit int) ([]*store.Run, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last != nil {
+		return f.last, nil
+	}
+	runs, err := f.Store.AcquireRuns(ctx, owner, lease, limit)
+	f.last = runs
+	return runs, err
+}
+
+// A save that reports another process's lease on the run (it took the
+// run over, and has not saved it yet) ends this process's work on it:
+// the other one answers.
+func TestASaveNamingAnotherOwnerEndsTheWork(t *testing.T) {
+	st := answeringRun(t)
+	m := serveOwed(t, &frozenRenewals{Store: st})
+	time.Sleep(400 * time.Millisecond) // a's lease lapses
+	if runs, err := st.AcquireRuns(context.Background(), "b", time.Minute, 10); err != nil || len(runs) != 1 {
+		t.Fatalf("b acquires %d runs, %v: want r1", len(runs), err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past a's second try of the answer
+	if n := m.posted(); n != 0 {
+		t.Fatalf("a posted the answer %d time(s) after b took the run over", n)
+	}
+	if r, err := st.GetRun(context.Background(), "r1"); err != nil || r.Phase != store.PhaseAnswering || r.Owner != "b" {
+		t.Fatalf("r1 = %+v, %v: want it answering, b's", r, err)
 	}
 }

@@ -39,7 +39,7 @@ func (w *watcher) work(ctx context.Context, run *store.Run, hint string) *store.
 	if !w.save(ctx, run) {
 		return nil
 	}
-	if run.Phase == store.PhaseAnswering {
+	if run.Phase == store.PhaseAnswering && w.holds() {
 		w.deliver(ctx, run)
 		if !w.save(ctx, run) {
 			return nil
@@ -52,6 +52,13 @@ func (w *watcher) work(ctx context.Context, run *store.Run, hint string) *store.
 // watcher is stopping.
 func (w *watcher) save(ctx context.Context, run *store.Run) bool {
 	err := w.st.SaveRun(context.WithoutCancel(ctx), run)
+	if err == nil && run.Owner != w.p.opts.Owner {
+		// Saved, but the stored lease names another process: this one's
+		// lapsed and that one took the run over (and answers it). Acting
+		// on further would answer it twice.
+		w.log.Warn("another process took over the run; leaving it to that one", "run", run.ID, "owner", run.Owner)
+		return false
+	}
 	if err == nil {
 		return true
 	}

@@ -63,6 +63,11 @@ type watcher struct {
 	early map[int64]earlyHooks
 	// gen counts the lease renewals started (loop only; see acquired).
 	gen uint64
+	// heldUntil is when, by this process's clock and with a margin, the
+	// leases of its last successful renewal lapse (guarded by mu): past
+	// it another process may have taken its runs over, so it stops acting
+	// on them until a renewal succeeds again. See holds.
+	heldUntil time.Time
 }
 
 // taskDone returns a run from a task: run is the task's copy, now the
@@ -197,9 +202,10 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 				w.gen++
 				gen := w.gen
 				tasks.Go(func() {
+					start := time.Now()
 					runs, err := w.st.AcquireRuns(ctx, w.p.opts.Owner, w.p.opts.Lease, maxFollowed)
 					select {
-					case acquired <- acquireResult{runs, err, gen}:
+					case acquired <- acquireResult{runs, err, gen, start}:
 					case <-ctx.Done():
 					}
 				})
@@ -245,7 +251,7 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 		}
 		now := time.Now()
 		for _, t := range w.runs {
-			if slots == 0 {
+			if slots == 0 || !w.holds() {
 				break
 			}
 			if t.busy || !w.isDue(t, now) {
