@@ -145,6 +145,9 @@ type RunFilter struct {
 	ChannelID string
 	// Requester, when set, restricts to one identity.
 	Requester string
+	// IDPrefix, when set, restricts to the runs whose id starts with it
+	// (a short id typed in chat), however old.
+	IDPrefix string
 	// OpenOnly leaves out done runs.
 	OpenOnly bool
 	// Limit bounds the result (default 20, at most 1000).

@@ -444,3 +444,31 @@ func TestASaveNamingAnotherOwnerEndsTheWork(t *testing.T) {
 		t.Fatalf("r1 = %+v, %v: want it answering, b's", r, err)
 	}
 }
+
+// cancel finds a run by its id however many runs came after it, not only
+// among the newest store.MaxLimit.
+func TestCancelFindsAnOldRunByItsID(t *testing.T) {
+	e := newEnv(t, func(c *config) { c.manual = true })
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, e.cfg.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &store.Run{ID: "0123456789abcdef0123", Kind: "run", Platform: "test", ChannelID: "C2", Requester: "test:U-alice",
+		Project: e.gl.ProjectPath, Job: "hello-world", Phase: store.PhaseCreating, Deadline: time.Now().Add(time.Hour),
+		Owner: "elsewhere", LeaseUntil: time.Now().Add(time.Hour)}
+	if err := st.CreateRun(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	for i := range store.MaxLimit {
+		if err := st.CreateRun(ctx, &store.Run{ID: fmt.Sprintf("f%019d", i), Kind: "run", Phase: store.PhaseDone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	e.start()
+	r, _ := e.say("U-alice", "C1", "cancel 0123")
+	if want := "Run 012345 has no pipeline yet"; r.Title != want {
+		t.Fatalf("cancel of an old open run: %q: %q, want %q", r.Title, r.Text, want)
+	}
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, o Opener) {
 		{"OpenRuns", testOpenRuns},
 		{"ListRunsFilters", testListRunsFilters},
 		{"ListRunsLimits", testListRunsLimits},
+		{"ListRunsByIDPrefix", testListRunsByIDPrefix},
 		{"ClaimEvent", testClaimEvent},
 		{"ClaimEventExpires", testClaimEventExpires},
 		{"ClaimEventBadTTL", testClaimEventBadTTL},

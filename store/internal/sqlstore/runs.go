@@ -171,6 +171,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if f.Requester != "" {
 		where = append(where, "requester = "+a.Add(f.Requester))
 	}
+	if f.IDPrefix != "" {
+		// substr, not LIKE: the prefix is matched as typed, with no
+		// wildcard to escape, by both databases alike.
+		where = append(where, "substr(id, 1, "+a.Add(len(f.IDPrefix))+") = "+a.Add(f.IDPrefix))
+	}
 	if f.OpenOnly {
 		where = append(where, "phase <> 'done'")
 	}
