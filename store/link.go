@@ -41,7 +41,8 @@ type PendingLink struct {
 
 	// Owner names the process polling GitLab for the link and LeaseUntil
 	// is when that claim lapses, as for runs (see AcquireRuns).
-	// CreatePendingLink stores them as given.
+	// CreatePendingLink stores them as CreateRun does: LeaseUntil as its
+	// span from now, by the clock that judges leases.
 	Owner      string
 	LeaseUntil time.Time
 }

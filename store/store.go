@@ -118,9 +118,13 @@ type Run struct {
 	NextAttempt time.Time
 
 	// Owner names the process following the run and LeaseUntil is when
-	// that claim lapses (see AcquireRuns). CreateRun stores them as given;
-	// SaveRun leaves them alone: only AcquireRuns and ReleaseRuns move a
-	// lease, so a save from a stale copy cannot undo a renewal.
+	// that claim lapses (see AcquireRuns). CreateRun stores Owner as given
+	// and LeaseUntil as its span from now (LeaseUntil minus this
+	// process's time) from now by the clock that judges leases, the
+	// database's on PostgreSQL, so a process whose clock is skewed leases
+	// for as long as it meant; r gets the stored time back. SaveRun leaves
+	// them alone: only AcquireRuns and ReleaseRuns move a lease, so a save
+	// from a stale copy cannot undo a renewal.
 	Owner      string
 	LeaseUntil time.Time
 
@@ -141,6 +145,9 @@ type RunFilter struct {
 	ChannelID string
 	// Requester, when set, restricts to one identity.
 	Requester string
+	// IDPrefix, when set, restricts to the runs whose id starts with it
+	// (a short id typed in chat), however old.
+	IDPrefix string
 	// OpenOnly leaves out done runs.
 	OpenOnly bool
 	// Limit bounds the result (default 20, at most 1000).

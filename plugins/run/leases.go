@@ -17,6 +17,26 @@ const maxFollowed = 10000
 type acquireResult struct {
 	runs []*store.Run
 	err  error
+	// gen is the watcher's gen when the query started, and start the
+	// time: the leases it renewed last from then on.
+	gen   uint64
+	start time.Time
+}
+
+// leaseMargin is the part of a lease this process does not count on:
+// for the database's clock running a little ahead of its own, and for
+// the time an answer takes to post once it was checked.
+func leaseMargin(lease time.Duration) time.Duration { return lease / 4 }
+
+// holds reports whether the leases of this process's last successful
+// renewal still hold, by its own clock less leaseMargin. When renewals
+// keep failing (the database unreachable from here), another process may
+// take the runs over once the leases lapse and answer them: this one must
+// stop acting on them by then.
+func (w *watcher) holds() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return time.Now().Before(w.heldUntil)
 }
 
 // takeInbox tracks the runs handlers handed over.
@@ -39,12 +59,21 @@ func (w *watcher) takeInbox() {
 
 // acquired takes up the runs this process now holds leases on, and drops
 // those it no longer holds (its lease lapsed and another process took
-// the run: that one answers it).
+// the run: that one answers it). Only a run taken up before the query
+// started can be missing for that reason: one a handler recorded and
+// handed over while the query was on its way is simply not in its answer.
 func (w *watcher) acquired(r acquireResult) {
 	if r.err != nil {
-		w.log.Error("could not acquire runs from the store; will retry", "err", r.err)
+		if w.holds() {
+			w.log.Error("could not renew or acquire runs in the store; will retry", "err", r.err)
+		} else {
+			w.log.Error("could not renew this process's leases, which have lapsed by its clock; not acting on its runs until a renewal succeeds", "err", r.err)
+		}
 		return
 	}
+	w.mu.Lock()
+	w.heldUntil = r.start.Add(w.p.opts.Lease - leaseMargin(w.p.opts.Lease))
+	w.mu.Unlock()
 	w.takeInbox()
 	held := make(map[string]bool, len(r.runs))
 	resumed := 0
@@ -63,7 +92,7 @@ func (w *watcher) acquired(r acquireResult) {
 		w.log.Info("resuming open runs", "runs", resumed, "owner", w.p.opts.Owner)
 	}
 	for id, t := range w.runs {
-		if held[id] || !t.run.Open() {
+		if held[id] || !t.run.Open() || t.gen >= r.gen {
 			continue
 		}
 		w.log.Warn("another process took over a run whose lease lapsed", "run", id)

@@ -123,15 +123,11 @@ func (p *Plugin) findRun(ctx context.Context, m bot.Message, raw string, openOnl
 	if len(id) < 4 {
 		return nil, &bot.Refusal{Title: "Run id too short", Text: fmt.Sprintf("Give at least 4 characters of the id shown in the run's reply (it has %d).", shortIDLen)}
 	}
-	runs, err := p.opts.Store.ListRuns(ctx, store.RunFilter{Limit: store.MaxLimit})
+	// By id, however old: a listing of the newest runs misses an open
+	// run started before many others.
+	found, err := p.opts.Store.ListRuns(ctx, store.RunFilter{IDPrefix: id, Limit: 2})
 	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	var found []*store.Run
-	for _, r := range runs {
-		if strings.HasPrefix(r.ID, id) {
-			found = append(found, r)
-		}
+		return nil, fmt.Errorf("find run %s: %w", id, err)
 	}
 	switch len(found) {
 	case 0:

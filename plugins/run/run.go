@@ -236,8 +236,14 @@ func (p *Plugin) record(ctx context.Context, w bot.Responder, run *store.Run) er
 	// store leaves it alone while this one renews the lease.
 	run.Owner, run.LeaseUntil = p.opts.Owner, time.Now().Add(p.opts.Lease)
 	if err := p.opts.Store.CreateRun(ctx, run); err != nil {
-		return fmt.Errorf("record the run: %w", err)
+		if err := p.createdAnyway(ctx, run, err); err != nil {
+			return err
+		}
 	}
+	// From here on the run is stored, owned by this process: an error
+	// returned now would answer "failed" while the watcher, once the
+	// handler lets go, resumes the run and answers again. Every later
+	// failure is the run's to report, through its stored answer.
 	sent, err := w.Reply(ctx, gitlab.Progress(outcome(run)))
 	if err != nil {
 		// The answer is still owed: the watcher posts it when it can.
@@ -246,9 +252,54 @@ func (p *Plugin) record(ctx context.Context, w bot.Responder, run *store.Run) er
 	}
 	setReply(run, sent)
 	if err := p.opts.Store.SaveRun(ctx, run); err != nil {
-		return fmt.Errorf("record the run's reply: %w", err)
+		// The reply's id stays in memory: handOver saves it with the
+		// pipeline. Only if this process dies before that does the next
+		// one post a second progress reply (and answer in that one).
+		bot.Logger(ctx).Warn("could not record the run's reply yet; it is saved with the pipeline", "run", run.ID, "err", err)
 	}
 	return nil
+}
+
+// Tries of createdAnyway's read, and the pause between them.
+const (
+	createdReads = 3
+	createdPause = 200 * time.Millisecond
+)
+
+// createdAnyway settles a CreateRun that failed (cerr): an error can come
+// after the row was committed (the connection dropped on the way back),
+// and a stored run is resumed and answered by the watcher, so the handler
+// must not answer it as failed too. It reads the run back: stored, run
+// becomes the stored copy and nil is returned; absent, cerr is. When even
+// that cannot be told, the refusal says the run may still start.
+func (p *Plugin) createdAnyway(ctx context.Context, run *store.Run, cerr error) error {
+	if errors.Is(cerr, store.ErrExists) || ctx.Err() != nil {
+		return fmt.Errorf("record the run: %w", cerr)
+	}
+	var err error
+	for i := range createdReads {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("record the run: %w", cerr)
+			case <-time.After(createdPause):
+			}
+		}
+		var got *store.Run
+		got, err = p.opts.Store.GetRun(ctx, run.ID)
+		switch {
+		case err == nil:
+			bot.Logger(ctx).Warn("recording the run failed, yet it was stored; going on", "run", run.ID, "err", cerr)
+			*run = *got
+			return nil
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("record the run: %w", cerr)
+		}
+	}
+	bot.Logger(ctx).Error("could not tell whether the run was recorded", "run", run.ID, "err", cerr, "read_err", err)
+	return &bot.Refusal{Title: "The bot could not tell whether it recorded " + run.Job,
+		Text: "Its database failed while the run was being stored. If the run was stored, it starts shortly and its answer comes here; " +
+			"otherwise nothing runs. Check with runs before asking again.", Err: cerr}
 }
 
 // proceed records what the side effect did (st, err) and hands the run to

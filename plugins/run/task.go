@@ -39,7 +39,7 @@ func (w *watcher) work(ctx context.Context, run *store.Run, hint string) *store.
 	if !w.save(ctx, run) {
 		return nil
 	}
-	if run.Phase == store.PhaseAnswering {
+	if run.Phase == store.PhaseAnswering && w.holds() {
 		w.deliver(ctx, run)
 		if !w.save(ctx, run) {
 			return nil
@@ -52,6 +52,13 @@ func (w *watcher) work(ctx context.Context, run *store.Run, hint string) *store.
 // watcher is stopping.
 func (w *watcher) save(ctx context.Context, run *store.Run) bool {
 	err := w.st.SaveRun(context.WithoutCancel(ctx), run)
+	if err == nil && run.Owner != w.p.opts.Owner {
+		// Saved, but the stored lease names another process: this one's
+		// lapsed and that one took the run over (and answers it). Acting
+		// on further would answer it twice.
+		w.log.Warn("another process took over the run; leaving it to that one", "run", run.ID, "owner", run.Owner)
+		return false
+	}
 	if err == nil {
 		return true
 	}
@@ -107,7 +114,34 @@ func (w *watcher) resume(ctx context.Context, gl GitLab, run *store.Run) {
 			return
 		}
 	}
+	if transient(err) {
+		// The dead process, or this create, may have made the pipeline: an
+		// answer now would leave it running unfollowed and invite the user
+		// to run the job twice. Only GitLab's word (found, not found,
+		// refused) decides; the next attempt looks the pipeline up first.
+		if time.Now().Before(run.Deadline) {
+			w.log.Warn("GitLab did not say whether a resumed run's pipeline exists; will retry", "run", run.ID, "err", err)
+			run.NextAttempt = time.Now().Add(w.interval())
+			return
+		}
+		setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: "Lost track of " + run.Job,
+			Text: "chatops stopped while starting the pipeline, and GitLab did not answer whether it was created (" + gitlab.Describe(err) +
+				"). Look for it in GitLab before running the job again.", Err: err}))
+		return
+	}
 	w.apply(run, st, err)
+}
+
+// transient reports a GitLab error that says nothing about the run
+// (unreachable, a 5xx, a rate limit): asking again may get an answer. A
+// 4xx, or a refusal of the bot's own with no GitLab error under it,
+// decides.
+func transient(err error) bool {
+	if err == nil || gitlab.IsPermanent(err) {
+		return false
+	}
+	var ref *bot.Refusal
+	return !errors.As(err, &ref) || ref.Err != nil
 }
 
 // check reads the job and moves the run on: a progress edit, or the final

@@ -32,6 +32,9 @@ type tracked struct {
 	// pipeline that finished).
 	due       bool
 	lastCheck time.Time
+	// gen is the watcher's gen when the run was taken up: a lease
+	// renewal whose query started before that cannot know of the run.
+	gen uint64
 }
 
 // watcher follows every open run: one loop owns the set of runs, polls
@@ -58,6 +61,13 @@ type watcher struct {
 	// early holds hooks for pipelines no followed run has yet: a quick
 	// job's hooks can all arrive before its handler hands the run over.
 	early map[int64]earlyHooks
+	// gen counts the lease renewals started (loop only; see acquired).
+	gen uint64
+	// heldUntil is when, by this process's clock and with a margin, the
+	// leases of its last successful renewal lapse (guarded by mu): past
+	// it another process may have taken its runs over, so it stops acting
+	// on them until a renewal succeeds again. See holds.
+	heldUntil time.Time
 }
 
 // taskDone returns a run from a task: run is the task's copy, now the
@@ -160,8 +170,11 @@ func (w *watcher) drain(ctx context.Context) {
 func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 	w.out = out
 	var tasks sync.WaitGroup
-	defer tasks.Wait()
+	// Deferred calls run last first: the tasks in flight finish (a save,
+	// a delivery) before the leases are given up, so no other process is
+	// invited to take a run over while this one may still answer it.
 	defer w.release()
+	defer tasks.Wait()
 	tasks.Go(func() { w.listen(ctx) })
 	done := make(chan taskDone)
 	polled := make(chan pollResult)
@@ -186,10 +199,13 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 			// left are taken over once their leases lapse.
 			if !acquiring {
 				acquiring = true
+				w.gen++
+				gen := w.gen
 				tasks.Go(func() {
+					start := time.Now()
 					runs, err := w.st.AcquireRuns(ctx, w.p.opts.Owner, w.p.opts.Lease, maxFollowed)
 					select {
-					case acquired <- acquireResult{runs, err}:
+					case acquired <- acquireResult{runs, err, gen, start}:
 					case <-ctx.Done():
 					}
 				})
@@ -235,7 +251,7 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 		}
 		now := time.Now()
 		for _, t := range w.runs {
-			if slots == 0 {
+			if slots == 0 || !w.holds() {
 				break
 			}
 			if t.busy || !w.isDue(t, now) {
@@ -287,7 +303,7 @@ func (w *watcher) nextDue(now time.Time) time.Duration {
 }
 
 func (w *watcher) track(r *store.Run, checked time.Time) {
-	t := &tracked{run: r, lastCheck: checked}
+	t := &tracked{run: r, lastCheck: checked, gen: w.gen}
 	w.followed(r)
 	w.runs[r.ID] = t
 	if r.PipelineID != 0 {

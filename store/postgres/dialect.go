@@ -56,22 +56,37 @@ func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 // Acquire picks and leases in one statement, on the database's clock.
 // FOR UPDATE makes concurrent callers, from any process, queue on each
 // row and re-check it as the previous one left it, so a row taken
-// meanwhile is no longer eligible; SKIP LOCKED lets a caller pass over
-// rows another is taking. The pick stays a CTE rather than SQLite's
-// "WHERE key IN (SELECT ... LIMIT ...)" with FOR UPDATE SKIP LOCKED
-// added: PostgreSQL evaluates a locking CTE exactly once, which it does
-// not promise for a sub-select in WHERE (run again, say as the inner side
-// of a nested loop, it could lease more than limit rows). The owner's own
-// rows come first: at its limit a process renews what it holds rather
-// than drop it for older free rows.
+// meanwhile is no longer eligible. The picks stay CTEs rather than
+// SQLite's "WHERE key IN (SELECT ... LIMIT ...)" with FOR UPDATE added:
+// PostgreSQL evaluates a locking CTE exactly once, which it does not
+// promise for a sub-select in WHERE (run again, say as the inner side of
+// a nested loop, it could lease more than limit rows).
+//
+// The owner's own rows are picked first and apart, and without SKIP
+// LOCKED: a row of its own is locked by its own save in flight (every
+// progress edit and answer saves), and a renewal that skipped it would
+// neither renew nor return it, which the watcher takes for a takeover.
+// Waiting is short (a save is one statement) and no other owner's
+// renewal ever waits on those rows. Free and lapsed rows of others fill
+// what the limit leaves, with SKIP LOCKED, so replicas competing for them
+// pass over the rows another one is taking. At its limit a process thus
+// renews what it holds rather than drop it for older free rows.
 func (d dialect) Acquire(a *sqlstore.Args, t sqlstore.Leased, owner string, lease time.Duration, limit int) string {
-	o, until := a.Add(owner), d.Later(a, lease)
-	return `WITH picked AS (
+	o, until, n := a.Add(owner), d.Later(a, lease), a.Add(limit)
+	return `WITH own AS (
 			SELECT ` + t.Key + ` FROM ` + t.Table + `
-			WHERE (` + t.Live + `) AND (owner = ` + o + ` OR owner = '' OR lease_until IS NULL OR lease_until <= now())
-			ORDER BY (owner = ` + o + `) DESC, ` + t.Order + `
-			LIMIT ` + a.Add(limit) + `
+			WHERE (` + t.Live + `) AND owner = ` + o + `
+			ORDER BY ` + t.Order + `
+			LIMIT ` + n + `
+			FOR UPDATE
+		), free AS (
+			SELECT ` + t.Key + ` FROM ` + t.Table + `
+			WHERE (` + t.Live + `) AND owner <> ` + o + ` AND (owner = '' OR lease_until IS NULL OR lease_until <= now())
+			ORDER BY ` + t.Order + `
+			LIMIT greatest(` + n + ` - (SELECT count(*) FROM own), 0)
 			FOR UPDATE SKIP LOCKED
+		), picked AS (
+			SELECT ` + t.Key + ` FROM own UNION ALL SELECT ` + t.Key + ` FROM free
 		), leased AS (
 			UPDATE ` + t.Table + ` SET owner = ` + o + `, lease_until = ` + until + `
 			FROM picked WHERE ` + t.Table + `.` + t.Key + ` = picked.` + t.Key + `

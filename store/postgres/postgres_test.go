@@ -40,6 +40,18 @@ func opener() storetest.Opener {
 			u := freshSchema(t)
 			return openURL(t, u), openURL(t, u)
 		},
+		LockRow: func(t testing.TB, s store.Store, table, id string) func() {
+			tx, err := s.(*Store).pool.Begin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// As SaveRun (or SetPendingLinkTarget) does, uncommitted.
+			if _, err := tx.Exec(context.Background(), `SELECT 1 FROM `+table+` WHERE id = $1 FOR UPDATE`, id); err != nil {
+				t.Fatal(err)
+			}
+			var once sync.Once
+			return func() { once.Do(func() { _ = tx.Rollback(context.Background()) }) }
+		},
 		CountClaims: func(t testing.TB, s store.Store) int {
 			var n int
 			if err := s.(*Store).pool.QueryRow(context.Background(), `SELECT count(*) FROM claims`).Scan(&n); err != nil {

@@ -323,3 +323,53 @@ func testSaveRunLeavesLease(t *testing.T, o Opener) {
 // benchOpenRuns is how many open runs the AcquireRuns benchmarks hold: far
 // more than a chatops deployment follows at once.
 const benchOpenRuns = 1000
+
+// lockedMeanwhile runs acquire while LockRow holds the row id of table,
+// unlocked after a moment from another goroutine, and returns what
+// acquire got. An owner's renewal must wait for its own row rather than
+// skip it: the watcher takes a run (or link) missing from its renewal for
+// one another process took over, and drops it.
+func lockedMeanwhile(t *testing.T, o Opener, s store.Store, table, id string, acquire func() []string) []string {
+	t.Helper()
+	if o.LockRow == nil {
+		t.Skip("the store has no row locks")
+	}
+	unlock := o.LockRow(t, s, table, id)
+	timer := time.AfterFunc(200*time.Millisecond, unlock)
+	defer func() {
+		if timer.Stop() {
+			unlock()
+		}
+	}()
+	return acquire()
+}
+
+func testAcquireRunsWaitsForOwnLockedRun(t *testing.T, o Opener) {
+	s := o.Open(t)
+	open := openRuns(t, s, "run", 3)
+	if got := ids(mustAcquire(t, s, "a", time.Hour, 2)); !slices.Equal(got, open[:2]) {
+		t.Fatalf("AcquireRuns(a, limit 2) = %v, want %v", got, open[:2])
+	}
+	// a's own run-00 is being saved: a's renewal waits for it and renews
+	// it, and the limit still counts it.
+	got := lockedMeanwhile(t, o, s, "runs", open[0], func() []string { return ids(mustAcquire(t, s, "a", time.Hour, 2)) })
+	if !slices.Equal(got, open[:2]) {
+		t.Fatalf("a's renewal while a save of its own %s was in flight = %v, want %v", open[0], got, open[:2])
+	}
+	// Another owner passes over a locked row it could take, without
+	// waiting for it.
+	if err := s.ReleaseRuns(ctx(t), "a"); err != nil {
+		t.Fatal(err)
+	}
+	got = lockedMeanwhile(t, o, s, "runs", open[0], func() []string {
+		start := time.Now()
+		got := ids(mustAcquire(t, s, "b", time.Hour, 10))
+		if d := time.Since(start); d >= 150*time.Millisecond {
+			t.Errorf("AcquireRuns(b) waited %v for a locked row that is not b's", d)
+		}
+		return got
+	})
+	if want := open[1:]; !slices.Equal(got, want) {
+		t.Fatalf("AcquireRuns(b) while %s was locked = %v, want %v", open[0], got, want)
+	}
+}

@@ -304,3 +304,17 @@ func testPendingLinkDeleteAndExpiry(t *testing.T, o Opener) {
 		t.Error("an expired link survived the cleanup")
 	}
 }
+
+// testPendingLinkAcquireWaitsForOwnLockedLink: as for runs, an owner's
+// renewal waits for a link of its own whose row is locked.
+func testPendingLinkAcquireWaitsForOwnLockedLink(t *testing.T, o Opener) {
+	s := o.Open(t)
+	all := pendingLinks(t, s, "slack:U", 2)
+	if got := mustAcquireLinks(t, s, "a", time.Hour, 10); !slices.Equal(got, all) {
+		t.Fatalf("AcquirePendingLinks(a) = %v, want %v", got, all)
+	}
+	got := lockedMeanwhile(t, o, s, "pending_links", "id-"+all[0], func() []string { return mustAcquireLinks(t, s, "a", time.Hour, 10) })
+	if !slices.Equal(got, all) {
+		t.Fatalf("a's renewal while its own %s was locked = %v, want %v", all[0], got, all)
+	}
+}

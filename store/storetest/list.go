@@ -131,3 +131,35 @@ func testListRunsLimits(t *testing.T, o Opener) {
 		}
 	}
 }
+
+// testListRunsByIDPrefix: a prefix of the id, as typed in chat, matched
+// literally (no wildcards), whatever the run's age.
+func testListRunsByIDPrefix(t *testing.T, o Opener) {
+	s := o.Open(t)
+	create(t, s,
+		store.Run{ID: "ab12", Phase: store.PhaseFollowing},
+		store.Run{ID: "ab34", Phase: store.PhaseDone},
+		store.Run{ID: "ac56", Phase: store.PhaseFollowing},
+		store.Run{ID: "a%_7", Phase: store.PhaseFollowing},
+	)
+	for _, tc := range []struct {
+		f    store.RunFilter
+		want []string
+	}{
+		{store.RunFilter{IDPrefix: "ab"}, []string{"ab34", "ab12"}},
+		{store.RunFilter{IDPrefix: "ab1"}, []string{"ab12"}},
+		{store.RunFilter{IDPrefix: "ab12"}, []string{"ab12"}},
+		{store.RunFilter{IDPrefix: "ab", OpenOnly: true}, []string{"ab12"}},
+		{store.RunFilter{IDPrefix: "a%"}, []string{"a%_7"}},
+		{store.RunFilter{IDPrefix: "a_"}, nil},
+		{store.RunFilter{IDPrefix: "ab123"}, nil},
+	} {
+		runs, err := s.ListRuns(ctx(t), tc.f)
+		if err != nil {
+			t.Fatalf("ListRuns(%+v): %v", tc.f, err)
+		}
+		if got := ids(runs); !slices.Equal(got, tc.want) {
+			t.Errorf("ListRuns(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+}

@@ -30,6 +30,12 @@ type Opener struct {
 	// CountClaims, when set, returns how many claims s holds, expired or
 	// not, to check that expired claims are deleted.
 	CountClaims func(t testing.TB, s store.Store) int
+	// LockRow, when set, locks the row of table ("runs" or
+	// "pending_links") whose id is id, as a write of that row in flight
+	// does, from another connection, until the returned func is called.
+	// Nil for implementations without row locks (SQLite serializes its
+	// writers).
+	LockRow func(t testing.TB, s store.Store, table, id string) (unlock func())
 }
 
 // Run runs the conformance suite as subtests of t.
@@ -54,6 +60,7 @@ func Run(t *testing.T, o Opener) {
 		{"OpenRuns", testOpenRuns},
 		{"ListRunsFilters", testListRunsFilters},
 		{"ListRunsLimits", testListRunsLimits},
+		{"ListRunsByIDPrefix", testListRunsByIDPrefix},
 		{"ClaimEvent", testClaimEvent},
 		{"ClaimEventExpires", testClaimEventExpires},
 		{"ClaimEventBadTTL", testClaimEventBadTTL},
@@ -71,6 +78,7 @@ func Run(t *testing.T, o Opener) {
 		{"AcquireRunsBadArguments", testAcquireRunsBadArguments},
 		{"ReleaseRuns", testReleaseRuns},
 		{"SaveRunLeavesLease", testSaveRunLeavesLease},
+		{"AcquireRunsWaitsForOwnLockedRun", testAcquireRunsWaitsForOwnLockedRun},
 		{"NotifyListen", testNotifyListen},
 		{"NotifyPayloadRefused", testNotifyPayloadRefused},
 		{"ListenEnds", testListenEnds},
@@ -85,6 +93,7 @@ func Run(t *testing.T, o Opener) {
 		{"PendingLinkOnePerIdentity", testPendingLinkOnePerIdentity},
 		{"PendingLinkLeases", testPendingLinkLeases},
 		{"PendingLinkAcquireRace", testPendingLinkAcquireRace},
+		{"PendingLinkAcquireWaitsForOwnLockedLink", testPendingLinkAcquireWaitsForOwnLockedLink},
 		{"PendingLinkDeleteAndExpiry", testPendingLinkDeleteAndExpiry},
 	}
 	for _, tc := range tests {

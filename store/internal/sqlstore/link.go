@@ -26,12 +26,12 @@ func (s *Store) CreatePendingLink(ctx context.Context, l *store.PendingLink) err
 		return errors.New("store: creating a pending link: empty id or identity")
 	}
 	n := *l
-	n.CreatedAt, n.ExpiresAt, n.LeaseUntil = now(), store.StoredTime(l.ExpiresAt), store.StoredTime(l.LeaseUntil)
+	n.CreatedAt, n.ExpiresAt = now(), store.StoredTime(l.ExpiresAt)
 	n.Interval = l.Interval.Truncate(store.TimePrecision)
 	var a Args
 	vals := []string{a.Add(n.ID), a.Add(n.Identity), a.Add(n.Platform), a.Add(n.ChannelID), a.Add(n.ThreadID),
 		a.Add(n.Direct), a.Add(n.Handle), a.Add(nonNil(n.DeviceCode)), a.Add(n.Interval.Microseconds()),
-		a.Add(s.d.Time(n.ExpiresAt)), a.Add(s.d.Time(n.CreatedAt)), a.Add(n.Owner), a.Add(s.nullTime(n.LeaseUntil))}
+		a.Add(s.d.Time(n.ExpiresAt)), a.Add(s.d.Time(n.CreatedAt)), a.Add(n.Owner), s.leaseSQL(&a, l.LeaseUntil)}
 	values := ""
 	for i, v := range vals {
 		if i > 0 {
@@ -39,18 +39,19 @@ func (s *Store) CreatePendingLink(ctx context.Context, l *store.PendingLink) err
 		}
 		values += v
 	}
-	k, err := s.w.Exec(ctx, `INSERT INTO pending_links (`+pendingColumns+`) VALUES (`+values+`)
+	err := s.w.QueryRow(ctx, `INSERT INTO pending_links (`+pendingColumns+`) VALUES (`+values+`)
 		ON CONFLICT (identity) DO UPDATE SET id = excluded.id, platform = excluded.platform,
 			channel_id = excluded.channel_id, thread_id = excluded.thread_id, direct = excluded.direct,
 			handle = excluded.handle, device_code = excluded.device_code,
 			poll_interval = excluded.poll_interval, expires_at = excluded.expires_at,
 			created_at = excluded.created_at, owner = excluded.owner, lease_until = excluded.lease_until
-		WHERE pending_links.expires_at <= `+s.d.Now(&a), a.Values()...)
-	if err != nil {
-		return fmt.Errorf("store: creating the pending link of %s: %w", l.Identity, err)
-	}
-	if k == 0 {
+		WHERE pending_links.expires_at <= `+s.d.Now(&a)+`
+		RETURNING lease_until`, a.Values()...).Scan(s.d.TimeDest(&n.LeaseUntil))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("store: creating the pending link of %s: %w", l.Identity, store.ErrExists)
+	case err != nil:
+		return fmt.Errorf("store: creating the pending link of %s: %w", l.Identity, err)
 	}
 	*l = n
 	return nil

@@ -64,7 +64,6 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	}
 	c := *r
 	c.Deadline, c.NextAttempt = store.StoredTime(r.Deadline), store.StoredTime(r.NextAttempt)
-	c.LeaseUntil = store.StoredTime(r.LeaseUntil)
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
@@ -72,14 +71,21 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	if err != nil {
 		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
 	}
-	n, err := s.w.Exec(ctx, `INSERT INTO runs (`+RunColumns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)
-		ON CONFLICT (id) DO NOTHING`, args...)
-	if err != nil {
-		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
+	// lease_until (the last column) is the lease's span from the
+	// dialect's now, as AcquireRuns sets it, and read back.
+	var a Args
+	values := make([]string, 0, len(args))
+	for _, v := range args[:len(args)-1] {
+		values = append(values, a.Add(v))
 	}
-	if n == 0 {
+	values = append(values, s.leaseSQL(&a, r.LeaseUntil))
+	err = s.w.QueryRow(ctx, `INSERT INTO runs (`+RunColumns+`) VALUES (`+strings.Join(values, ",")+`)
+		ON CONFLICT (id) DO NOTHING RETURNING lease_until`, a.Values()...).Scan(s.d.TimeDest(&c.LeaseUntil))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("store: creating run %s: %w", r.ID, store.ErrExists)
+	case err != nil:
+		return fmt.Errorf("store: creating run %s: %w", r.ID, err)
 	}
 	*r = c
 	return nil
@@ -164,6 +170,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	}
 	if f.Requester != "" {
 		where = append(where, "requester = "+a.Add(f.Requester))
+	}
+	if f.IDPrefix != "" {
+		// substr, not LIKE: the prefix is matched as typed, with no
+		// wildcard to escape, by both databases alike.
+		where = append(where, "substr(id, 1, "+a.Add(len(f.IDPrefix))+") = "+a.Add(f.IDPrefix))
 	}
 	if f.OpenOnly {
 		where = append(where, "phase <> 'done'")

@@ -71,9 +71,12 @@ type Dialect interface {
 	// is changing ("" where writers are serialized anyway).
 	SkipLocked() string
 	// Acquire returns the statement that leases to owner, until
-	// Later(lease), at most limit of t's live rows that are free, lapsed
-	// or owner's already, oldest first, and returns t.Returning for each.
-	// Store sorts the rows, since RETURNING has no order.
+	// Later(lease), at most limit of t's live rows that are owner's
+	// already (first) or free or lapsed (oldest first), and returns
+	// t.Returning for each. A row of owner's own is never passed over for
+	// being locked (a save of it in flight): it is waited for, or the
+	// owner would take its absence for a takeover. Store sorts the rows,
+	// since RETURNING has no order.
 	Acquire(a *Args, t Leased, owner string, lease time.Duration, limit int) string
 	// AcquireRuns is Acquire over open runs, returning seq followed by
 	// RunColumns (the dialect picks the key column).
@@ -115,12 +118,32 @@ type Store struct {
 	d    Dialect
 	// claims counts ClaimEvent calls, to clean up every cleanEvery.
 	claims atomic.Int64
+	// clock is this process's clock, which callers' times (a LeaseUntil)
+	// were read on; see SetClock.
+	clock func() time.Time
+}
+
+// SetClock replaces the process's clock the store takes callers' times
+// to be read on, so a test can play a process whose clock is skewed from
+// the database's. Call it before any other method.
+func (s *Store) SetClock(now func() time.Time) { s.clock = now }
+
+// leaseSQL returns SQL for a lease given as until on this process's
+// clock, added to a: the same span from now by the dialect's clock, the
+// one that judges leases (the database's on PostgreSQL, where until
+// itself would be off by the skew between the clocks). A zero until is
+// no lease (NULL).
+func (s *Store) leaseSQL(a *Args, until time.Time) string {
+	if until.IsZero() {
+		return a.Add(nil)
+	}
+	return s.d.Later(a, until.Sub(s.clock()))
 }
 
 // New returns a Store writing through w and reading through r (they may
 // be the same) with dialect d.
 func New(w, r DB, d Dialect) *Store {
-	return &Store{w: w, r: r, d: d}
+	return &Store{w: w, r: r, d: d, clock: time.Now}
 }
 
 // Args collects a statement's arguments and hands out their placeholders.
