@@ -101,9 +101,37 @@ func (w *watcher) relay(ctx context.Context, tasks *sync.WaitGroup, ev gitlab.Ho
 	})
 }
 
-// listen wakes this process for webhooks other processes relayed.
+// notePrefix marks a run's note relayed through the store: the payload
+// is "note:<run id>:<text>", for whichever process follows the run (a
+// `cancel` served by one replica, the run followed by another).
+const notePrefix = "note:"
+
+// relayNote passes a note for a run this process does not follow to the
+// others sharing the store: the one following the run adds it.
+func (w *watcher) relayNote(ctx context.Context, tasks *sync.WaitGroup, n runNote) {
+	payload := notePrefix + n.run + ":" + n.text
+	tasks.Go(func() {
+		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := w.st.Notify(nctx, payload); err != nil {
+			w.log.Warn("could not pass a run's note to the process following it", "run", n.run, "err", err)
+		}
+	})
+}
+
+// listen wakes this process for webhooks, and takes the runs' notes,
+// other processes relayed.
 func (w *watcher) listen(ctx context.Context) {
 	err := w.st.Listen(ctx, func(payload string) {
+		if rest, ok := strings.CutPrefix(payload, notePrefix); ok {
+			if id, text, ok := strings.Cut(rest, ":"); ok {
+				select {
+				case w.notes <- runNote{run: id, text: text, relayed: true}:
+				default:
+				}
+			}
+			return
+		}
 		rest, ok := strings.CutPrefix(payload, hookPrefix)
 		if !ok {
 			return

@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,49 @@ func TestSharedStoreResumesACreatingRunAfterTheLease(t *testing.T) {
 	}
 	if ps[0].Created.Before(orphan.LeaseUntil) {
 		t.Fatalf("the pipeline was created at %v, before the dead process's lease lapsed at %v", ps[0].Created, orphan.LeaseUntil)
+	}
+}
+
+// A `cancel` served by one process for a run another follows: the note
+// saying who canceled reaches the follower, whose answer carries it.
+func TestSharedStoreCancelNoteReachesTheFollower(t *testing.T) {
+	u := pgtest.FreshSchema(t)
+	fake := gitlabtest.New(gitlabtest.Options{CIConfig: testCI})
+	defer fake.Close()
+	fake.AddUser("alice", gitlabtest.Developer)
+	fake.Block("slow")
+	a, b := bottest.NewChat("test"), bottest.NewChat("test")
+	startShared(t, fake, u, a, time.Minute)
+	a.Say("U-alice", "C1", "run slow")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fake.WaitJobStatus(ctx, "slow", "running"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.WaitFor("C1", func(r bot.Reply) bool { return len(r.Links) > 0 }, 10*time.Second); !ok {
+		t.Fatal("the progress reply never linked the pipeline")
+	}
+	startShared(t, fake, u, b, time.Minute)
+	// The run may have recorded its pipeline a moment after its reply
+	// showed it: "no pipeline yet" is answered then, and asked again.
+	for try := 0; ; try++ {
+		r, _ := b.FinalIn(t, "C1", b.Ask("U-alice", "C1", "cancel"))
+		if r.Status == bot.StatusInfo && strings.HasPrefix(r.Title, "Canceling slow") {
+			break
+		}
+		if try == 5 || !strings.Contains(r.Title, "no pipeline yet") {
+			t.Fatalf("cancel on the other process: %q / %q", r.Title, r.Text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	final, ok := a.WaitFor("C1", func(r bot.Reply) bool { return r.Title == "slow was canceled" }, 10*time.Second)
+	if !ok {
+		t.Fatalf("the follower never answered: %+v", a.Messages("C1"))
+	}
+	if !strings.Contains(final.Text, "Canceled from chat by test:U-alice") {
+		t.Fatalf("the follower's answer does not say who canceled: %q", final.Text)
+	}
+	if m := b.Messages("C1"); len(m) != 1 {
+		t.Fatalf("the process that canceled posted %d messages, want its one answer", len(m))
 	}
 }

@@ -135,14 +135,18 @@ func (w *watcher) apply(run *store.Run, st gitlab.State, err error) {
 	}
 }
 
-// runNote is a remark for a run's replies from outside the watcher.
-type runNote struct{ run, text string }
+// runNote is a remark for a run's replies from outside the watcher;
+// relayed when another process sharing the store passed it on.
+type runNote struct {
+	run, text string
+	relayed   bool
+}
 
 // note adds a remark to a run's replies (who canceled it) and has the
 // run's job read at once. It never blocks.
 func (w *watcher) note(runID, text string) {
 	select {
-	case w.notes <- runNote{runID, text}:
+	case w.notes <- runNote{run: runID, text: text}:
 	default:
 	}
 }
@@ -229,6 +233,9 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 			if t := w.runs[n.run]; t != nil {
 				t.notes = append(t.notes, n.text)
 				t.due = true
+			} else if !n.relayed {
+				// Another process sharing the store may follow it.
+				w.relayNote(ctx, &tasks, n)
 			}
 		case d := <-done:
 			t := d.t
