@@ -93,6 +93,18 @@ func replica(p *parts, runs *runplugin.Plugin) *probe.Replica {
 	return r
 }
 
+// httpTimeouts bound how long one connection may hold the listener.
+// The webhook and slash command routes read a body before they can check
+// its secret, and a client that sends it slowly must not hold a
+// connection for ever; every route answers at once (work happens after
+// the answer), so a minute is plenty.
+type httpTimeouts struct {
+	header, read, write, idle time.Duration
+}
+
+// listenerTimeouts are the listener's bounds (tests shrink them).
+var listenerTimeouts = httpTimeouts{header: 5 * time.Second, read: 30 * time.Second, write: time.Minute, idle: 2 * time.Minute}
+
 // serveHTTP serves the bot's one HTTP listener until the returned stop;
 // it returns the address listened on (a port 0 resolved). paths name
 // what it serves, for the log.
@@ -101,12 +113,9 @@ func serveHTTP(addr string, h http.Handler, paths []string, log *slog.Logger) (s
 	if err != nil {
 		return "", nil, fmt.Errorf("[http] addr: %w", err)
 	}
-	// Bounded reads and writes: the webhook and slash command routes read
-	// a body before they can check its secret, and a client that sends it
-	// slowly must not hold a connection for ever. Every route answers at
-	// once (work happens after the answer), so a minute is plenty.
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	t := listenerTimeouts
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: t.header, ReadTimeout: t.read,
+		WriteTimeout: t.write, IdleTimeout: t.idle}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP listener stopped", "err", err)
