@@ -50,7 +50,8 @@ func components(actions []bot.Action) []discordgo.MessageComponent {
 // clicked message or follows up) and delivers the click. The run's reply
 // then replaces the question in place, buttons removed.
 func (a *Adapter) acknowledgeComponent(i *discordgo.Interaction, deliver func(bot.Message)) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer a.recoverInteraction("button click")
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
 	err := a.session().InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, discordgo.WithContext(ctx))
 	if err != nil {

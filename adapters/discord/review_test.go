@@ -2,55 +2,15 @@ package discord
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/bwmarrin/discordgo"
-
 	"github.com/chatops-dev/chatops/bot"
 )
-
-// acknowledge runs in its own goroutine (dispatch: go a.acknowledge),
-// outside safeDispatch's recover. A /chatops whose string option has no
-// string value (null, or a number under type 3) makes discordgo's
-// StringValue panic there, which kills the whole process. The test calls
-// acknowledge directly and fails if it panics.
-func TestReviewInteractionWithNonStringValueDoesNotPanic(t *testing.T) {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent) // the deferred callback is accepted
-	}))
-	defer api.Close()
-	a, err := New(Config{Token: "t", APIURL: api.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := a.newSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.sess = s
-	raw := `{"id":"1","application_id":"9","type":2,"token":"tok","version":1,"channel_id":"c1","guild_id":"g1",
-	  "member":{"user":{"id":"u1","username":"u"}},
-	  "data":{"id":"cmd","name":"chatops","type":1,"options":[{"name":"command","type":3,"value":null}]}}`
-	var i discordgo.Interaction
-	if err := json.Unmarshal([]byte(raw), &i); err != nil {
-		t.Fatal(err)
-	}
-	var panicked any
-	func() {
-		defer func() { panicked = recover() }()
-		a.acknowledge(&i, func(bot.Message) {})
-	}()
-	if panicked != nil {
-		t.Fatalf("acknowledge panicked (in production: an unrecovered panic in a goroutine, the process dies): %v", panicked)
-	}
-}
 
 // The rate-limit log line carries discordgo's RateLimit.URL, which for
 // interaction replies is /webhooks/<app>/<interaction token>/...: the
