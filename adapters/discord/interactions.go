@@ -57,13 +57,17 @@ func (a *Adapter) registerCommand() {
 const ackTimeout = 3 * time.Second
 
 // acknowledge answers an interaction within Discord's 3 seconds (deferred:
-// the reply edits it later) and delivers the command.
+// the reply edits it later) and delivers the command. A 429 on the
+// acknowledgement is waited out like any REST call's, within those 3
+// seconds.
 func (a *Adapter) acknowledge(i *discordgo.Interaction, deliver func(bot.Message)) {
 	defer a.recoverInteraction("/chatops")
 	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
 	s := a.session()
-	err := s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}, discordgo.WithContext(ctx))
+	err := a.rest(ctx, func(opt discordgo.RequestOption) error {
+		return s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}, opt)
+	})
 	if err != nil {
 		a.log.Warn("could not acknowledge /chatops", "err", err)
 		return
@@ -75,7 +79,11 @@ func (a *Adapter) acknowledge(i *discordgo.Interaction, deliver func(bot.Message
 		usage := "Usage: /chatops command:<command and arguments>, for example /chatops command:run deploy production"
 		ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer ecancel()
-		if _, err := s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &usage}, discordgo.WithContext(ectx)); err != nil {
+		err := a.rest(ectx, func(opt discordgo.RequestOption) error {
+			_, err := s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &usage}, opt)
+			return err
+		})
+		if err != nil {
 			a.log.Warn("could not answer a /chatops with unexpected options", "err", err)
 		}
 		return

