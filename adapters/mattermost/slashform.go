@@ -51,7 +51,9 @@ func ParseSlashForm(v url.Values) (SlashRequest, error) {
 	if r.ResponseURL != "" {
 		u, err := url.Parse(r.ResponseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("response_url %q is not an http(s) URL", r.ResponseURL))
+			// Not quoted: a response URL is a credential, and this error is
+			// logged.
+			errs = append(errs, errors.New("response_url is not an http(s) URL with a host"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
