@@ -48,11 +48,16 @@ func components(actions []bot.Action) []discordgo.MessageComponent {
 // acknowledgeComponent answers a button click within Discord's 3 seconds
 // with a deferred update (type 6: nothing shows until the bot edits the
 // clicked message or follows up) and delivers the click. The run's reply
-// then replaces the question in place, buttons removed.
+// then replaces the question in place, buttons removed. A 429 is waited
+// out within the 3 seconds, as for /chatops.
 func (a *Adapter) acknowledgeComponent(i *discordgo.Interaction, deliver func(bot.Message)) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer a.recoverInteraction("button click")
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
-	err := a.session().InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, discordgo.WithContext(ctx))
+	s := a.session()
+	err := a.rest(ctx, func(opt discordgo.RequestOption) error {
+		return s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, opt)
+	})
 	if err != nil {
 		a.log.Warn("could not acknowledge a button click", "err", err)
 		return

@@ -75,23 +75,28 @@ func stripPrefix(content, mention string) (string, bool) {
 	return content, false
 }
 
+// commandText is the text of a /chatops invocation shaped as registered:
+// one string option with a string value. ok is false for anything else (a
+// leftover registration with other options, or a value that is null or
+// not a string): discordgo's StringValue panics on those, and the
+// interaction is handled in its own goroutine, outside safeDispatch's
+// recover, where a panic ends the process.
+func commandText(i *discordgo.Interaction) (text string, ok bool) {
+	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
+	if !ok || len(data.Options) != 1 || data.Options[0] == nil || data.Options[0].Type != discordgo.ApplicationCommandOptionString {
+		return "", false
+	}
+	text, ok = data.Options[0].Value.(string)
+	return text, ok
+}
+
 // fromInteraction turns a /chatops invocation into a message. The
 // interaction token, when it was issued and whether the bot may post in
 // the channel travel in Conversation.Handle (see handle.go), so replies
 // and later edits, even from another process, edit the deferred answer
 // while the token lives and know where to go after.
-// stringOption reports an interaction shaped as registered: one string
-// option. discordgo's StringValue panics on any other type.
-func stringOption(i *discordgo.Interaction) bool {
-	opts := i.ApplicationCommandData().Options
-	return len(opts) == 1 && opts[0].Type == discordgo.ApplicationCommandOptionString
-}
-
 func fromInteraction(i *discordgo.Interaction, now time.Time) bot.Message {
-	text := ""
-	if stringOption(i) {
-		text = i.ApplicationCommandData().Options[0].StringValue()
-	}
+	text, _ := commandText(i)
 	u := i.User
 	if i.Member != nil && i.Member.User != nil {
 		u = i.Member.User

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"runtime/debug"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -50,26 +51,52 @@ func (a *Adapter) registerCommand() {
 	}
 }
 
+// ackTimeout is Discord's rule for an interaction's initial response: it
+// must arrive within 3 seconds, or the user sees "The application did not
+// respond" and the token cannot answer any more.
+const ackTimeout = 3 * time.Second
+
 // acknowledge answers an interaction within Discord's 3 seconds (deferred:
-// the reply edits it later) and delivers the command.
+// the reply edits it later) and delivers the command. A 429 on the
+// acknowledgement is waited out like any REST call's, within those 3
+// seconds.
 func (a *Adapter) acknowledge(i *discordgo.Interaction, deliver func(bot.Message)) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer a.recoverInteraction("/chatops")
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
-	err := a.session().InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}, discordgo.WithContext(ctx))
+	s := a.session()
+	err := a.rest(ctx, func(opt discordgo.RequestOption) error {
+		return s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}, opt)
+	})
 	if err != nil {
 		a.log.Warn("could not acknowledge /chatops", "err", err)
 		return
 	}
-	if !stringOption(i) {
+	if _, ok := commandText(i); !ok {
 		// A leftover command registered with other options (an integer,
-		// none): say how to use it instead of guessing.
+		// none), or a value that is not a string: say how to use it
+		// instead of guessing.
 		usage := "Usage: /chatops command:<command and arguments>, for example /chatops command:run deploy production"
 		ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer ecancel()
-		if _, err := a.session().InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &usage}, discordgo.WithContext(ectx)); err != nil {
+		err := a.rest(ectx, func(opt discordgo.RequestOption) error {
+			_, err := s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &usage}, opt)
+			return err
+		})
+		if err != nil {
 			a.log.Warn("could not answer a /chatops with unexpected options", "err", err)
 		}
 		return
 	}
 	deliver(fromInteraction(i, a.now()))
+}
+
+// recoverInteraction ends an interaction's goroutine quietly when it
+// panics: it runs outside safeDispatch's recover (the acknowledgement must
+// not hold the gateway loop), and an unrecovered panic there would end the
+// whole process. The interaction is dropped and logged.
+func (a *Adapter) recoverInteraction(what string) {
+	if p := recover(); p != nil {
+		a.log.Error("handling an interaction panicked; it is dropped", "interaction", what, "panic", p, "stack", string(debug.Stack()))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -197,11 +198,13 @@ func (a *Adapter) interaction(token string) *discordgo.Interaction {
 // rest runs one REST call, waiting out 429s itself: discordgo's own retry
 // sleeps without looking at the context and for as long as asked. The
 // wait ends with ctx (shutdown) and is bounded by MaxRateLimitWait in all.
+// Interaction tokens in the call's URL are masked in what it logs and in
+// the error it returns (see redactErr).
 func (a *Adapter) rest(ctx context.Context, op func(discordgo.RequestOption) error) error {
 	opt := discordgo.WithContext(ctx)
 	var waited time.Duration
 	for {
-		err := op(opt)
+		err := redactErr(op(opt))
 		var rl *discordgo.RateLimitError
 		if !errors.As(err, &rl) || rl.TooManyRequests == nil {
 			return err
@@ -210,7 +213,7 @@ func (a *Adapter) rest(ctx context.Context, op func(discordgo.RequestOption) err
 		if waited+wait > a.cfg.MaxRateLimitWait {
 			return fmt.Errorf("rate limited for %s more (over the %s bound): %w", wait, a.cfg.MaxRateLimitWait, err)
 		}
-		a.log.Info("rate limited by Discord, waiting", "url", rl.URL, "retry_after", wait)
+		a.log.Info("rate limited by Discord, waiting", "url", redactTokens(rl.URL), "retry_after", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -220,6 +223,43 @@ func (a *Adapter) rest(ctx context.Context, op func(discordgo.RequestOption) err
 		}
 		waited += wait
 	}
+}
+
+// tokenInPath matches the interaction token in the URLs of webhook calls
+// (/webhooks/<application>/<token>/...) and interaction callbacks
+// (/interactions/<interaction>/<token>/callback). The token lets anyone
+// post and edit as the bot in that channel for 15 minutes, and the
+// log redactor knows only the config's secrets.
+var tokenInPath = regexp.MustCompile(`(/(?:webhooks|interactions)/[^/\s"?#]+/)[^/\s"?#]+`)
+
+// redactTokens masks the interaction tokens in s (a URL, or an error's
+// text quoting one).
+func redactTokens(s string) string {
+	return tokenInPath.ReplaceAllString(s, "${1}<token>")
+}
+
+// redactedError is an error whose text had an interaction token masked; it
+// still unwraps to the original, so errors.As finds discordgo's errors.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr masks interaction tokens in err's text: discordgo's errors
+// quote the request URL (a failed request's *url.Error, a RateLimitError),
+// and errors end up in the bot's logs.
+func redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if masked := redactTokens(msg); masked != msg {
+		return &redactedError{msg: masked, err: err}
+	}
+	return err
 }
 
 // tokenGone reports Discord's answers for an expired or unknown

@@ -142,6 +142,12 @@ func (a *Adapter) session(ctx context.Context, deliver func(bot.Message)) error 
 					// commands for this run: a later catch-up starts here.
 					a.lastSeen.CompareAndSwap(0, time.Now().UnixMilli())
 				}
+				// A catch-up runs here, in the loop, and may take longer
+				// than the watchdog (many posts, "missed" notices waiting
+				// out a 429): the frames that came meanwhile are still
+				// queued, unread, and the probe did not run, so the
+				// watchdog restarts rather than cut a live connection.
+				resetTimer(watchdog, a.cfg.Watchdog)
 			case model.WebsocketEventPosted:
 				if m, ok := a.fromEvent(ev, me); ok {
 					deliver(m)

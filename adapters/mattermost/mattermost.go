@@ -64,7 +64,8 @@ type Config struct {
 	// whose Request URL is SlashPath on the bot's HTTP listener (see
 	// Endpoints), each as "TOKEN" or bound to its team as
 	// "TEAM_ID:TOKEN" (see SplitSlashToken). A request with another
-	// token, or with a bound token and another team, is refused.
+	// token, with a bound token and another team, or naming a channel of
+	// another team than its own, is refused (see slashchannel.go).
 	SlashTokens []string
 	// SiteURL is the server's Site URL (key site_url) when it differs
 	// from URL (the bot reaching the server by an internal address): the
@@ -109,6 +110,8 @@ type Adapter struct {
 	// hookHosts are the hosts (host:port) response URLs may be on: URL's
 	// and SiteURL's.
 	hookHosts map[string]bool
+	// slashChans are the slash commands' channels looked up (slashchannel.go).
+	slashChans channelCache
 }
 
 // New validates cfg and returns an adapter; it connects in Run.

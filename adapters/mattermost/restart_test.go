@@ -2,6 +2,7 @@ package mattermost
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,3 +93,32 @@ func TestRestartAfterALongOutage(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A catch-up runs in the connection's loop and may take longer than the
+// watchdog (here a "missed" notice waits out a 1 s Retry-After, with a
+// 500 ms watchdog, while the server is quiet). The watchdog restarts once
+// the catch-up is done instead of firing at once and cutting the
+// connection that just came up.
+func TestSlowCatchUpDoesNotTripTheWatchdog(t *testing.T) {
+	cursors := &memCursors{m: map[string]string{}}
+	withCursors := func(c *Config) { c.Cursors, c.CatchUp, c.Watchdog = cursors, 5*time.Minute, 500*time.Millisecond }
+	h := newHarness(t, withCursors)
+	h.waitConnected(1)
+	h.stop()
+	_ = cursors.SetCursor(context.Background(), "mattermost:last-post:"+h.fake.BotID,
+		itoa(time.Now().Add(-20*time.Minute).UnixMilli()))
+	h.fake.PostAt(h.fake.ChannelID, h.userID, "@chatops echo stale", time.Now().Add(-10*time.Minute))
+	h.fake.FailPosts(1, http.StatusTooManyRequests, "1")
+	h.fake.SetSilent(true) // no pings: nothing else resets the watchdog meanwhile
+	h.start(adaptertest.Router(), withCursors)
+	h.waitConnected(2)
+	if r := h.next(); !strings.Contains(r.Post.Message, "missed this command") {
+		t.Fatalf("reply %q; want the missed notice", r.Post.Message)
+	}
+	h.fake.SetSilent(false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := h.fake.WaitConnected(ctx, 3); err == nil {
+		t.Fatal("the adapter reconnected after a slow catch-up: the watchdog fired for the time the catch-up took")
+	}
+}

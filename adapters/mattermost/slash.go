@@ -1,6 +1,7 @@
 package mattermost
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
@@ -68,10 +69,33 @@ func (a *Adapter) serveSlash(w http.ResponseWriter, r *http.Request) {
 	if me := a.me.Load(); me != nil {
 		botID = me.Id
 	}
-	m := req.Message(botID, time.Now())
-	// team_id is the team the user was in; the DM with the bot is in no
-	// team and served as a typed DM is.
-	if !m.Conversation.Direct && !a.teams.Allows(req.TeamID) {
+	// The request's channel, team and channel_name are as the token's
+	// holder wrote them: the channel as the server shows it to the bot
+	// says which team it is in and whether it is the bot's DM.
+	ch, err := a.lookupChannel(r.Context(), req.ChannelID)
+	if err != nil {
+		a.log.Warn("could not look up a slash command's channel", "channel", req.ChannelID, "err", err)
+		http.Error(w, "chatops could not check this channel with the Mattermost server: try again in a moment", http.StatusServiceUnavailable)
+		return
+	}
+	switch {
+	case ch.visible && ch.team != "" && ch.team != req.TeamID:
+		a.log.Warn("refused a slash command request naming a channel of another team than its own (and its token's)",
+			"team", req.TeamID, "channel", req.ChannelID, "channel_team", ch.team, "remote", r.RemoteAddr)
+		http.Error(w, "chatops: this channel is not in the slash command's team", http.StatusForbidden)
+		return
+	case !ch.visible && (bound != "" || len(a.cfg.TeamIDs) > 0):
+		// The bot may not read the channel (private, and it is not a
+		// member), so it cannot tell its team, which the token's binding
+		// or team_ids ask for.
+		respondCommand(w, "chatops cannot see this channel, so it cannot check which team it is in: add @"+a.selfName()+" to the channel, or run the command in one it is in.")
+		return
+	}
+	m := req.Message(ch.directWith(botID), time.Now())
+	// The DM with the bot is in no team and served as a typed DM is;
+	// anywhere else the channel's team must be allowed (a group message's,
+	// in no team either, is the request's).
+	if team := cmp.Or(ch.team, req.TeamID); !m.Conversation.Direct && !a.teams.Allows(team) {
 		// The token is right: tell the user, who can do nothing else.
 		respondCommand(w, "chatops does not answer in this team.")
 		return

@@ -22,7 +22,7 @@ type SlashRequest struct {
 	TeamID      string // the team the command belongs to
 	TeamDomain  string // that team's name
 	ChannelID   string
-	ChannelName string // "<user id>__<user id>" for a direct message
+	ChannelName string // "<user id>__<user id>" for a direct message, as the request says
 	UserID      string
 	UserName    string
 	Command     string // "/chatops"
@@ -51,7 +51,9 @@ func ParseSlashForm(v url.Values) (SlashRequest, error) {
 	if r.ResponseURL != "" {
 		u, err := url.Parse(r.ResponseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("response_url %q is not an http(s) URL", r.ResponseURL))
+			// Not quoted: a response URL is a credential, and this error is
+			// logged.
+			errs = append(errs, errors.New("response_url is not an http(s) URL with a host"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -60,15 +62,17 @@ func ParseSlashForm(v url.Values) (SlashRequest, error) {
 	return r, nil
 }
 
-// Message is the request as a message to the bot whose user id is botID
-// ("" when not known yet), received at now. Replies go to the channel;
+// Message is the request as a message to the bot, received at now; direct
+// says whether the channel is the user's DM with the bot, as the server
+// shows the channel to the bot (the request's channel_name, written by
+// whoever holds the token, proves nothing). Replies go to the channel;
 // the response URL travels in the Handle for where the bot may not post.
-func (r SlashRequest) Message(botID string, now time.Time) bot.Message {
+func (r SlashRequest) Message(direct bool, now time.Time) bot.Message {
 	m := bot.Message{
 		Platform: "mattermost",
 		Conversation: bot.Conversation{
 			ChannelID: r.ChannelID,
-			Direct:    isDirectWith(r.ChannelName, botID),
+			Direct:    direct,
 			Handle:    responseurl.Handle{URL: r.ResponseURL, Issued: now, User: r.UserID}.Encode(),
 		},
 		Sender:    bot.User{ID: r.UserID, Username: r.UserName},

@@ -36,12 +36,9 @@ func TestParseSlashForm(t *testing.T) {
 		name    string
 		edit    func(url.Values)
 		wantErr string
-		direct  bool
 	}{
 		{name: "a channel"},
-		{name: "the DM with the bot", edit: func(v url.Values) { v.Set("channel_name", model.GetDMNameFromIds(formUser, formBot)) }, direct: true},
-		{name: "a DM between two others", edit: func(v url.Values) { v.Set("channel_name", model.GetDMNameFromIds(formUser, formOther)) }},
-		{name: "a channel named like a DM of non-ids", edit: func(v url.Values) { v.Set("channel_name", "a__"+formBot) }},
+		{name: "a channel named like the DM with the bot", edit: func(v url.Values) { v.Set("channel_name", model.GetDMNameFromIds(formUser, formBot)) }},
 		{name: "no response URL", edit: func(v url.Values) { v.Del("response_url") }},
 		{name: "no trigger id", edit: func(v url.Values) { v.Del("trigger_id") }},
 		{name: "no user", edit: func(v url.Values) { v.Del("user_id") }, wantErr: "user_id"},
@@ -63,15 +60,15 @@ func TestParseSlashForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Now()
-			m := r.Message(formBot, now)
+			m := r.Message(false, now)
 			h, ok := responseurl.Decode(m.Conversation.Handle)
 			switch {
 			case m.Platform != "mattermost" || !m.Addressed || m.Text != "run deploy prod" || m.ID != "":
 				t.Errorf("message %+v", m)
 			case m.Sender.ID != formUser || m.Sender.Username != "alice":
 				t.Errorf("sender %+v", m.Sender)
-			case m.Conversation.ChannelID != form.Get("channel_id") || m.Conversation.ThreadID != "" || m.Conversation.Direct != tt.direct:
-				t.Errorf("conversation %+v, want direct %v", m.Conversation, tt.direct)
+			case m.Conversation.ChannelID != form.Get("channel_id") || m.Conversation.ThreadID != "" || m.Conversation.Direct:
+				t.Errorf("conversation %+v, want the channel, not direct (the request's channel_name proves nothing)", m.Conversation)
 			case !ok || h.URL != form.Get("response_url") || h.User != formUser || h.Uses != 0 || !h.Issued.Equal(now.Truncate(time.Millisecond)):
 				t.Errorf("handle %+v", h)
 			case (m.EventID == "") != (form.Get("trigger_id") == "") || m.EventID != "" && m.EventID != "slash:"+form.Get("trigger_id"):
@@ -79,10 +76,31 @@ func TestParseSlashForm(t *testing.T) {
 			}
 		})
 	}
-	// Before the bot knows its own id, no channel is its DM.
-	r, _ := ParseSlashForm(slashForm(func(v url.Values) { v.Set("channel_name", model.GetDMNameFromIds(formUser, formBot)) }))
-	if r.Message("", time.Now()).Conversation.Direct {
-		t.Error("a DM taken for the bot's without knowing the bot")
+}
+
+// A slash command's channel is the bot's DM when the server shows it as a
+// direct channel whose name holds the bot's id: not for its name alone,
+// not a DM between two others, and not before the bot knows its own id.
+func TestSlashChannelDirectWith(t *testing.T) {
+	dm := model.GetDMNameFromIds(formUser, formBot)
+	tests := []struct {
+		name  string
+		ch    slashChannel
+		botID string
+		want  bool
+	}{
+		{"the DM with the bot", slashChannel{visible: true, typ: model.ChannelTypeDirect, name: dm}, formBot, true},
+		{"a channel named like it", slashChannel{visible: true, team: model.NewId(), typ: model.ChannelTypeOpen, name: dm}, formBot, false},
+		{"a DM between two others", slashChannel{visible: true, typ: model.ChannelTypeDirect, name: model.GetDMNameFromIds(formUser, formOther)}, formBot, false},
+		{"a group message", slashChannel{visible: true, typ: model.ChannelTypeGroup, name: dm}, formBot, false},
+		{"a name of non-ids", slashChannel{visible: true, typ: model.ChannelTypeDirect, name: "a__" + formBot}, formBot, false},
+		{"a channel the bot may not see", slashChannel{typ: model.ChannelTypeDirect, name: dm}, formBot, false},
+		{"before the bot knows its id", slashChannel{visible: true, typ: model.ChannelTypeDirect, name: dm}, "", false},
+	}
+	for _, tt := range tests {
+		if got := tt.ch.directWith(tt.botID); got != tt.want {
+			t.Errorf("%s: directWith = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
@@ -108,16 +126,13 @@ func FuzzParseSlashForm(f *testing.F) {
 		if !model.IsValidId(r.TeamID) || !model.IsValidId(r.ChannelID) || !model.IsValidId(r.UserID) {
 			t.Fatalf("accepted invalid ids: %+v", r)
 		}
-		m := r.Message(formBot, time.Now())
+		m := r.Message(false, time.Now())
 		h, ok := responseurl.Decode(m.Conversation.Handle)
 		if !ok || h.URL != r.ResponseURL || h.User != r.UserID {
 			t.Fatalf("handle %+v from %+v", h, r)
 		}
 		if m.Text != strings.TrimSpace(m.Text) || !m.Addressed || m.Platform != "mattermost" {
 			t.Fatalf("message %+v", m)
-		}
-		if m.Conversation.Direct && !strings.Contains(r.ChannelName, formBot) {
-			t.Fatalf("direct without the bot in the channel name %q", r.ChannelName)
 		}
 	})
 }

@@ -126,14 +126,17 @@ func (a *Adapter) postHook(ctx context.Context, hookURL, responseType string, r 
 	if err != nil {
 		return fmt.Errorf("mattermost: encode a command response: %w", err)
 	}
+	// The URL (/hooks/commands/<id>) lets whoever has it post in the
+	// channel as the command's user for 30 minutes, and errors are logged:
+	// they name its host only (responseurl.ScrubError).
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hookURL, bytes.NewReader(body))
 	if err != nil {
-		return bot.Permanent(fmt.Errorf("mattermost: response URL: %w", err))
+		return bot.Permanent(fmt.Errorf("mattermost: response URL: %w", responseurl.ScrubError(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.hookClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("mattermost: post to the response URL: %w", err)
+		return fmt.Errorf("mattermost: post to the response URL: %w", responseurl.ScrubError(err))
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

@@ -2,6 +2,8 @@ package slack
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -45,15 +47,38 @@ func fromBlockAction(cb slack.InteractionCallback) (bot.Message, bool) {
 }
 
 // Whisper implements bot.Whisperer with chat.postEphemeral: only m's
-// sender sees the reply, in m's channel and thread.
+// sender sees the reply, in m's channel and thread. Slack refuses that in
+// a channel the bot is not in (a /chatops run there): the reply then goes
+// as an ephemeral response through the command's response_url while it is
+// usable, and otherwise Whisper returns bot.ErrNoWhisper, so the bot
+// answers in a DM instead of losing the reply.
 func (a *Adapter) Whisper(ctx context.Context, m bot.Message, r bot.Reply) error {
 	msg := render(r)
 	opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...)}
 	if m.Conversation.ThreadID != "" {
 		opts = append(opts, slack.MsgOptionTS(m.Conversation.ThreadID))
 	}
-	return a.call(ctx, m.Conversation.ChannelID, "chat.postEphemeral", func() error {
+	err := a.call(ctx, m.Conversation.ChannelID, "chat.postEphemeral", func() error {
 		_, err := a.api.PostEphemeralContext(ctx, m.Conversation.ChannelID, m.Sender.ID, opts...)
 		return err
 	})
+	if !isCode(err, "channel_not_found", "not_in_channel", "user_not_in_channel") {
+		return err
+	}
+	if m.Conversation.Handle == "" {
+		return fmt.Errorf("%w: %w", bot.ErrNoWhisper, err)
+	}
+	h, uerr := a.urlUses.Take(decodeSlash(m.Conversation.Handle), responseURLLimits, time.Now())
+	if uerr != nil {
+		return fmt.Errorf("%w: %w", bot.ErrNoWhisper, errors.Join(err, uerr))
+	}
+	uerr = a.postResponseURL(ctx, m.Conversation.ChannelID, h.URL, slack.ResponseTypeEphemeral, msg)
+	var sc slack.StatusCodeError
+	var se slack.SlackErrorResponse
+	if (errors.As(uerr, &sc) && sc.Code >= 400 && sc.Code < 500) || errors.As(uerr, &se) {
+		// Refused (used up, expired, or the message itself): a DM can
+		// still carry it.
+		return fmt.Errorf("%w: %w", bot.ErrNoWhisper, errors.Join(err, uerr))
+	}
+	return uerr
 }

@@ -14,9 +14,9 @@ const mdCutNote = "_… (the rest was too long for Slack)_"
 // _italic_, ~strike~, `code`, ``` blocks, > quotes, <url|text> links,
 // lists as "•" (then "◦", "▪") and "1." lines, headings as bold lines,
 // tables as aligned text in a code block, rules as a line. All text is
-// escaped (& < >), which is also what keeps it from mentioning anyone:
-// Slack notifies only through <!channel>, <!here>, <@U…> and
-// <!subteam^…>, and no "<" of the job's reaches Slack unescaped.
+// escaped (& < >), so no <!channel>, <!here>, <@U…> or <!subteam^…> of
+// the job's reaches Slack as markup, and its bare @mentions outside code
+// are defused (see escapeText).
 func toMrkdwn(d *mdoc.Node) string { return (&mrkdwnWriter{}).blocks(d.Children, 0) }
 
 // mrkdwnWriter renders blocks line by line, containers prefixing their
@@ -86,7 +86,7 @@ func (w *mrkdwnWriter) inline(b *strings.Builder, ns []*mdoc.Node) {
 	for _, n := range ns {
 		switch n.Kind {
 		case mdoc.Text:
-			s := escapeMrkdwn(defang(n.Text))
+			s := escapeText(defang(n.Text))
 			if w.bol && strings.HasPrefix(s, "&gt;") {
 				// Slack reads an escaped > starting a line as a quote.
 				s = "\u200b" + s

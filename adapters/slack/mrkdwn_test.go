@@ -21,7 +21,8 @@ func TestMrkdwn(t *testing.T) {
 		{"headings are bold lines", "# Title\n\n#### **Deep** one", "*Title*\n\n*Deep one*"},
 		{"links", "[docs](https://x.io/a?b=1&c=2) <https://bare.io> [a|b](https://x.io/p|q)",
 			"<https://x.io/a?b=1&amp;c=2|docs> <https://bare.io> <https://x.io/p%7Cq|a¦b>"},
-		{"escaped text", "1 < 2 & <!channel> <@U1>", "1 &lt; 2 &amp; &lt;!channel&gt; &lt;@U1&gt;"},
+		{"escaped text", "1 < 2 & <!channel> <@U1>", "1 &lt; 2 &amp; &lt;!channel&gt; &lt;@\u200dU1&gt;"},
+		{"mentions defused", "@here and @channel, _@everyone_ @alice: a@b.io `@here`", "@\u200dhere and @\u200dchannel, _@\u200deveryone_ @\u200dalice: <mailto:a@b.io|a@b.io> `@here`"},
 		{"text that would be a quote", "\\> not a quote", "\u200b&gt; not a quote"},
 		{"code span with a backtick", "`` a`b ``", "`aˋb`"},
 		{"lists", "- a\n  - b\n    - c\n      - d\n- e\n\n3. x\n4. y", "• a\n    ◦ b\n        ▪ c\n            ▪ d\n• e\n\n3. x\n4. y"},
@@ -100,7 +101,7 @@ func TestMarkdownCannotPing(t *testing.T) {
 		}
 	}
 	all := blockTexts(t, render(adaptertest.MarkdownReply()))
-	if !strings.Contains(all, "&lt;!channel&gt; or &lt;@U024BE7LH&gt;") {
+	if !strings.Contains(all, "&lt;!channel&gt; or &lt;@\u200dU024BE7LH&gt;") {
 		t.Error("the fixture's <!channel> and <@U…> are not shown escaped")
 	}
 }
@@ -161,7 +162,7 @@ func TestMarkdownReplyPostedAsMrkdwn(t *testing.T) {
 			md.WriteString(b.Text.Text + "\n")
 		}
 	}
-	for _, want := range []string{"*Deployed v1.4.2 to production*", "• ☑ smoke tests (*12/12*)", "    1. eu-west", "&lt;!channel&gt; or &lt;@U024BE7LH&gt;",
+	for _, want := range []string{"*Deployed v1.4.2 to production*", "• ☑ smoke tests (*12/12*)", "    1. eu-west", "&lt;!channel&gt; or &lt;@\u200dU024BE7LH&gt;",
 		"<https://grafana.example.com/d/rollout?var-env=prod&amp;from=now-1h|the dashboard>", "> *Note:*", "```\n$ kubectl"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("sections lack %q", want)

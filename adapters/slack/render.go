@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/chatops-dev/chatops/adapters/internal/chunk"
+	"github.com/chatops-dev/chatops/adapters/internal/markdown"
 	"github.com/chatops-dev/chatops/adapters/internal/mdoc"
 	"github.com/chatops-dev/chatops/bot"
 )
@@ -45,6 +46,9 @@ type message struct {
 	Blocks []slack.Block
 }
 
+// mrkdwn is a mrkdwn text object. verbatim stays false, so Slack keeps
+// auto-linking bare URLs; the mentions it might parse in turn are defused
+// in the text (see escapeText).
 func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
@@ -62,7 +66,9 @@ func renderWithin(r bot.Reply, budget int) message {
 	rem := budget
 	var head, fields, links, note []slack.Block
 	if r.Title != "" {
-		title := cutRunes(r.Status.Emoji()+" "+oneLine(r.Title), maxHeaderText)
+		// A plain_text header: Slack reads no markup in it, but its
+		// mentions are defused all the same, as everywhere outside code.
+		title := cutRunes(r.Status.Emoji()+" "+markdown.DefuseMentions(oneLine(r.Title), ""), maxHeaderText)
 		rem -= runeLen(title)
 		head = append(head, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, true, false)))
 	}
@@ -84,7 +90,7 @@ func renderWithin(r bot.Reply, budget int) message {
 		for i := 0; i < n; i += maxFieldsPerSect {
 			var objs []*slack.TextBlockObject
 			for _, f := range r.Fields[i:min(i+maxFieldsPerSect, n)] {
-				txt := cutEscaped("*"+escapeMrkdwn(oneLine(f.Name))+"*\n"+escapeMrkdwn(f.Value), per)
+				txt := cutEscaped("*"+escapeText(oneLine(f.Name))+"*\n"+escapeText(f.Value), per)
 				rem -= runeLen(txt)
 				objs = append(objs, mrkdwn(txt))
 			}
@@ -99,7 +105,7 @@ func renderWithin(r bot.Reply, budget int) message {
 	if r.Title == "" && r.Status != bot.StatusInfo && prose != "" {
 		prose = r.Status.Emoji() + " " + prose
 	}
-	prose = escapeMrkdwn(prose)
+	prose = escapeText(prose)
 	code := strings.TrimRight(r.Code, "\n")
 	codeNote := r.CodeNote
 	rem -= runeLen(codeNote) + 2 // the note is charged up front; a cut note is added below
@@ -143,7 +149,7 @@ func renderWithin(r bot.Reply, budget int) message {
 		}
 	}
 	if codeNote != "" {
-		note = append(note, slack.NewContextBlock("", mrkdwn(cutRunes("_"+escapeMrkdwn(oneLine(codeNote))+"_", noteBudget))))
+		note = append(note, slack.NewContextBlock("", mrkdwn(cutRunes("_"+escapeText(oneLine(codeNote))+"_", noteBudget))))
 	}
 	if code != "" {
 		for _, piece := range chunk.Split(fence(code), maxSectionText) {
@@ -322,7 +328,7 @@ func fallback(r bot.Reply) string {
 	if r.Status != bot.StatusInfo || r.Title != "" {
 		s = r.Status.Emoji() + " " + s
 	}
-	return cutEscaped(escapeMrkdwn(s), maxFallback)
+	return cutEscaped(escapeText(s), maxFallback)
 }
 
 // defang stops output that contains ``` from closing the code block.
@@ -333,7 +339,7 @@ func linkURL(u string) string {
 	return escapeMrkdwn(strings.NewReplacer("|", "%7C", " ", "%20").Replace(u))
 }
 
-func linkLabel(s string) string { return escapeMrkdwn(strings.ReplaceAll(oneLine(s), "|", "¦")) }
+func linkLabel(s string) string { return escapeText(strings.ReplaceAll(oneLine(s), "|", "¦")) }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 

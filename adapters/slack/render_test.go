@@ -127,3 +127,30 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// Job output and echoed user text cannot notify a channel: the mrkdwn
+// text objects keep verbatim false (Slack then auto-links bare URLs, and
+// auto-parses "certain mentions" it does not list), so every @ starting a
+// word outside code is followed by a zero-width joiner, in the text, the
+// fields, the code's note, the link labels and the notification text.
+// Code is shown as written.
+func TestRenderDefusesMentions(t *testing.T) {
+	m := render(bot.Reply{Status: bot.StatusFailure, Title: "deploy @here", Text: "ping @channel and @everyone, mail a@b.io",
+		Fields:   []bot.Field{{Name: "@here", Value: "@alice"}},
+		Code:     "echo @everyone",
+		CodeNote: "by @channel",
+		Links:    []bot.Link{{URL: "https://x.io", Label: "@here"}}})
+	all := blockTexts(t, m)
+	for _, name := range []string{"here", "channel", "everyone", "alice"} {
+		for _, line := range strings.Split(all, "\n") {
+			if strings.Contains(line, "@"+name) && !strings.Contains(line, "echo @everyone") {
+				t.Errorf("@%s not defused in %q", name, line)
+			}
+		}
+	}
+	for _, want := range []string{"ping @\u200dchannel and @\u200deveryone, mail a@b.io", "*@\u200dhere*\n@\u200dalice", "_by @\u200dchannel_", "|@\u200dhere>", "echo @everyone"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("rendered text lacks %q:\n%s", want, all)
+		}
+	}
+}

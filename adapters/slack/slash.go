@@ -42,11 +42,7 @@ func (a *Adapter) viaResponseURL(ctx context.Context, conv bot.Conversation, m m
 	if err != nil {
 		return a.fallback(ctx, conv, h, m, channelTried, err)
 	}
-	err = a.call(ctx, conv.ChannelID, "response_url", func() error {
-		_, _, err := a.api.PostMessageContext(ctx, conv.ChannelID, slack.MsgOptionResponseURL(h.URL, slack.ResponseTypeInChannel),
-			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
-		return err
-	})
+	err = a.postResponseURL(ctx, conv.ChannelID, h.URL, slack.ResponseTypeInChannel, m)
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) && sc.Code >= 400 && sc.Code < 500 {
 		return a.fallback(ctx, conv, h, m, channelTried, bot.Permanent(fmt.Errorf("response_url refused: %w", err)))
@@ -56,6 +52,18 @@ func (a *Adapter) viaResponseURL(ctx context.Context, conv bot.Conversation, m m
 	}
 	conv.Handle = h.Encode()
 	return bot.Sent{Conversation: conv, ID: responseURLID}, nil
+}
+
+// postResponseURL posts m through a slash command's response_url, as
+// responseType (in_channel or ephemeral). The URL lets whoever has it post
+// in the channel for 30 minutes, and errors are logged: they name its host
+// only (responseurl.ScrubError), not the URL slack-go's client quotes.
+func (a *Adapter) postResponseURL(ctx context.Context, channel, hookURL, responseType string, m message) error {
+	return a.call(ctx, channel, "response_url", func() error {
+		_, _, err := a.api.PostMessageContext(ctx, channel, slack.MsgOptionResponseURL(hookURL, responseType),
+			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+		return responseurl.ScrubError(err)
+	})
 }
 
 // fallback delivers a slash command's reply when its response_url cannot:

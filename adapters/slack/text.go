@@ -3,6 +3,8 @@ package slack
 import (
 	"strings"
 	"unicode"
+
+	"github.com/chatops-dev/chatops/adapters/internal/markdown"
 )
 
 // entities are the only three HTML entities Slack puts in message text.
@@ -14,6 +16,19 @@ var (
 // escapeMrkdwn escapes text for Slack mrkdwn and plain `text` fields, which
 // treat & < > as markup.
 func escapeMrkdwn(s string) string { return escaper.Replace(s) }
+
+// escapeText is escapeMrkdwn for text outside code (prose, fields, notes,
+// link labels, a job's Markdown), with its mentions defused: every @ that
+// starts a word is followed by a zero-width joiner. The adapter's mrkdwn
+// text objects keep verbatim false, which Slack documents as also
+// "automatically parsing certain mentions" without saying which: a bare
+// @here, @channel or @everyone in job output or echoed user text might
+// notify a channel. Defusing guarantees it cannot, whatever Slack parses,
+// and keeps what verbatim true would lose: bare URLs (a pipeline's, in the
+// bot's text) auto-linked. Code (``` blocks, spans) is shown as written:
+// Slack parses nothing in it. The escape (no "<") already keeps explicit
+// <!here> and <@U…> mentions out.
+func escapeText(s string) string { return escapeMrkdwn(markdown.DefuseMentions(s, "")) }
 
 // parseText turns the text of a Slack message into what the router reads:
 // a mention of the bot at the start (after optional whitespace, optionally

@@ -293,6 +293,13 @@ func defuseMentions(s, self string) string {
 	return b.String()
 }
 
+// DefuseMentions follows with a zero-width joiner every @ in s that starts
+// a word, except one naming self ("" for none), so that no @name, @here,
+// @channel, @everyone or @all in it notifies anyone on a platform that
+// reads mentions from plain text; an @ after a letter or digit ("a@b.io",
+// "deploy@main") is left alone. See defuseMentions for the word rules.
+func DefuseMentions(s, self string) string { return defuseMentions(s, self) }
+
 // namesSelf says whether rest, the text after an @, is self and then no
 // more of a word (". - _ :" may trail it, as at the end of a sentence).
 func namesSelf(rest, self string) bool {

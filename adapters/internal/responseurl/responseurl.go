@@ -130,3 +130,21 @@ func (u *Uses) Take(h Handle, lim Limits, now time.Time) (Handle, error) {
 	h.Uses = e.n
 	return h, nil
 }
+
+// ScrubError returns err, as an http.Client returned it for a post to a
+// response URL, without the URL in its text: Go's *url.Error quotes the
+// whole URL, which is a credential (whoever has it may post in the
+// channel until it expires), and the bot logs errors. What is left names
+// the operation, the URL's host and the underlying error, which it still
+// wraps. Other errors are returned as they are.
+func ScrubError(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	host := "the response URL"
+	if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+		host = u.Host
+	}
+	return fmt.Errorf("%s to %s: %w", ue.Op, host, ue.Err)
+}

@@ -2,6 +2,8 @@ package responseurl
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,5 +83,22 @@ func TestTakeForgetsOldURLs(t *testing.T) {
 	}
 	if n := len(u.by); n != 1 {
 		t.Fatalf("%d URLs remembered after their lifetime, want 1", n)
+	}
+}
+
+// A failed post's error names the host, not the response URL, whose path
+// is a credential; the underlying error is kept.
+func TestScrubErrorDropsTheURL(t *testing.T) {
+	const secret = "hooksecret000"
+	cause := errors.New("connection refused")
+	err := ScrubError(&url.Error{Op: "Post", URL: "https://chat.example.com/hooks/commands/" + secret, Err: cause})
+	if strings.Contains(err.Error(), secret) {
+		t.Fatalf("the error carries the URL: %v", err)
+	}
+	if !strings.Contains(err.Error(), "chat.example.com") || !errors.Is(err, cause) {
+		t.Fatalf("the error lost its host or cause: %v", err)
+	}
+	if other := errors.New("x"); ScrubError(other) != other {
+		t.Fatal("another error was changed")
 	}
 }

@@ -80,6 +80,12 @@ func (s *Server) ExecuteCommand(ctx context.Context, channelID, userID, command 
 		ch = s.others[channelID]
 	}
 	user := s.users[userID]
+	// The team the command runs in: the channel's (a DM's is the
+	// user's current team, here always the bot's).
+	team := s.teams[s.TeamID]
+	if ch != nil && s.teams[ch.TeamId] != nil {
+		team = s.teams[ch.TeamId]
+	}
 	s.mu.Unlock()
 	switch {
 	case cmd == nil:
@@ -97,8 +103,8 @@ func (s *Server) ExecuteCommand(ctx context.Context, channelID, userID, command 
 	hook := s.newHook(cmd.ID, userID, channelID)
 	p := url.Values{}
 	p.Set("token", cmd.Token)
-	p.Set("team_id", s.TeamID)
-	p.Set("team_domain", "eng")
+	p.Set("team_id", team.Id)
+	p.Set("team_domain", team.Name)
 	p.Set("channel_id", channelID)
 	p.Set("channel_name", ch.Name)
 	p.Set("user_id", userID)

@@ -21,6 +21,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/users/me", s.getMe)
 	api.HandleFunc("GET /api/v4/users/{uid}/teams", s.getTeams)
 	api.HandleFunc("GET /api/v4/users/{uid}/teams/{tid}/channels", s.getChannels)
+	api.HandleFunc("GET /api/v4/channels/{cid}", s.getChannel)
 	api.HandleFunc("POST /api/v4/posts", s.createPost)
 	api.HandleFunc("PUT /api/v4/posts/{pid}/patch", s.patchPost)
 	api.HandleFunc("GET /api/v4/channels/{cid}/posts", s.postsSince)
@@ -44,20 +45,53 @@ func (s *Server) getMe(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, 200, s.users[s.BotID])
 }
 
+// getTeams lists the teams the bot is a member of.
 func (s *Server) getTeams(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, 200, []*model.Team{{Id: s.TeamID, Name: "eng", DisplayName: "Engineering", Type: model.TeamOpen}})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []*model.Team{}
+	for id, t := range s.teams {
+		if s.botTeams[id] {
+			out = append(out, t)
+		}
+	}
+	writeJSON(w, 200, out)
 }
 
 // getChannels lists the team's channels the bot is in, with its DMs, as
 // the server's /users/{id}/teams/{id}/channels does.
-func (s *Server) getChannels(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) getChannels(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []*model.Channel{}
 	for _, c := range s.channels {
-		out = append(out, c)
+		if c.TeamId == r.PathValue("tid") || c.TeamId == "" {
+			out = append(out, c)
+		}
 	}
 	writeJSON(w, 200, out)
+}
+
+// getChannel shows a channel as the server shows it to the bot: one it is
+// a member of, or a public channel of a team it is in; other channels are
+// refused (403), unknown ones not found (404).
+func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("cid")
+	if c := s.channels[id]; c != nil {
+		writeJSON(w, 200, c)
+		return
+	}
+	c := s.others[id]
+	switch {
+	case c == nil:
+		appError(w, http.StatusNotFound, "app.channel.get.existing.app_error", "Unable to find the existing channel.")
+	case c.Type == model.ChannelTypeOpen && s.botTeams[c.TeamId]:
+		writeJSON(w, 200, c)
+	default:
+		appError(w, http.StatusForbidden, "api.context.permissions.app_error", "You do not have the appropriate permissions.")
+	}
 }
 
 func (s *Server) takeFailure() (failure, bool) {

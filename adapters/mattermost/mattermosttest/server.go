@@ -42,8 +42,8 @@ type Server struct {
 	BotToken string
 	// BotID and BotName identify the bot user.
 	BotID, BotName string
-	// TeamID is the one team ("eng"); ChannelID a public channel
-	// ("ops") the bot is in.
+	// TeamID is the bot's team ("eng"); ChannelID a public channel
+	// ("ops") of it the bot is in. AddTeam makes more teams.
 	TeamID, ChannelID string
 
 	srv      *httptest.Server
@@ -52,6 +52,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	users     map[string]*model.User
+	teams     map[string]*model.Team
+	botTeams  map[string]bool           // the teams the bot is a member of
 	channels  map[string]*model.Channel // the bot is a member
 	others    map[string]*model.Channel // the bot is not a member
 	commands  []Command
@@ -82,6 +84,8 @@ func New() *Server {
 		TeamID:    model.NewId(),
 		ChannelID: model.NewId(),
 		users:     map[string]*model.User{},
+		teams:     map[string]*model.Team{},
+		botTeams:  map[string]bool{},
 		channels:  map[string]*model.Channel{},
 		others:    map[string]*model.Channel{},
 		hooks:     map[string]*commandHook{},
@@ -92,6 +96,8 @@ func New() *Server {
 		upgrader:  websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 	}
 	s.users[s.BotID] = &model.User{Id: s.BotID, Username: s.BotName, IsBot: true, Roles: "system_user"}
+	s.teams[s.TeamID] = &model.Team{Id: s.TeamID, Name: "eng", DisplayName: "Engineering", Type: model.TeamOpen}
+	s.botTeams[s.TeamID] = true
 	s.channels[s.ChannelID] = &model.Channel{Id: s.ChannelID, TeamId: s.TeamID, Type: model.ChannelTypeOpen, Name: "ops", DisplayName: "Ops"}
 	s.srv = httptest.NewServer(s.routes())
 	return s
@@ -115,15 +121,36 @@ func (s *Server) AddUser(username string, isBot bool) string {
 	return id
 }
 
+// AddTeam creates a team named name, with the bot as a member or not,
+// and returns its id. The bot sees the public channels of its teams, as
+// the real server shows them to a member of the team.
+func (s *Server) AddTeam(name string, botMember bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := model.NewId()
+	s.teams[id] = &model.Team{Id: id, Name: name, DisplayName: name, Type: model.TeamOpen}
+	s.botTeams[id] = botMember
+	return id
+}
+
 // AddChannel creates a public channel of the team named name, with the
 // bot as a member or not, and returns its id. The bot may not post in a
 // channel it is not a member of (403).
 func (s *Server) AddChannel(name string, botMember bool) string {
+	return s.AddChannelIn(s.TeamID, name, model.ChannelTypeOpen, botMember)
+}
+
+// AddChannelIn creates a channel of type typ (public or private) in
+// teamID named name, with the bot as a member or not, and returns its
+// id. The bot may read it (GET /channels/{id}) when it is a member, or
+// when it is public and the bot is in its team; it may post in it only
+// as a member (403).
+func (s *Server) AddChannelIn(teamID, name string, typ model.ChannelType, botMember bool) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := model.NewId()
 	now := model.GetMillis()
-	c := &model.Channel{Id: id, TeamId: s.TeamID, Type: model.ChannelTypeOpen, Name: name, DisplayName: name, CreateAt: now, UpdateAt: now}
+	c := &model.Channel{Id: id, TeamId: teamID, Type: typ, Name: name, DisplayName: name, CreateAt: now, UpdateAt: now}
 	if botMember {
 		s.channels[id] = c
 	} else {
