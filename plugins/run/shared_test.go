@@ -21,6 +21,12 @@ import (
 // u, as one of several processes sharing it.
 func startShared(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.Chat, lease time.Duration) store.Store {
 	t.Helper()
+	return startSharedPolling(t, fake, u, chat, lease, 20*time.Millisecond)
+}
+
+// startSharedPolling is startShared polling GitLab every poll.
+func startSharedPolling(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.Chat, lease, poll time.Duration) store.Store {
+	t.Helper()
 	svc, err := gitlab.New(gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath,
 		ExtractWait: 300 * time.Millisecond, ExtractInterval: 20 * time.Millisecond, RetryBackoff: time.Second,
 		Identities: map[string]string{"test:U-alice": "alice"}, Logger: bottest.Quiet()})
@@ -31,7 +37,7 @@ func startShared(t *testing.T, fake *gitlabtest.Server, u string, chat *bottest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := run.New(run.Options{GitLab: svc, Store: st, Project: fake.ProjectPath, PollInterval: 20 * time.Millisecond,
+	p, err := run.New(run.Options{GitLab: svc, Store: st, Project: fake.ProjectPath, PollInterval: poll,
 		Lease: lease, Logger: bottest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +129,10 @@ func TestSharedStoreCancelNoteReachesTheFollower(t *testing.T) {
 	fake.AddUser("alice", gitlabtest.Developer)
 	fake.Block("slow")
 	a, b := bottest.NewChat("test"), bottest.NewChat("test")
-	startShared(t, fake, u, a, time.Minute)
+	// The follower polls every 2 s, as a real one learns of a cancel
+	// only after GitLab's hook or its next poll: the relayed note, sent
+	// once GitLab accepted the cancel, reaches it before that.
+	startSharedPolling(t, fake, u, a, time.Minute, 2*time.Second)
 	a.Say("U-alice", "C1", "run slow")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
