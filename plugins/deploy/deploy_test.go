@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,36 @@ func TestDeployResumedBeforeThePlay(t *testing.T) {
 	}
 	if n := e.GL.PlayCount(job); n != 1 {
 		t.Fatalf("played %d times", n)
+	}
+}
+
+// A resumed deploy whose job GitLab will not show (a 502 every time):
+// retried until the run's deadline, then answered "lost track" once,
+// never played blind and never retried for ever.
+func TestDeployResumedWhileGitLabFailsIsAnsweredAtTheDeadline(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	p, job := pushed(t, e, "deploy-production")
+	e.Stop()
+	st, err := sqlite.Open(context.Background(), e.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &store.Run{ID: "0123456789abcdef0124", Kind: "deploy", Platform: plugintest.Platform, ChannelID: "C1",
+		Requester: "test:U-alice", UserID: "U-alice", GitLabUser: "alice", Project: "demo/chatops", ProjectID: 42, Ref: "main",
+		Job: "deploy-production", JobID: job, PipelineID: p.ID, Status: "manual",
+		Phase: store.PhaseCreating, Deadline: time.Now().Add(2 * time.Second)}
+	if err := st.CreateRun(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	e.GL.Fail("GET", fmt.Sprintf("/projects/42/jobs/%d", job), 100000, 502, "")
+	e.Start()
+	r, _ := e.Chat.Final(t, "C1")
+	if r.Status != bot.StatusError || r.Title != "Lost track of deploy-production" || !strings.Contains(r.Text, "Look at the job in GitLab") {
+		t.Fatalf("reply %q / %q", r.Title, r.Text)
+	}
+	if n := e.GL.PlayCount(job); n != 0 {
+		t.Fatalf("played %d times without knowing whether it was played", n)
 	}
 }
 

@@ -86,6 +86,14 @@ func (w *watcher) resumePlay(ctx context.Context, gl GitLab, run *store.Run) {
 	}
 	switch {
 	case err != nil && !gitlab.IsPermanent(err):
+		if time.Now().After(run.Deadline) {
+			// GitLab has not said for the whole run's time whether the
+			// job was played: say so once rather than retry for ever.
+			setAnswer(run, gitlab.Refused(outcome(run), &bot.Refusal{Title: "Lost track of " + run.Job,
+				Text: "chatops stopped while playing the job, and GitLab did not answer whether it was played (" + gitlab.Describe(err) +
+					"). Look at the job in GitLab before asking again.", Err: err}))
+			return
+		}
 		w.log.Warn("reading a resumed play's job failed; will retry", "run", run.ID, "err", err)
 		run.NextAttempt = time.Now().Add(w.interval())
 		return
