@@ -183,24 +183,34 @@ production-canary:
     - echo "canary"
 `
 
-// A process that dies after recording a deploy and before the play
-// reached GitLab: the next process plays the job, once.
-func TestDeployResumedBeforeThePlay(t *testing.T) {
-	e := plugintest.New(t, plugintest.CI)
+// diedBeforeThePlay leaves e's store as a process that died after
+// recording a deploy of deploy-production and before its play reached
+// GitLab leaves it (the bot stopped, the run "creating" with the manual
+// job's id, due within deadline), and returns the job's id.
+func diedBeforeThePlay(t *testing.T, e *plugintest.Env, deadline time.Duration) int64 {
+	t.Helper()
 	p, job := pushed(t, e, "deploy-production")
 	e.Stop()
 	st, err := sqlite.Open(context.Background(), e.DBPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	run := &store.Run{ID: "0123456789abcdef0123", Kind: "deploy", Platform: plugintest.Platform, ChannelID: "C1",
 		Requester: "test:U-alice", UserID: "U-alice", GitLabUser: "alice", Project: "demo/chatops", ProjectID: 42, Ref: "main",
 		Job: "deploy-production", JobID: job, PipelineID: p.ID, Status: "manual",
-		Phase: store.PhaseCreating, Deadline: time.Now().Add(10 * time.Second)}
+		Phase: store.PhaseCreating, Deadline: time.Now().Add(deadline)}
 	if err := st.CreateRun(context.Background(), run); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	return job
+}
+
+// A process that dies after recording a deploy and before the play
+// reached GitLab: the next process plays the job, once.
+func TestDeployResumedBeforeThePlay(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	job := diedBeforeThePlay(t, e, 10*time.Second)
 	e.Start()
 	r, _ := e.Chat.Final(t, "C1")
 	if r.Status != bot.StatusSuccess || r.Title != "deploy-production succeeded" {
@@ -216,20 +226,7 @@ func TestDeployResumedBeforeThePlay(t *testing.T) {
 // never played blind and never retried for ever.
 func TestDeployResumedWhileGitLabFailsIsAnsweredAtTheDeadline(t *testing.T) {
 	e := plugintest.New(t, plugintest.CI)
-	p, job := pushed(t, e, "deploy-production")
-	e.Stop()
-	st, err := sqlite.Open(context.Background(), e.DBPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := &store.Run{ID: "0123456789abcdef0124", Kind: "deploy", Platform: plugintest.Platform, ChannelID: "C1",
-		Requester: "test:U-alice", UserID: "U-alice", GitLabUser: "alice", Project: "demo/chatops", ProjectID: 42, Ref: "main",
-		Job: "deploy-production", JobID: job, PipelineID: p.ID, Status: "manual",
-		Phase: store.PhaseCreating, Deadline: time.Now().Add(2 * time.Second)}
-	if err := st.CreateRun(context.Background(), run); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	job := diedBeforeThePlay(t, e, 2*time.Second)
 	e.GL.Fail("GET", fmt.Sprintf("/projects/42/jobs/%d", job), 100000, 502, "")
 	e.Start()
 	r, _ := e.Chat.Final(t, "C1")

@@ -17,7 +17,6 @@ import (
 
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/bottest"
-	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/plugins/run"
 	"github.com/chatops-dev/chatops/store"
@@ -91,30 +90,6 @@ func (f *failSaves) SaveRun(ctx context.Context, r *store.Run) error {
 	return f.Store.SaveRun(ctx, r)
 }
 
-// startWith starts a bot with the run plugin over st (which the test
-// closes) and returns its chat.
-func startWith(t *testing.T, e *env, st store.Store, opts run.Options) {
-	t.Helper()
-	svc, err := gitlab.New(e.cfg.gitlab)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Store, opts.GitLab, opts.Project = st, svc, e.cfg.gitlab.Project
-	if opts.Logger == nil {
-		opts.Logger = bottest.Quiet()
-	}
-	p, err := run.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.plugin = p
-	rt := commands.NewRouter("chatops")
-	if err := rt.Add(p); err != nil {
-		t.Fatal(err)
-	}
-	bottest.Start(t, rt, bot.Options{Claims: st, PerUserConcurrent: 64, PerUserBurst: 1000}, e.chat)
-}
-
 // answeredOnce checks that C1 holds one message, the run's progress
 // reply edited into a success, after the lease renewals had time to take
 // up a run left behind, and that one pipeline was created.
@@ -145,9 +120,8 @@ func TestAFailedSaveOfTheReplyIDStillAnswersOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	fs := &failSaves{Store: st, n: 1}
-	startWith(t, e, fs, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Lease: 300 * time.Millisecond})
+	e.startOn(fs, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Lease: 300 * time.Millisecond})
 	answeredOnce(t, e, e.chat.Ask("U-alice", "C1", "run hello-world"))
 }
 
@@ -174,8 +148,7 @@ func TestACreateRunFailingAfterItsCommitStillAnswersOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	startWith(t, e, &lateCreateError{Store: st}, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Lease: 300 * time.Millisecond})
+	e.startOn(&lateCreateError{Store: st}, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second, Lease: 300 * time.Millisecond})
 	answeredOnce(t, e, e.chat.Ask("U-alice", "C1", "run hello-world"))
 }
 
@@ -232,10 +205,9 @@ func TestARenewalRacingAHandOverKeepsTheNewRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	sa := &slowAcquire{Store: st, queried: make(chan struct{}), release: make(chan struct{})}
 	obs := &countLeft{}
-	startWith(t, e, sa, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second,
+	e.startOn(sa, run.Options{PollInterval: 20 * time.Millisecond, ReplyTimeout: 10 * time.Second,
 		Lease: 600 * time.Millisecond, Observer: obs})
 	<-sa.queried // the renewal's query ran; its answer is on its way
 	e.chat.Ask("U-alice", "C1", "run deploy")
@@ -316,7 +288,6 @@ func TestStoppingReleasesTheLeasesAfterTheTasksInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	answer, _ := json.Marshal(bot.Reply{Status: bot.StatusSuccess, Title: "done"})
 	if err := st.CreateRun(ctx, &store.Run{ID: "r1", Kind: "run", Platform: "test", ChannelID: "C1", Job: "hello-world",
 		Phase: store.PhaseAnswering, Answer: answer, Deadline: time.Now().Add(time.Minute)}); err != nil {
@@ -351,7 +322,6 @@ func answeringRun(t *testing.T) store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	answer, _ := json.Marshal(bot.Reply{Status: bot.StatusSuccess, Title: "done"})
 	if err := st.CreateRun(context.Background(), &store.Run{ID: "r1", Kind: "run", Platform: "test", ChannelID: "C1", Job: "hello-world",
 		Phase: store.PhaseAnswering, Answer: answer, Deadline: time.Now().Add(time.Minute)}); err != nil {

@@ -133,21 +133,31 @@ func newEnv(t *testing.T, tweak func(*config)) *env {
 // start opens the store and starts a bot with the run plugin over it;
 // both stop with the test.
 func (e *env) start() *run.Plugin {
+	e.t.Helper()
+	st, err := sqlite.Open(context.Background(), e.cfg.dbPath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.store = st
+	return e.startOn(st, e.cfg.run)
+}
+
+// startOn starts a bot with the run plugin, configured by opts, over st
+// (a store that may inject faults); the bot stops and st closes with the
+// test, or at e.stop.
+func (e *env) startOn(st store.Store, opts run.Options) *run.Plugin {
 	t := e.t
 	t.Helper()
 	svc, err := gitlab.New(e.cfg.gitlab)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(context.Background(), e.cfg.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store = st
-	opts := e.cfg.run
 	opts.Store = st
 	if opts.Projects == nil {
 		opts.GitLab, opts.Project = svc, e.cfg.gitlab.Project
+	}
+	if opts.Logger == nil {
+		opts.Logger = bottest.Quiet()
 	}
 	p, err := run.New(opts)
 	if err != nil {
