@@ -309,39 +309,62 @@ type Store interface {
 	// not exist is not an error.
 	DeleteIdentity(ctx context.Context, chat string) error
 
-	// CreatePendingLink stores a pending link (see PendingLink). It sets
-	// CreatedAt and truncates the times and Interval to TimePrecision.
-	// ErrExists when l.Identity has an unexpired pending link already (by
-	// the database's clock; an expired one is replaced), decided
-	// atomically, so of two `link`s by one user, on any replicas, one
-	// starts a flow. An empty ID or Identity is an error.
+	// CreatePendingLink stores a pending link (see PendingLink), with no
+	// Answer (l.Answer is ignored and cleared). It sets CreatedAt and
+	// truncates the times and Interval to TimePrecision. ErrExists when
+	// l.Identity has a link already that is unexpired or answered (by the
+	// database's clock): an answered link blocks a new one until its
+	// answer is delivered and it is deleted, seconds as a rule, so the
+	// answer it holds is not overwritten; an expired, unanswered one is
+	// replaced (its user, sending `link` again, needs no "expired"). This
+	// is decided atomically, so of two `link`s by one user, on any
+	// replicas, one starts a flow. An empty ID or Identity is an error.
 	CreatePendingLink(ctx context.Context, l *PendingLink) error
 	// SetPendingLinkTarget stores where the outcome of the pending link
 	// l.ID goes (ChannelID, ThreadID, Direct, Handle), known only once the
 	// verification link was posted, after the link was created; the other
 	// fields are left alone. ErrNotFound when there is no such link.
 	SetPendingLinkTarget(ctx context.Context, l *PendingLink) error
-	// GetPendingLink returns identity's unexpired pending link, or
+	// GetPendingLink returns identity's pending link that is unexpired or
+	// answered (the one CreatePendingLink refuses a new link for), or
 	// ErrNotFound.
 	GetPendingLink(ctx context.Context, identity string) (*PendingLink, error)
-	// AcquirePendingLinks leases to owner, until now+lease, every
-	// unexpired pending link that has no owner, whose lease has lapsed,
-	// or that owner holds already (renewing it), oldest first, at most
+	// AcquirePendingLinks leases to owner, until now+lease, every pending
+	// link that is unexpired (to poll GitLab for) or answered, expired or
+	// not (to deliver its answer: its answerer died, see PendingLink), and
+	// that has no owner, whose lease has lapsed, or that owner holds
+	// already (renewing it), owner's own first, then oldest first, at most
 	// limit, and returns them: as AcquireRuns for runs, so one process
-	// polls GitLab for each link, and a dead one's pass to the others.
-	// The arguments are checked as AcquireRuns checks them.
+	// polls GitLab for each link, or delivers its answer, and a dead
+	// one's pass to the others. The arguments are checked as AcquireRuns
+	// checks them.
 	AcquirePendingLinks(ctx context.Context, owner string, lease time.Duration, limit int) ([]*PendingLink, error)
 	// ReleasePendingLinks ends owner's leases on pending links now (a
 	// clean shutdown), so another process takes them over at once.
 	ReleasePendingLinks(ctx context.Context, owner string) error
-	// DeletePendingLink deletes the pending link with that ID (not
-	// Identity: finishing an old flow must not delete a newer one) and
-	// reports whether it was there, so of several processes finishing
-	// one flow exactly one is told true: the one that answers the user.
+	// AnswerPendingLink stores answer as the outcome of the pending link
+	// with that ID (not Identity: finishing an old flow must not answer a
+	// newer one) if it has none yet, in one statement, and reports
+	// whether this call stored it: of several processes finishing one
+	// flow (a paused owner and the one that took it over, or an owner and
+	// a caller answering an expired link), exactly one is told true, and
+	// it delivers the answer, then deletes the link. The link is leased
+	// to owner until now+lease, whatever the lease was, so nobody else
+	// acquires it to deliver while owner does; if owner dies, the lease
+	// lapses and another delivers. False, nil when the link is gone or
+	// answered already. The owner and lease are checked as AcquireRuns
+	// checks them; an empty answer is an error.
+	AnswerPendingLink(ctx context.Context, id string, answer []byte, owner string, lease time.Duration) (bool, error)
+	// DeletePendingLink deletes the pending link with that ID, answered or
+	// not, and reports whether it was there: once the answer is
+	// delivered, or when a `link` handler gives up before handing the
+	// link over.
 	DeletePendingLink(ctx context.Context, id string) (bool, error)
-	// DeleteExpiredPendingLinks deletes expired pending links that no
-	// process holds a lease on (a live owner's own poll ends on the
-	// expiry and answers), a bounded batch per call, and returns them: the
-	// caller that deleted a link tells its user, once.
-	DeleteExpiredPendingLinks(ctx context.Context) ([]*PendingLink, error)
+	// ExpiredPendingLinks returns expired, unanswered pending links that
+	// no process holds a lease on (a live owner's own poll ends on the
+	// expiry and answers), a bounded batch per call, deleting nothing:
+	// the caller answers each (AnswerPendingLink decides who tells its
+	// user), then delivers it and deletes it, so that a crash meanwhile
+	// leaves the answer owed stored.
+	ExpiredPendingLinks(ctx context.Context) ([]*PendingLink, error)
 }

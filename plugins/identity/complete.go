@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,12 +16,23 @@ import (
 )
 
 // Finishing one pending link: poll GitLab, record the link when granted,
-// delete the stored pending link, tell the user. Whoever deletes the
-// stored link (DeletePendingLink reports true) tells the user, so the
-// answer goes out once even when two processes finish one flow (the old
-// owner paused past its lease while the new one polls) or a process died
-// after recording the link but before deleting it (the next owner finds
-// the device code used and the link recorded).
+// store the answer, tell the user, delete the stored pending link, as a
+// run is answered (plugins/run: stored first, then delivered, then done).
+// Whoever stores the answer (AnswerPendingLink reports true) tells the
+// user, so the answer goes out once even when two processes finish one
+// flow (the old owner paused past its lease while the new one polls) or a
+// process died after recording the link but before storing the answer
+// (the next owner finds the device code used and the link recorded).
+//
+// The answer is stored before it is delivered so that a process that dies
+// (or is killed) in between loses nothing: storing it leased the link to
+// the answerer, and once that lease lapses another process acquires the
+// answered link and delivers the stored answer (leaseRound), even if the
+// link expired meanwhile. The order leaves one window: a process that dies
+// after delivering and before deleting the link makes the next one
+// deliver it again, so the user is told twice. That is the order that
+// loses nothing; deleting first, as before, lost the answer in that
+// window.
 
 const (
 	// finishTimeout bounds recording a granted link and saying so once
@@ -39,10 +51,11 @@ const (
 )
 
 // complete waits for the user's decision in GitLab, bounded by the device
-// code's lifetime, records the link when granted, deletes the stored
-// pending link and tells the user. It reports whether the link is settled
-// (deleted, by this call or another process); false means it stays
-// stored for its next poll (the bot is stopping, the lease was lost, or
+// code's lifetime, records the link when granted, stores the answer, tells
+// the user and deletes the stored pending link. It reports whether the
+// link is settled (answered and told by this call, or gone); false means
+// it stays stored for its next poll or the delivery of its stored answer
+// (the bot is stopping, the lease was lost, another process answered, or
 // the store failed).
 func (p *Plugin) complete(ctx context.Context, out bot.Messenger, l *store.PendingLink) bool {
 	log := p.opts.Logger.With("identity", l.Identity, "link", l.ID)
@@ -80,7 +93,7 @@ func (p *Plugin) complete(ctx context.Context, out bot.Messenger, l *store.Pendi
 // the stored link, or one still finishing) recorded the link or is about
 // to. It waits, bounded, for the link to show; the user is told it is
 // linked, or, if nothing shows, that GitLab did not complete it; unless
-// the stored link is gone meanwhile (its finisher answered).
+// the stored link is gone or answered meanwhile (its finisher answers).
 func (p *Plugin) codeUsed(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, cause error) bool {
 	deadline := time.Now().Add(usedWait)
 	for {
@@ -93,6 +106,11 @@ func (p *Plugin) codeUsed(ctx context.Context, out bot.Messenger, l *store.Pendi
 		switch {
 		case errors.Is(err, store.ErrNotFound) || (err == nil && now.ID != l.ID):
 			return true // finished elsewhere
+		case err == nil && now.Answer != nil:
+			// Answered elsewhere: its answerer tells the user, or, if it
+			// died, whoever acquires the link next (this process, if it
+			// still holds it).
+			return false
 		case time.Now().After(deadline):
 			log.Warn("link not completed: GitLab says the device code was used, and no link was recorded", "err", describe(cause))
 			return p.finish(ctx, out, l, log, flowEnded(cause))
@@ -103,23 +121,69 @@ func (p *Plugin) codeUsed(ctx context.Context, out bot.Messenger, l *store.Pendi
 	}
 }
 
-// finish deletes the stored link and, if this call deleted it, tells the
-// user r. It reports whether the link is settled.
+// finish stores r as the link's answer and, if this call stored it (no
+// other process answered first), tells the user r and deletes the link.
+// It reports whether the link is settled by this call; false means it
+// stays stored (answered elsewhere, or the store failed): if this process
+// still holds it on its next lease round, that round polls it again or,
+// answered, delivers the stored answer.
 func (p *Plugin) finish(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, r bot.Reply) bool {
-	deleted, err := p.opts.Store.DeletePendingLink(ctx, l.ID)
+	answer, err := json.Marshal(r)
 	if err != nil {
-		// Not told: the link is polled again, and its next poll, finding
-		// the device code used, tells.
-		log.Error("could not delete a finished pending link; it will be polled again", "outcome", r.Title, "err", err)
+		// A Reply is plain data; this does not happen.
+		log.Error("could not encode how a pending link ended", "outcome", r.Title, "err", err)
 		return false
 	}
-	if !deleted {
-		log.Info("pending link finished by another process, which tells the user", "outcome", r.Title)
-		return true
+	won, err := p.opts.Store.AnswerPendingLink(ctx, l.ID, answer, p.opts.Owner, p.opts.Lease)
+	if err != nil {
+		// Not stored (or not known to be): the link is polled again, and
+		// its next poll, finding the device code used, answers; or, if the
+		// answer was stored after all, this process (its owner) delivers
+		// it on its next lease round.
+		log.Error("could not store how a pending link ended; it will be polled again", "outcome", r.Title, "err", err)
+		return false
 	}
+	if !won {
+		log.Info("pending link answered by another process, which tells the user", "outcome", r.Title)
+		return false
+	}
+	return p.tell(ctx, out, l, log, r)
+}
+
+// tell delivers the stored answer r of the link l, then deletes l. The
+// answer is stored, so a crash before deleting makes the next process
+// deliver it again (see above); a failing delete is retried by this
+// process's next lease round, which finds the link finished.
+func (p *Plugin) tell(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, r bot.Reply) bool {
 	p.deliver(ctx, out, l, log, r)
+	p.forget(ctx, l, log)
 	return true
 }
+
+// forget deletes the link l, whose answer was delivered. Neither ctx's end
+// (the service stops) cuts it: a link left stored is delivered again by
+// the next process.
+func (p *Plugin) forget(ctx context.Context, l *store.PendingLink, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := p.opts.Store.DeletePendingLink(ctx, l.ID); err != nil {
+		log.Error("could not delete a pending link whose answer was delivered; this process retries, and another delivers it again if this one stops first", "err", err)
+	}
+}
+
+// storedAnswer decodes the answer stored for l by AnswerPendingLink.
+func storedAnswer(l *store.PendingLink) (bot.Reply, error) {
+	var r bot.Reply
+	if err := json.Unmarshal(l.Answer, &r); err != nil {
+		return bot.Reply{}, fmt.Errorf("identity: reading the stored answer of pending link %s: %w", l.ID, err)
+	}
+	return r, nil
+}
+
+// lostAnswer is told when a stored answer cannot be read back: the user
+// is owed word that the flow ended.
+var lostAnswer = bot.Reply{Status: bot.StatusError, Title: "link ended",
+	Text: "Your link request ended, but the bot could not read back how. Send `whoami` to see whether you are linked, and `link` to try again."}
 
 // record reads whose token tok is and saves the link, returning what to
 // tell the user.
@@ -145,10 +209,12 @@ func linked(username string) bot.Reply {
 }
 
 // deliver posts r where the link was posted, retrying a platform's bad
-// minute for a bounded time. The stored link is deleted already, so
-// nobody else will tell: neither ctx's end (a lease round that no longer
-// finds the link cancels its poll, the service stops) cuts the answer;
-// deliverFor bounds it.
+// minute for a bounded time. This process stored the answer, or acquired
+// it stored, and holds the link, so nobody else tells while it lives:
+// neither ctx's end (a lease round that no longer finds the link cancels
+// its poll, the service stops) cuts the answer; deliverFor bounds it.
+// Given up, the link is deleted all the same, as a run's answer given up
+// is done: a platform that refuses for minutes is not retried forever.
 func (p *Plugin) deliver(ctx context.Context, out bot.Messenger, l *store.PendingLink, log *slog.Logger, r bot.Reply) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverFor)
 	defer cancel()

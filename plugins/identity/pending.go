@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -22,7 +23,10 @@ import (
 // and tells the user how it ended (complete.go). A link pending when the
 // process stops stays stored: the next process, or another replica once
 // the lease lapses (at once after a clean stop, which releases it),
-// resumes polling and answers in the stored conversation.
+// resumes polling and answers in the stored conversation. An answer is
+// stored before it is delivered (complete.go): a link whose answer is
+// stored but whose answerer stopped before deleting it is acquired like
+// any other, and its stored answer delivered, even after it expired.
 
 // waits is the service's state, guarded by mu.
 type waits struct {
@@ -167,30 +171,13 @@ loop:
 var expiredUnpolled = (&bot.Refusal{Title: "The link expired",
 	Text: "It was not approved in time, or chatops was not running to see it. Send `link` again for a new one."}).Reply()
 
-// leaseRound deletes expired links (telling their users), leases (and renews) this process's
-// share and starts polling the new ones; a poll whose link another
-// process took over (this one's lease lapsed) is stopped: that one
-// answers it.
+// leaseRound answers expired links, leases (and renews) this process's
+// share and starts polling the new ones, or delivering the answers stored
+// for them; a poll whose link another process took over (this one's lease
+// lapsed) is stopped: that one answers it.
 func (p *Plugin) leaseRound(ctx context.Context, out bot.Messenger, polls *sync.WaitGroup) {
 	log := p.opts.Logger
-	expired, err := p.opts.Store.DeleteExpiredPendingLinks(ctx)
-	if err != nil {
-		log.Warn("could not delete expired pending links", "err", err)
-	}
-	for _, l := range expired {
-		// Nobody polled it to its end (every process was down, or its
-		// owner died late): the user still learns how it ended, once,
-		// from whoever deleted it.
-		llog := log.With("identity", l.Identity, "link", l.ID)
-		reply := expiredUnpolled
-		if id, err := p.opts.Store.GetIdentity(ctx, l.Identity); err == nil && !id.LinkedAt.Before(l.CreatedAt.Add(-clockSlack)) {
-			// Its owner recorded the link while its lease lapsed (a
-			// paused process) and lost the delete to this one.
-			reply = linked(id.GitLabUsername)
-		}
-		llog.Info("pending link expired while no process polled it; telling its user", "outcome", reply.Title)
-		polls.Go(func() { p.deliver(ctx, out, l, llog, reply) })
-	}
+	p.answerExpired(ctx)
 	w := &p.waits
 	// Only links handed over before the statement can be missing from its
 	// result because they are gone; later ones wait for the next round.
@@ -212,23 +199,38 @@ func (p *Plugin) leaseRound(ctx context.Context, out bot.Messenger, polls *sync.
 	held := make(map[string]bool, len(links))
 	for _, l := range links {
 		held[l.ID] = true
-		if w.polling[l.ID] != nil || w.finished[l.ID] || w.creating[l.ID] {
+		if w.polling[l.ID] != nil || w.creating[l.ID] {
+			continue
+		}
+		if w.finished[l.ID] {
+			if l.Answer != nil {
+				// Told by this process, and still stored: its delete
+				// failed, or this round read the row before it. Deleting
+				// again is harmless; leaving it, another process would
+				// tell the user again once this one stops.
+				polls.Go(func() { p.forget(ctx, l, log.With("identity", l.Identity, "link", l.ID)) })
+			}
 			continue
 		}
 		if h := w.handed[l.ID]; h != nil {
 			// The handler's copy: it knows where the link was posted
 			// even if this round read the row before it was saved.
-			h.Owner, h.LeaseUntil = l.Owner, l.LeaseUntil
+			h.Owner, h.LeaseUntil, h.Answer = l.Owner, l.LeaseUntil, l.Answer
 			l = h
 			delete(w.handed, l.ID)
-		} else {
+		} else if l.Answer == nil {
 			log.Info("resuming a pending link", "identity", l.Identity, "link", l.ID, "owner", p.opts.Owner)
 		}
 		pctx, cancel := context.WithCancel(ctx)
 		w.polling[l.ID] = cancel
 		polls.Go(func() {
 			defer cancel()
-			settled := p.complete(pctx, out, l)
+			var settled bool
+			if l.Answer != nil {
+				settled = p.deliverStored(pctx, out, l)
+			} else {
+				settled = p.complete(pctx, out, l)
+			}
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			delete(w.polling, l.ID)
@@ -259,6 +261,52 @@ func (p *Plugin) leaseRound(ctx context.Context, out bot.Messenger, polls *sync.
 			w.signal()
 		}
 	}
+}
+
+// answerExpired answers the expired links nobody polls (every process
+// was down, or its owner died late), so that their users learn how they
+// ended: the answer is stored (leased to this process, which the same
+// round acquires and delivers, see deliverStored), never just deleted, so
+// a crash before it is told loses nothing. Of several processes answering
+// one link, AnswerPendingLink lets one store its answer.
+func (p *Plugin) answerExpired(ctx context.Context) {
+	log := p.opts.Logger
+	expired, err := p.opts.Store.ExpiredPendingLinks(ctx)
+	if err != nil {
+		log.Warn("could not read expired pending links", "err", err)
+		return
+	}
+	for _, l := range expired {
+		llog := log.With("identity", l.Identity, "link", l.ID)
+		reply := expiredUnpolled
+		if id, err := p.opts.Store.GetIdentity(ctx, l.Identity); err == nil && !id.LinkedAt.Before(l.CreatedAt.Add(-clockSlack)) {
+			// Its owner recorded the link while its lease lapsed (a
+			// paused process) and has not answered yet.
+			reply = linked(id.GitLabUsername)
+		}
+		answer, _ := json.Marshal(reply) // a Reply is plain data: it always encodes
+		won, err := p.opts.Store.AnswerPendingLink(ctx, l.ID, answer, p.opts.Owner, p.opts.Lease)
+		switch {
+		case err != nil:
+			llog.Warn("could not answer an expired pending link; will retry", "err", err)
+		case won:
+			llog.Info("pending link expired while no process polled it; telling its user", "outcome", reply.Title)
+		}
+	}
+}
+
+// deliverStored delivers the answer stored for l, whose answerer (this
+// process's expiry round, or a process that stopped before telling) left
+// it, and deletes l. It reports whether l is settled.
+func (p *Plugin) deliverStored(ctx context.Context, out bot.Messenger, l *store.PendingLink) bool {
+	log := p.opts.Logger.With("identity", l.Identity, "link", l.ID)
+	r, err := storedAnswer(l)
+	if err != nil {
+		log.Error("the stored answer of a pending link cannot be read; telling its user it ended", "err", err)
+		r = lostAnswer
+	}
+	log.Info("delivering the stored answer of a pending link", "outcome", r.Title, "owner", p.opts.Owner)
+	return p.tell(ctx, out, l, log, r)
 }
 
 // Drain implements bot.Drainer: when the adapters stopped by themselves

@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -99,9 +100,8 @@ func TestHandOverBeforeServeAndAfterStop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no outcome for a link handed over before Serve")
 	}
-	if _, err := p.opts.Store.GetPendingLink(context.Background(), link.Identity); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("the finished link is still stored: %v", err)
-	}
+	// Deleted once told (after, so a crash in between loses nothing).
+	waitGone(t, p, link)
 
 	cancel()
 	select {
@@ -195,9 +195,7 @@ func TestExpiredLinksNotResumed(t *testing.T) {
 	if got := posted["D-bob"]; len(got) != 1 || got[0] != "The link expired" {
 		t.Errorf("bob was told %q, want \"The link expired\" once", got)
 	}
-	if deleted, err := p.opts.Store.DeletePendingLink(ctx, old.ID); err != nil || deleted {
-		t.Errorf("the expired link was still stored (%v, %v), want it cleaned up", deleted, err)
-	}
+	waitGone(t, p, old)
 	if _, err := p.opts.Store.GetIdentity(ctx, "test:U-bob"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the expired link was completed: %v", err)
 	}
@@ -260,7 +258,9 @@ func TestLeaseRoundDoesNotCutAnAnswerOwed(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				t.Fatal("the outcome was never posted")
 			}
-			// The link is deleted: this round no longer holds it.
+			// The answer is stored: this round holds the link, answered,
+			// or, once deleted, no longer holds it; either way the answer
+			// being posted is not cut.
 			p.leaseRound(ctx, g, &polls)
 			close(g.release)
 			polls.Wait()
@@ -297,6 +297,40 @@ func TestExpiredLinkRecordedByAPausedOwner(t *testing.T) {
 	}
 }
 
+// TestExpiredLinkWithAnAnswerOwedDelivered: a process stored the answer
+// of bob's link (he approved) and died before telling him; by the time
+// another process runs, the link expired. The stored answer is delivered,
+// once, and the link deleted: an answer owed is not turned into "The link
+// expired", nor dropped.
+func TestExpiredLinkWithAnAnswerOwedDelivered(t *testing.T) {
+	p, _, _, _ := newLinking(t)
+	ctx := context.Background()
+	old, _ := storeExpiredForBob(t, p, "flow-answered", "dead")
+	answer, err := json.Marshal(linked("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.opts.Store.AnswerPendingLink(ctx, old.ID, answer, "dead", time.Millisecond); err != nil || !ok {
+		t.Fatalf("storing the dead process's answer: %v, %v", ok, err)
+	}
+	time.Sleep(5 * time.Millisecond) // its lease lapses: it died
+	out := serve(t, p)
+	select {
+	case s := <-out:
+		if s.to.ChannelID != "D-bob" || s.reply.Title != "Linked to GitLab user bob" {
+			t.Fatalf("posted %q in %s, want bob told the stored answer", s.reply.Title, s.to.ChannelID)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("bob was never told the answer owed")
+	}
+	waitGone(t, p, old)
+	select {
+	case s := <-out:
+		t.Errorf("posted %q in %s: one answer was owed", s.reply.Title, s.to.ChannelID)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
 // storeExpiredForBob stores, as another process left it, a pending link
 // of bob's whose device code expired, owned by owner (lease lapsed), and
 // returns it with its device flow.
@@ -320,6 +354,24 @@ func storeExpiredForBob(t *testing.T, p *Plugin, id, owner string) (*store.Pendi
 		t.Fatal(err)
 	}
 	return l, da
+}
+
+// waitGone waits until the pending link l is deleted: its answer is
+// delivered first, so it is deleted right after the user is told.
+func waitGone(t *testing.T, p *Plugin, l *store.PendingLink) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		// An answered link is read back, expired or not, until deleted.
+		now, err := p.opts.Store.GetPendingLink(context.Background(), l.Identity)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && now.ID != l.ID):
+			return
+		case err != nil:
+			t.Fatal(err)
+		case time.Now().After(deadline):
+			t.Fatalf("pending link %s still stored after its user was told (answer %q)", l.ID, now.Answer)
+		}
+	}
 }
 
 // serve runs p's service until the test ends and returns what it posts.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,9 +85,8 @@ func TestLinkResumedAfterRestart(t *testing.T) {
 	if got := next.titles(dmOf("alice")); len(got) != 1 {
 		t.Errorf("the next process posted %q, want the outcome once", got)
 	}
-	if next.pending() != nil {
-		t.Error("the finished link is still stored")
-	}
+	// Deleted once told (after, so a crash in between loses nothing).
+	next.eventually("the finished link deleted", func() bool { return next.pending() == nil })
 	if r := next.say("alice", "C-ops", "whoami"); strings.Contains(r.Text, "[identities]") {
 		t.Errorf("whoami after the resumed link = %s: %s", r.Title, r.Text)
 	}
@@ -95,21 +95,22 @@ func TestLinkResumedAfterRestart(t *testing.T) {
 	}
 }
 
-// failDelete is a store whose DeletePendingLink fails: a process that
-// dies after recording a link and before deleting its pending link.
-type failDelete struct{ store.Store }
+// failAnswer is a store whose AnswerPendingLink fails: a process that
+// dies after recording a link and before storing its answer (the claim
+// that makes one process tell the user).
+type failAnswer struct{ store.Store }
 
-func (failDelete) DeletePendingLink(context.Context, string) (bool, error) {
+func (failAnswer) AnswerPendingLink(context.Context, string, []byte, string, time.Duration) (bool, error) {
 	return false, errors.New("the process died here")
 }
 
-// TestLinkRecordedButNotDeletedAnsweredOnce: the first process records
-// the link but not the end of the flow; the next one finds GitLab's
-// device code used (invalid_grant) and the link recorded since the flow
-// began, and tells the user, once, that it is linked.
-func TestLinkRecordedButNotDeletedAnsweredOnce(t *testing.T) {
+// TestLinkRecordedButNotAnsweredToldOnce: the first process records the
+// link but not the end of the flow; the next one finds GitLab's device
+// code used (invalid_grant) and the link recorded since the flow began,
+// and tells the user, once, that it is linked.
+func TestLinkRecordedButNotAnsweredToldOnce(t *testing.T) {
 	t.Parallel()
-	first := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, wrap: func(s store.Store) store.Store { return failDelete{s} }})
+	first := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, wrap: func(s store.Store) store.Store { return failAnswer{s} }})
 	code := first.startLink()
 	if err := first.gl.ApproveDevice(code, "alice"); err != nil {
 		t.Fatal(err)
@@ -122,13 +123,105 @@ func TestLinkRecordedButNotDeletedAnsweredOnce(t *testing.T) {
 		t.Fatal("the bot did not stop")
 	}
 	if got := first.titles(dmOf("alice")); len(got) != 1 {
-		t.Fatalf("the first process posted %q, want the verification link only: it never deleted the link", got)
+		t.Fatalf("the first process posted %q, want the verification link only: it never stored the answer", got)
 	}
 	next := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, share: first})
 	next.wait(dmOf("alice"), "Linked to GitLab user alice")
 	next.eventually("the pending link deleted", func() bool { return next.pending() == nil })
 	if got := next.titles(dmOf("alice")); len(got) != 1 {
 		t.Errorf("the next process posted %q, want the outcome once", got)
+	}
+}
+
+// dieAfterAnswer is a store on which the process dies right after it
+// stored a link's answer and before it told the user: the answer is
+// stored, and from then on nothing this process asks of the store for its
+// pending links happens (it delivers, deletes, renews and releases
+// nothing), as if it were killed.
+type dieAfterAnswer struct {
+	store.Store
+	dead *atomic.Bool
+}
+
+var errDied = errors.New("the process died here")
+
+func (s dieAfterAnswer) AnswerPendingLink(ctx context.Context, id string, answer []byte, owner string, lease time.Duration) (bool, error) {
+	if s.dead.Load() {
+		return false, errDied
+	}
+	if _, err := s.Store.AnswerPendingLink(ctx, id, answer, owner, lease); err != nil {
+		return false, err
+	}
+	s.dead.Store(true)
+	return false, errDied
+}
+
+func (s dieAfterAnswer) AcquirePendingLinks(ctx context.Context, owner string, lease time.Duration, limit int) ([]*store.PendingLink, error) {
+	if s.dead.Load() {
+		return nil, errDied
+	}
+	return s.Store.AcquirePendingLinks(ctx, owner, lease, limit)
+}
+
+func (s dieAfterAnswer) ExpiredPendingLinks(ctx context.Context) ([]*store.PendingLink, error) {
+	if s.dead.Load() {
+		return nil, errDied
+	}
+	return s.Store.ExpiredPendingLinks(ctx)
+}
+
+func (s dieAfterAnswer) DeletePendingLink(ctx context.Context, id string) (bool, error) {
+	if s.dead.Load() {
+		return false, errDied
+	}
+	return s.Store.DeletePendingLink(ctx, id)
+}
+
+func (s dieAfterAnswer) ReleasePendingLinks(ctx context.Context, owner string) error {
+	if s.dead.Load() {
+		return nil
+	}
+	return s.Store.ReleasePendingLinks(ctx, owner)
+}
+
+// TestLinkAnsweredButNotToldToldOnceByTheNext: the first process finishes
+// a link (the user approved) and stores its answer, then dies before
+// telling the user; the next process, once the first one's lease lapses,
+// delivers the stored answer, once, and deletes the link. The answer owed
+// is not lost with the process that owed it.
+func TestLinkAnsweredButNotToldToldOnceByTheNext(t *testing.T) {
+	t.Parallel()
+	const lease = 300 * time.Millisecond
+	var dead atomic.Bool
+	first := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, owner: "replica-a", lease: lease,
+		wrap: func(s store.Store) store.Store { return dieAfterAnswer{s, &dead} }})
+	code := first.startLink()
+	if err := first.gl.ApproveDevice(code, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	first.eventually("the answer stored", func() bool { l := first.pending(); return l != nil && l.Answer != nil })
+	if !dead.Load() {
+		t.Fatal("the answer was stored but not by the first process")
+	}
+	if !first.stop() {
+		t.Fatal("the bot did not stop")
+	}
+	if got := first.titles(dmOf("alice")); len(got) != 1 {
+		t.Fatalf("the first process posted %q, want the verification link only: it died before telling", got)
+	}
+	next := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, owner: "replica-b", lease: lease, share: first})
+	next.wait(dmOf("alice"), "Linked to GitLab user alice")
+	next.eventually("the pending link deleted", func() bool { return next.pending() == nil })
+	if got := next.titles(dmOf("alice")); len(got) != 1 {
+		t.Errorf("the next process posted %q, want the stored answer once", got)
+	}
+	if !strings.Contains(next.logs.String(), "delivering the stored answer of a pending link") {
+		t.Error("the delivery of the stored answer was not logged")
+	}
+	// The link stays recorded: the next process delivered, it did not
+	// poll GitLab again.
+	if _, err := next.st.GetIdentity(context.Background(), "test:U-alice"); err != nil {
+		t.Errorf("alice's link: %v", err)
 	}
 }
 

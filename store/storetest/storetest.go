@@ -95,6 +95,7 @@ func Run(t *testing.T, o Opener) {
 		{"PendingLinkAcquireRace", testPendingLinkAcquireRace},
 		{"PendingLinkAcquireWaitsForOwnLockedLink", testPendingLinkAcquireWaitsForOwnLockedLink},
 		{"PendingLinkDeleteAndExpiry", testPendingLinkDeleteAndExpiry},
+		{"PendingLinkAnswer", testPendingLinkAnswer},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o) })

@@ -141,4 +141,18 @@ func CheckFixture(ctx context.Context, t testing.TB, s store.Store, leasesEnded 
 	if len(again.Notes) != 3 || again.Notes[1] != "naïve ünïcode ✓" || !again.Deadline.Equal(FixtureT0.Add(time.Hour)) {
 		t.Errorf("after a save: notes %q, deadline %v", again.Notes, again.Deadline)
 	}
+
+	// The migrated database keeps pending links and their answers (the
+	// fixture predates both).
+	l := store.PendingLink{ID: "flow-up", Identity: "slack:U1", Platform: "slack", ChannelID: "D1", DeviceCode: []byte{1},
+		ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreatePendingLink(ctx, &l); err != nil {
+		t.Fatalf("pending link: %v", err)
+	}
+	if ok, err := s.AnswerPendingLink(ctx, l.ID, []byte(`{"Title":"x"}`), "upgraded", time.Hour); err != nil || !ok {
+		t.Fatalf("answering a pending link: %v, %v", ok, err)
+	}
+	if got, err := s.GetPendingLink(ctx, l.Identity); err != nil || string(got.Answer) != `{"Title":"x"}` || got.Owner != "upgraded" {
+		t.Errorf("answered pending link read back as %+v, %v", got, err)
+	}
 }
