@@ -227,3 +227,29 @@ func TestReplyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestLogLevelTypoIsAProblem: logging.go falls back to info-level text
+// logs on a [log] level or format it does not know, so a typo must be
+// refused with its line and the values allowed, like any other problem.
+func TestLogLevelTypoIsAProblem(t *testing.T) {
+	for text, want := range map[string][]string{
+		"[shell]\n[log]\nlevel = \"debgu\"\n": {`line 3: [log] level: "debgu" is not a log level`, `fix: level = "info" (or "debug", "warn", "error")`},
+		"[shell]\n[log]\nformat = \"jsn\"\n":  {`line 3: [log] format: "jsn" is not a log format`, `fix: format = "text" (or "json")`},
+	} {
+		_, err := Parse(text, env(nil))
+		if err == nil {
+			t.Errorf("accepted without a problem:\n%s", text)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q does not mention %q", err, w)
+			}
+		}
+	}
+	for _, text := range []string{"[shell]\n[log]\nlevel = \"DEBUG\"\nformat = \"json\"\n", "[shell]\n[log]\nlevel = \"warn\"\nformat = \"text\"\n"} {
+		if _, err := Parse(text, env(nil)); err != nil {
+			t.Errorf("refused %q: %v", text, err)
+		}
+	}
+}

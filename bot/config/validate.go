@@ -63,6 +63,21 @@ func (c *Config) validate(text string) Problems {
 				What: fmt.Sprintf("%q is not a role chatops knows", c.GitLab.MinRole), Fix: `min_role = "developer" (or "maintainer", "owner")`})
 		}
 	}
+	// logging.go falls back to info-level text on a value it does not
+	// know; a typo would silently hide the debug logs or the JSON the
+	// operator asked for, so it is refused here.
+	switch strings.ToLower(c.Log.Level) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		ps = append(ps, Problem{Line: at("log", "level"), Key: []string{"log", "level"},
+			What: fmt.Sprintf("%q is not a log level", c.Log.Level), Fix: `level = "info" (or "debug", "warn", "error")`})
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		ps = append(ps, Problem{Line: at("log", "format"), Key: []string{"log", "format"},
+			What: fmt.Sprintf("%q is not a log format", c.Log.Format), Fix: `format = "text" (or "json")`})
+	}
 	if c.GitLab != nil && c.GitLab.ReplyFile != nil {
 		if what := checkReplyFile(*c.GitLab.ReplyFile); what != "" {
 			ps = append(ps, Problem{Line: at("gitlab", "reply_file"), Key: []string{"gitlab", "reply_file"},
