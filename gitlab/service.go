@@ -130,6 +130,14 @@ func New(cfg Config) (*Service, error) {
 		}
 		cfg.ReplyFile = f
 	}
+	// A malformed pattern never matches (path.Match only reports
+	// ErrBadPattern), which would refuse the operator's refs to everyone
+	// without a word: refuse the configuration instead.
+	for _, pat := range cfg.Refs {
+		if _, err := path.Match(pat, ""); err != nil {
+			return nil, fmt.Errorf("gitlab: refs pattern %q: %w", pat, err)
+		}
+	}
 	switch cfg.ActAs = strings.ToLower(cfg.ActAs); cfg.ActAs {
 	case "":
 		cfg.ActAs = ActAsBot
@@ -199,7 +207,7 @@ func (s *Service) atRef(ctx context.Context, p *project, ref string) error {
 	}
 	allowed := false
 	for _, pat := range s.cfg.Refs {
-		if ok, _ := path.Match(pat, ref); ok {
+		if ok, _ := path.Match(pat, ref); ok { // patterns are checked by New
 			allowed = true
 			break
 		}

@@ -253,3 +253,25 @@ func TestLogLevelTypoIsAProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestBadRefPatternIsAProblem: refs are path.Match patterns, and a
+// malformed one (path.ErrBadPattern) never matches at run time, so the
+// refs the operator meant to allow would be refused to every user
+// without a word. It is a problem with its line, in [gitlab] and in
+// [projects.x].
+func TestBadRefPatternIsAProblem(t *testing.T) {
+	for text, want := range map[string]string{
+		"[shell]\n[gitlab]\nurl = \"https://gitlab.example.com\"\ntoken = \"t\"\nproject = \"g/p\"\nrefs = [\"v*\", \"release/[0-9\"]\n": `line 6: [gitlab] refs: "release/[0-9" is not a valid pattern`,
+		"[shell]\n[gitlab]\nurl = \"https://gitlab.example.com\"\ntoken = \"t\"\n[projects.api]\npath = \"g/api\"\nrefs = [\"v[\"]\n":    `line 7: [projects.api] refs: "v[" is not a valid pattern`,
+	} {
+		_, err := Parse(text, env(nil))
+		if err == nil {
+			t.Errorf("accepted without a problem:\n%s", text)
+		} else if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "fix: refs = ") {
+			t.Errorf("error %q does not mention %q and a fix", err, want)
+		}
+	}
+	if _, err := Parse("[shell]\n[gitlab]\nurl = \"https://gitlab.example.com\"\ntoken = \"t\"\nproject = \"g/p\"\nrefs = [\"v*\", \"release/[0-9]*\"]\n", env(nil)); err != nil {
+		t.Errorf("valid patterns refused: %v", err)
+	}
+}

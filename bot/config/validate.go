@@ -41,8 +41,23 @@ func (c *Config) validate(text string) Problems {
 	if len(c.Projects) > 0 && c.GitLab == nil {
 		ps = append(ps, Problem{What: "[projects] need a [gitlab] section", Fix: "add [gitlab] with url and token"})
 	}
+	// refs are path.Match patterns; a malformed one never matches (the
+	// error is all path.Match says of it), so it would refuse the refs
+	// the operator meant to allow without a word.
+	badRefs := func(key []string, refs []string) {
+		for _, pat := range refs {
+			if _, err := path.Match(pat, ""); err != nil {
+				ps = append(ps, Problem{Line: at(key...), Key: key,
+					What: fmt.Sprintf("%q is not a valid pattern (%v)", pat, err), Fix: `refs = ["v*", "release/[0-9]*"] (path.Match patterns: *, ?, [a-z]; close every [)`})
+			}
+		}
+	}
+	if c.GitLab != nil {
+		badRefs([]string{"gitlab", "refs"}, c.GitLab.Refs)
+	}
 	for alias, p := range c.Projects {
 		sec := "projects." + alias
+		badRefs([]string{sec, "refs"}, p.Refs)
 		need(sec, "path", p.Path, "group/project")
 		if slices.Contains(ReservedNames, strings.ToLower(alias)) || strings.ContainsAny(alias, " \t") {
 			ps = append(ps, Problem{Line: at(sec), Key: []string{sec},
