@@ -9,6 +9,10 @@ type ring struct {
 	buf   []byte // grows to len max, then wraps
 	next  int    // where the next byte goes once full
 	total int64  // bytes ever written
+	// prev is the byte just before the kept ones (the last one that fell
+	// out), meaningful once something was cut: it tells whether the kept
+	// bytes start at a line boundary.
+	prev byte
 }
 
 func (r *ring) write(p []byte) {
@@ -17,6 +21,11 @@ func (r *ring) write(p []byte) {
 		return
 	}
 	if len(p) >= r.max {
+		if len(p) > r.max {
+			r.prev = p[len(p)-r.max-1]
+		} else if len(r.buf) > 0 { // the newest old byte
+			r.prev = r.buf[(r.next+len(r.buf)-1)%len(r.buf)]
+		}
 		r.buf = append(r.buf[:0], p[len(p)-r.max:]...)
 		r.next = 0
 		return
@@ -27,6 +36,7 @@ func (r *ring) write(p []byte) {
 		p = p[n:]
 	}
 	for len(p) > 0 { // full: overwrite the oldest bytes
+		r.prev = r.buf[r.next+min(len(p), len(r.buf)-r.next)-1]
 		n := copy(r.buf[r.next:], p)
 		p = p[n:]
 		r.next = (r.next + n) % r.max
@@ -73,7 +83,8 @@ func (b *replyBuffer) flushNewlines() {
 	}
 	// Only the last max newlines can stay in the ring.
 	n := b.newlines
-	if skip := n - int64(b.max); skip > 0 {
+	skip := n - int64(b.max)
+	if skip > 0 {
 		b.ring.total += skip
 		n -= skip
 	}
@@ -82,19 +93,31 @@ func (b *replyBuffer) flushNewlines() {
 		b.ring.write(newlineBlock[:m])
 		n -= m
 	}
+	if skip > 0 {
+		b.ring.prev = '\n' // the kept newlines follow skipped ones
+	}
 	b.newlines = 0
 }
 
 // result returns the output (trailing newlines dropped) and how many of its
-// bytes were cut from the front. A cut never splits a UTF-8 sequence.
+// bytes were cut from the front. A cut output starts at a line boundary:
+// the cut lands anywhere, and the rest of a line cut in two may begin
+// inside a runner timestamp prefix or an ANSI escape sequence, which Clean
+// can no longer recognise and would show as debris ("[32;1m", "56Z 01O ").
+// That partial line is dropped too and counted in the cut, unless it is
+// all there is (one huge line); then only a UTF-8 sequence cut in two is
+// dropped.
 func (b *replyBuffer) result() (string, int64) {
 	out := b.ring.bytes()
 	cut := b.ring.total - int64(len(out))
-	if cut > 0 {
-		// Skip continuation bytes of a character that was cut in two.
-		i := 0
-		for i < len(out) && i < 3 && out[i]&0xC0 == 0x80 {
-			i++
+	if cut > 0 && b.ring.prev != '\n' {
+		i := bytes.IndexByte(out, '\n') + 1
+		if i == 0 || i == len(out) {
+			// Skip continuation bytes of a character that was cut in two.
+			i = 0
+			for i < len(out) && i < 3 && out[i]&0xC0 == 0x80 {
+				i++
+			}
 		}
 		out, cut = out[i:], cut+int64(i)
 	}

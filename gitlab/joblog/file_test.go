@@ -31,7 +31,10 @@ func TestFile(t *testing.T) {
 		{"trailing empty lines", "a\n\n\n\n", 100, "a", 0, false},
 		{"leading empty lines kept", "\n\na", 100, "\n\na", 0, false},
 		{"empty", "", 100, "", 0, false},
-		{"tail kept", "first\nsecond\nthird\n", 6, "\nthird", 12, false},
+		// The kept tail starts at a line: the end of a cut line goes too.
+		{"tail kept", "first\nsecond\nthird\n", 6, "third", 13, false},
+		{"tail kept from a line start", "first\nsecond\nthird\n", 5, "third", 13, false},
+		{"one huge line is kept cut", "abcdefghij", 4, "ghij", 6, false},
 		// A cut never splits a character: the rest of a cut é goes too.
 		{"cut inside a character", "aé" + "bcd", 4, "bcd", 3, false},
 		// Trailing newlines do not push the text out of the limit.

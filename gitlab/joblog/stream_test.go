@@ -117,11 +117,13 @@ func TestMaxReplyKeepsTheTail(t *testing.T) {
 	e := NewExtractor(100, 3)
 	_, _ = io.Copy(e, strings.NewReader(b.String()))
 	r := e.Result()
-	if !strings.HasSuffix(r.Output, "line 0999") || len(r.Output) != 100 {
+	// 100 bytes keep "\nline 0990...": the end of a line cut in two
+	// (here only its newline) is dropped, so the reply starts at a line.
+	if !strings.HasPrefix(r.Output, "line 0990\n") || !strings.HasSuffix(r.Output, "line 0999") || len(r.Output) != 99 {
 		t.Fatalf("output %q", r.Output)
 	}
 	full := Extract(b.String()).Output
-	if r.CutBytes != int64(len(full)-100) || full[r.CutBytes:] != r.Output {
+	if r.CutBytes != int64(len(full)-99) || full[r.CutBytes:] != r.Output {
 		t.Fatalf("CutBytes = %d, full output %d bytes", r.CutBytes, len(full))
 	}
 	checkStreaming(t, b.String(), 100)
@@ -187,5 +189,36 @@ func TestResultIsStable(t *testing.T) {
 	first := e.Result()
 	if second := e.Result(); second != first || first.Section != "chat_reply" {
 		t.Fatalf("%+v then %+v", first, second)
+	}
+}
+
+// TestCutReplyShowsNoEscapeOrTimestampDebris: when a section exceeds the
+// reply limit only its tail is kept, and the cut lands on any byte. A cut
+// inside an escape sequence or a runner timestamp prefix would leave its
+// rest as text that Clean can no longer recognise ("[32;1m", "56Z 01O ").
+// The kept tail starts at a line boundary, the end of the cut line
+// counted in CutBytes.
+func TestCutReplyShowsNoEscapeOrTimestampDebris(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("2024-05-01T10:00:00.000000Z 00O section_start:1:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting \"step_script\" stage of the job script\x1b[0;m\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "2024-05-01T10:00:00.%06dZ 01O \x1b[32;1mline %03d\x1b[0;m\n", i, i)
+	}
+	b.WriteString("2024-05-01T10:00:01.000000Z 00O section_end:1:step_script\r\x1b[0K\n")
+	log := b.String()
+	for limit := 200; limit < 260; limit++ {
+		e := NewExtractor(limit, 5)
+		_, _ = e.Write([]byte(log))
+		r := e.Result()
+		if r.Section != "step_script" || r.CutBytes == 0 {
+			t.Fatalf("limit %d: section %q cut %d", limit, r.Section, r.CutBytes)
+		}
+		if full := Extract(log).Output; full[r.CutBytes:] != r.Output || (r.CutBytes > 0 && full[r.CutBytes-1] != '\n') {
+			t.Fatalf("limit %d: output is not the tail of the full output from a line start (cut %d)", limit, r.CutBytes)
+		}
+		first, _, _ := strings.Cut(Clean(r.Output), "\n")
+		if strings.Contains(first, "[32;1m") || strings.Contains(first, "[0;m") || strings.Contains(first, "Z 01O") || strings.Contains(first, " 01O ") {
+			t.Errorf("limit %d: the cut reply starts with debris: %q", limit, first)
+		}
 	}
 }
