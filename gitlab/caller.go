@@ -82,3 +82,23 @@ func (s *Service) who(ctx context.Context, identity string, pid any) (caller, er
 func readable(visibility gl.VisibilityValue, level int) bool {
 	return visibility == gl.PublicVisibility || visibility == gl.InternalVisibility || level >= Guest
 }
+
+// issuesReadable reports whether a user with level may see the project's
+// issues, as GitLab decides for a signed-in user: the project must be
+// readable, and its Issues feature (issues_access_level) decides the
+// rest: "disabled" hides them from everyone, "private" ("Only Project
+// Members") from non-members even on a public or internal project. The
+// bot reads issues with its own token, which a member holds, so without
+// this check a non-member would be shown what GitLab hides from them.
+func issuesReadable(p *gl.Project, level int) bool {
+	if !readable(p.Visibility, level) {
+		return false
+	}
+	switch p.IssuesAccessLevel {
+	case gl.DisabledAccessControl:
+		return false
+	case gl.PrivateAccessControl:
+		return level >= Guest
+	}
+	return true // enabled, public, or a GitLab too old to say
+}

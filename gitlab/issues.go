@@ -93,6 +93,16 @@ func (s *Service) issueProject(ctx context.Context, identity string) (*gl.Projec
 		return nil, caller{}, &bot.Refusal{Title: "You cannot see " + s.cfg.Project,
 			Text: fmt.Sprintf("%s is private and GitLab user %s is not a member. Ask a Maintainer of the project for at least the Guest role.", s.cfg.Project, c.username)}
 	}
+	// Every issue command (show, search, new, comment, close, move) passes
+	// here: issues GitLab hides from the caller are "not found", as GitLab
+	// answers them, whatever the bot's own token may see.
+	if !issuesReadable(p, c.level) {
+		text := fmt.Sprintf("%s shows its issues to project members only, and GitLab user %s is not a member. Ask a Maintainer of the project for at least the Guest role.", s.cfg.Project, c.username)
+		if p.IssuesAccessLevel == gl.DisabledAccessControl {
+			text = s.cfg.Project + " has its Issues feature turned off (Settings > General > Visibility), so it has no issues to show or take."
+		}
+		return nil, caller{}, &bot.Refusal{Title: "Issues not found in " + s.cfg.Project, Text: text}
+	}
 	return p, c, nil
 }
 
@@ -294,8 +304,8 @@ func (s *Service) MoveIssue(ctx context.Context, identity string, iid int64, tar
 		return Issue{}, err
 	}
 	switch {
-	case !readable(to.Visibility, tc.level):
-		return Issue{}, notFound
+	case !issuesReadable(to, tc.level):
+		return Issue{}, notFound // GitLab's answer for issues the caller may not see
 	case tc.level < Reporter:
 		return Issue{}, &bot.Refusal{Title: "You may not move issues to " + to.PathWithNamespace,
 			Text: fmt.Sprintf("Moving an issue needs at least the Reporter role in both projects; GitLab user %s is %s in %s.", c.username, article(levelName(tc.level)), to.PathWithNamespace)}

@@ -83,6 +83,24 @@ func (h *Project) SetPublic(on bool) {
 	h.p.public = on
 }
 
+// SetIssuesAccess sets the project's Issues feature, GitLab's
+// issues_access_level: "enabled" (the default: whoever can read the
+// project), "private" (Only Project Members) or "disabled". The fake
+// reports it in GET /projects/:id; as on GitLab, the bot's own token
+// still reads the issues, so it is the bot that must hide them.
+func (h *Project) SetIssuesAccess(level string) {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	h.p.issuesAccess = level
+}
+
+// DefaultProject is a handle on the default project (Options.ProjectPath).
+func (s *Server) DefaultProject() *Project {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &Project{s: s, p: s.projects[0]}
+}
+
 func (s *Server) addIssueLocked(p *project, i Issue) *issue {
 	s.nextID++
 	p.nextIID++

@@ -26,6 +26,8 @@ type project struct {
 	varsForbidden bool
 	// public makes the project readable by anyone signed in.
 	public bool
+	// issuesAccess is issues_access_level ("" means "enabled").
+	issuesAccess string
 	// issues, environments and deployments, with the next iids.
 	issues            []*issue
 	nextIID           int64
