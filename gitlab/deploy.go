@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -198,17 +199,21 @@ func (s *Service) pickAction(ctx context.Context, plan DeployPlan, actions []act
 			plan.PipelineID, plan.To, strings.Join(names, ", "), plan.To)}
 }
 
-// manualJobs names the pipeline's jobs waiting to be played.
+// manualJobs names the pipeline's jobs waiting to be played, reading
+// every page (bounded by maxPages: a refusal only names them).
 func (s *Service) manualJobs(ctx context.Context, projectID, pipelineID int64) ([]string, error) {
-	jobs, _, err := s.client.Jobs.ListPipelineJobs(projectID, pipelineID, &gl.ListJobsOptions{
-		Scope: &[]gl.BuildStateValue{gl.Manual}, ListOptions: gl.ListOptions{PerPage: 100},
-	}, gl.WithContext(ctx))
-	if err != nil {
-		return nil, s.apiRefusal("list the pipeline's manual jobs", err)
-	}
 	var names []string
-	for _, j := range jobs {
-		names = append(names, j.Name)
+	err := eachPage(func(page int64) (*gl.Response, error) {
+		jobs, resp, err := s.client.Jobs.ListPipelineJobs(projectID, pipelineID, &gl.ListJobsOptions{
+			Scope: &[]gl.BuildStateValue{gl.Manual}, ListOptions: gl.ListOptions{PerPage: 100, Page: page},
+		}, gl.WithContext(ctx))
+		for _, j := range jobs {
+			names = append(names, j.Name)
+		}
+		return resp, err
+	})
+	if err != nil && !errors.Is(err, errTooManyJobs) {
+		return nil, s.apiRefusal("list the pipeline's manual jobs", err)
 	}
 	sort.Strings(names)
 	return names, nil

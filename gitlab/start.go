@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -154,6 +155,12 @@ func (s *Service) Find(ctx context.Context, plan Plan, runID string, created tim
 func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State, error) {
 	st := State{PipelineID: pl.ID, PipelineURL: pl.WebURL, Status: "created"}
 	job, others, err := s.pipelineJob(ctx, plan.ProjectID, pl.ID, plan.Job)
+	if errors.Is(err, errTooManyJobs) {
+		// The job may be on a page not read: canceling would stop the
+		// very job asked for, and the rule advice could be wrong.
+		return st, &bot.Refusal{Title: "Could not find " + plan.Job + " in the pipeline",
+			Text: fmt.Sprintf("The pipeline has more than %d jobs and %s is not among the first ones; it was left running. Give the other jobs a rule that excludes chatops pipelines (`- if: $CHATOPS_JOB` with `when: never` first in their rules).", maxPages*100, plan.Job), Err: err}
+	}
 	if err != nil {
 		return st, s.apiRefusal("list the pipeline's jobs", err)
 	}
@@ -168,7 +175,11 @@ func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State
 	}
 	st.JobID, st.JobURL, st.Status = job.ID, job.WebURL, job.Status
 	if len(others) > 0 {
-		st.Notes = append(st.Notes, fmt.Sprintf("The pipeline also runs %s: their rules do not exclude chatops pipelines (add `- if: $CHATOPS_JOB` with `when: never` first in their rules).", strings.Join(others, ", ")))
+		names := strings.Join(others, ", ")
+		if len(others) > maxNamed { // a pipeline may hold hundreds
+			names = fmt.Sprintf("%s and %d more jobs", strings.Join(others[:maxNamed], ", "), len(others)-maxNamed)
+		}
+		st.Notes = append(st.Notes, fmt.Sprintf("The pipeline also runs %s: their rules do not exclude chatops pipelines (add `- if: $CHATOPS_JOB` with `when: never` first in their rules).", names))
 	}
 	if job.Status == "manual" {
 		if s.cfg.PlayManual {
@@ -184,22 +195,50 @@ func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State
 	return st, nil
 }
 
+// maxNamed bounds the jobs a note names.
+const maxNamed = 10
+
+// errTooManyJobs says a pipeline's job list was not read to its end.
+var errTooManyJobs = errors.New("the pipeline has more jobs than chatops reads")
+
 // pipelineJob finds the requested job among the pipeline's jobs, and names
-// the others that came along.
+// the others that came along. GitLab lists at most 100 jobs a page and
+// its jobs API cannot filter by name, so the pages are read until the
+// last, bounded by maxPages: a job absent from what was read is absent
+// from the pipeline only when the list was read to its end (else
+// errTooManyJobs).
 func (s *Service) pipelineJob(ctx context.Context, projectID, pipelineID int64, name string) (*gl.Job, []string, error) {
-	jobs, _, err := s.client.Jobs.ListPipelineJobs(projectID, pipelineID, &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: 100}}, gl.WithContext(ctx))
-	if err != nil {
-		return nil, nil, fmt.Errorf("list the pipeline's jobs: %w", err)
-	}
 	var found *gl.Job
 	var others []string
-	for _, j := range jobs {
-		if j.Name == name {
-			found = j
-		} else {
-			others = append(others, j.Name)
+	err := eachPage(func(page int64) (*gl.Response, error) {
+		jobs, resp, err := s.client.Jobs.ListPipelineJobs(projectID, pipelineID, &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: 100, Page: page}}, gl.WithContext(ctx))
+		for _, j := range jobs {
+			if j.Name == name && found == nil {
+				found = j
+			} else if j.Name != name {
+				others = append(others, j.Name)
+			}
 		}
+		return resp, err
+	})
+	if err != nil && (found == nil || !errors.Is(err, errTooManyJobs)) {
+		return nil, nil, fmt.Errorf("list the pipeline's jobs: %w", err)
 	}
 	sort.Strings(others)
 	return found, others, nil
+}
+
+// eachPage calls list for pages 1, 2, ... until GitLab says there is no
+// next page, at most maxPages of them; errTooManyJobs when more remain.
+func eachPage(list func(page int64) (*gl.Response, error)) error {
+	for page := int64(1); page <= maxPages; page++ {
+		resp, err := list(page)
+		if err != nil {
+			return err
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return nil
+		}
+	}
+	return errTooManyJobs
 }

@@ -272,16 +272,23 @@ func (s *Server) pipelineVariables(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// pipelineJobs lists the pipeline's jobs (not its trigger jobs, see
+// pipelineBridges), filtered by scope[] and paged at per_page (at most
+// 100, 20 by default) with GitLab's pagination headers, oldest first.
 func (s *Server) pipelineJobs(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.lookupPipeline(w, r); p != nil {
 		scope := r.URL.Query()["scope[]"]
-		out := []map[string]any{}
+		var list []*job
 		for _, j := range p.jobs {
 			if len(scope) == 0 || contains(scope, j.Status) {
-				out = append(out, s.jobJSON(j))
+				list = append(list, j)
 			}
+		}
+		out := []map[string]any{}
+		for _, j := range page(w, r, list) {
+			out = append(out, s.jobJSON(j))
 		}
 		writeJSON(w, 200, out)
 	}

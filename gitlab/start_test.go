@@ -1,0 +1,61 @@
+package gitlab_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatops-dev/chatops/bot/bottest"
+	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
+)
+
+// startEnv is a fake GitLab whose default branch holds ci, with alice a
+// Developer, and a service on it; jobs run without processes.
+func startEnv(t *testing.T, ci string) (*gitlabtest.Server, *gitlab.Service) {
+	t.Helper()
+	fake := gitlabtest.New(gitlabtest.Options{CIConfig: ci, Exec: gitlabtest.SleepExec})
+	t.Cleanup(fake.Close)
+	fake.AddUser("alice", gitlabtest.Developer)
+	svc, err := gitlab.New(gitlab.Config{URL: fake.URL(), Token: fake.Token, Project: fake.ProjectPath, Logger: bottest.Quiet(),
+		RetryBackoff: time.Millisecond, Identities: map[string]string{"t:alice": "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, svc
+}
+
+// TestCreateFindsTheJobBeyondTheFirstPageOfJobs: a pipeline whose other
+// jobs' rules do not exclude chatops pipelines (what attach reports as
+// "The pipeline also runs ...") can hold more than the 100 jobs GitLab
+// lists a page. The job asked for, on the second page, is found, and the
+// pipeline is not canceled with advice to add a rule that is there.
+func TestCreateFindsTheJobBeyondTheFirstPageOfJobs(t *testing.T) {
+	var ci strings.Builder
+	for i := range 150 { // listed before deploy, oldest first
+		fmt.Fprintf(&ci, "build-%03d:\n  rules:\n    - if: $CHATOPS_JOB\n      when: manual\n  script:\n    - \"true\"\n", i)
+	}
+	ci.WriteString("deploy:\n  rules:\n    - if: $CHATOPS_JOB == \"deploy\"\n  script:\n    - echo deployed\n")
+	fake, svc := startEnv(t, ci.String())
+	ctx := context.Background()
+	plan, err := svc.Prepare(ctx, gitlab.RunRequest{Job: "deploy", Identity: "t:alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := svc.Create(ctx, plan, "run-1", time.Now())
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	p := fake.Pipelines()[0]
+	if want := p.JobIDs[len(p.JobIDs)-1]; st.JobID != want || p.Jobs[len(p.Jobs)-1] == "deploy:canceled" {
+		t.Fatalf("JobID = %d, want %d (deploy); jobs %v", st.JobID, want, p.Jobs[len(p.Jobs)-1])
+	}
+	if len(st.Notes) != 1 || !strings.Contains(st.Notes[0], "build-009 and 140 more jobs") {
+		t.Errorf("notes %q: want the first ten other jobs named", st.Notes)
+	}
+	if n := fake.Count("GET", fmt.Sprintf("/projects/42/pipelines/%d/jobs", p.ID)); n != 2 {
+		t.Errorf("%d requests for the jobs, want 2 pages", n)
+	}
+}
