@@ -20,6 +20,8 @@ type ciJob struct {
 	Hidden      bool
 	ExceptChat  bool
 	Description string // from the job's CHATOPS_HELP variable
+	// Trigger says the job has trigger: (see findJob).
+	Trigger bool
 }
 
 type ciConfig struct {
@@ -48,7 +50,8 @@ func parseCIConfig(src string) (*ciConfig, error) {
 		if err := node.Decode(&def); err != nil {
 			continue
 		}
-		j := &ciJob{Name: name, Hidden: strings.HasPrefix(name, "."), ExceptChat: mentionsChat(def.Except)}
+		j := &ciJob{Name: name, Hidden: strings.HasPrefix(name, "."), ExceptChat: mentionsChat(def.Except),
+			Trigger: def.Extra["trigger"] != nil}
 		if d, ok := def.Variables["CHATOPS_HELP"].(string); ok {
 			j.Description = d
 		} else if m, ok := def.Variables["CHATOPS_HELP"].(map[string]any); ok {
@@ -127,13 +130,32 @@ func (s *Service) findJob(c *ciConfig, p *project, name string) (*ciJob, error) 
 		return nil, &bot.Refusal{Title: "Job " + name + " may not run from chat",
 			Text: "Its definition has except: [chat]. Remove that from .gitlab-ci.yml to allow it."}
 	}
+	if j.Trigger {
+		return nil, triggerRefusal(name)
+	}
 	return j, nil
+}
+
+// triggerRefusal refuses a trigger job up front. chatops answers a run
+// with the job's log (the chat_reply section, GitLab ChatOps' contract),
+// and a trigger job (a bridge) has none: it starts a downstream pipeline
+// and only reflects its status, so there would be nothing to reply.
+// Following the bridge and linking the downstream pipeline was the other
+// way; it would turn `run` into a status report of a pipeline the bot
+// does not otherwise follow, so the user is told what runs instead.
+// trigger: cannot be combined with script:, and strategy: depend only
+// makes the bridge mirror the downstream status: it still has no log.
+func triggerRefusal(name string) *bot.Refusal {
+	return &bot.Refusal{Title: "Job " + name + " is a trigger job",
+		Text: name + " has trigger:, so it starts a downstream pipeline instead of running a script. It has no log, and chatops replies with the job's log, so it cannot report it. " +
+			"Run a job of the downstream project instead (add that project to chatops' [projects]), or a normal job whose script starts the downstream pipeline " +
+			"(the pipeline trigger API with $CI_JOB_TOKEN) and waits for its result."}
 }
 
 func (c *ciConfig) runnable() []string {
 	var out []string
 	for n, j := range c.jobs {
-		if !j.Hidden && !j.ExceptChat {
+		if !j.Hidden && !j.ExceptChat && !j.Trigger {
 			out = append(out, n)
 		}
 	}

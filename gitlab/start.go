@@ -165,6 +165,19 @@ func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State
 		return st, s.apiRefusal("list the pipeline's jobs", err)
 	}
 	if job == nil {
+		// A trigger job is listed only as a bridge (a configuration that
+		// gets trigger: through extends:, or changed since Prepare). It was
+		// created and runs: it is not canceled, only not followed.
+		bridge, err := s.pipelineBridge(ctx, plan.ProjectID, pl.ID, plan.Job)
+		if err != nil {
+			return st, s.apiRefusal("list the pipeline's trigger jobs", err)
+		}
+		if bridge != nil {
+			st.JobID, st.JobURL, st.Status = bridge.ID, bridge.WebURL, bridge.Status
+			ref := triggerRefusal(plan.Job)
+			ref.Text = fmt.Sprintf("GitLab created it in pipeline #%d, which was left running; see its downstream pipeline there. ", pl.ID) + ref.Text
+			return st, ref
+		}
 		_, _, cerr := s.client.Pipelines.CancelPipelineBuild(plan.ProjectID, pl.ID, append(s.as(plan.Actor), gl.WithContext(ctx))...)
 		text := fmt.Sprintf("GitLab created the pipeline without %s: its rules do not select it for chatops pipelines. ", plan.Job)
 		if cerr == nil {
@@ -226,6 +239,28 @@ func (s *Service) pipelineJob(ctx context.Context, projectID, pipelineID int64, 
 	}
 	sort.Strings(others)
 	return found, others, nil
+}
+
+// pipelineBridge finds the trigger job named name among the pipeline's
+// bridges (nil when there is none).
+func (s *Service) pipelineBridge(ctx context.Context, projectID, pipelineID int64, name string) (*gl.Bridge, error) {
+	var found *gl.Bridge
+	err := eachPage(func(page int64) (*gl.Response, error) {
+		list, resp, err := s.client.Jobs.ListPipelineBridges(projectID, pipelineID, &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: 100, Page: page}}, gl.WithContext(ctx))
+		for _, b := range list {
+			if b.Name == name && found == nil {
+				found = b
+			}
+		}
+		if found != nil {
+			return nil, err // no need for more pages
+		}
+		return resp, err
+	})
+	if err != nil && !errors.Is(err, errTooManyJobs) {
+		return nil, fmt.Errorf("list the pipeline's bridges: %w", err)
+	}
+	return found, nil
 }
 
 // eachPage calls list for pages 1, 2, ... until GitLab says there is no

@@ -2,11 +2,13 @@ package gitlab_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/bottest"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
@@ -57,5 +59,44 @@ func TestCreateFindsTheJobBeyondTheFirstPageOfJobs(t *testing.T) {
 	}
 	if n := fake.Count("GET", fmt.Sprintf("/projects/42/pipelines/%d/jobs", p.ID)); n != 2 {
 		t.Errorf("%d requests for the jobs, want 2 pages", n)
+	}
+}
+
+// refusedWith fails unless err is a *bot.Refusal whose title holds want.
+func refusedWith(t *testing.T, what string, err error, want string) *bot.Refusal {
+	t.Helper()
+	var ref *bot.Refusal
+	if !errors.As(err, &ref) || !strings.Contains(ref.Title, want) {
+		t.Fatalf("%s: %v, want a refusal titled ...%q...", what, err, want)
+	}
+	return ref
+}
+
+// TestCreateFindsATriggerJob: a job with trigger: (a bridge to a child or
+// downstream pipeline, a common way to deploy) has no log for chatops to
+// reply with, so Prepare refuses it up front, saying what to run instead.
+// When the pipeline has it anyway (trigger: through extends:, or a
+// configuration changed since Prepare), GitLab lists it only under
+// /pipelines/:id/bridges: Create finds it there and leaves the pipeline
+// running, instead of canceling it with advice about rules.
+func TestCreateFindsATriggerJob(t *testing.T) {
+	fake, svc := startEnv(t, "deploy:\n  rules:\n    - if: $CHATOPS_JOB == \"deploy\"\n  trigger:\n    include: deploy.yml\n    strategy: depend\n")
+	ctx := context.Background()
+	_, err := svc.Prepare(ctx, gitlab.RunRequest{Job: "deploy", Identity: "t:alice"})
+	ref := refusedWith(t, "Prepare", err, "deploy is a trigger job")
+	if !strings.Contains(ref.Text, "no log") || !strings.Contains(ref.Text, "$CI_JOB_TOKEN") {
+		t.Errorf("refusal %q: want why and what to run instead", ref.Text)
+	}
+	if len(fake.Pipelines()) != 0 {
+		t.Fatal("Prepare created a pipeline")
+	}
+	plan := gitlab.Plan{Job: "deploy", User: "alice", ProjectID: fake.ProjectID, Ref: "main"}
+	st, err := svc.Create(ctx, plan, "run-1", time.Now())
+	refusedWith(t, "Create", err, "deploy is a trigger job")
+	if st.PipelineURL == "" || st.JobURL == "" {
+		t.Errorf("state %+v: want the pipeline and the trigger job linked", st)
+	}
+	if n := fake.Count("POST", "/projects/42/pipelines/"); n != 0 {
+		t.Errorf("the pipeline running the trigger job was canceled (%d requests)", n)
 	}
 }

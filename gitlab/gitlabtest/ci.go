@@ -21,6 +21,10 @@ type ciJob struct {
 	Environment string
 	// Artifacts is the job's artifacts: keyword.
 	Artifacts ciArtifacts
+	// Trigger says the job has trigger: (a bridge to a downstream
+	// pipeline): GitLab lists it under /pipelines/:id/bridges, not /jobs,
+	// and it runs no script.
+	Trigger bool
 }
 
 // ciArtifacts is what the fake reads of artifacts: (see artifacts.go).
@@ -56,6 +60,7 @@ func parseCI(src string) (map[string]*ciJob, error) {
 			continue
 		}
 		j := &ciJob{Name: name, Stage: str(m["stage"]), When: str(m["when"]), Script: strs(m["script"]), Only: strs(m["only"]), Except: strs(m["except"])}
+		j.Trigger = m["trigger"] != nil
 		j.Environment = str(m["environment"])
 		if env, ok := m["environment"].(map[string]any); ok {
 			j.Environment = str(env["name"])

@@ -36,6 +36,9 @@ type pipeline struct {
 	// updated_at does.
 	Updated time.Time
 	jobs    []*job
+	// bridges are its trigger jobs: they are not jobs to GitLab's jobs
+	// API, and the fake runs no downstream pipeline for them.
+	bridges []*job
 }
 
 func (p *pipeline) status() string {
@@ -174,12 +177,16 @@ func (s *Server) newPipelineLocked(pr *project, ref, source, token string, varia
 		}
 		s.nextID++
 		j := &job{ID: s.nextID, Name: n, Stage: specs[n].Stage, Status: "created", Pipeline: p, Created: time.Now(), spec: specs[n], vars: vars, cancel: make(chan struct{})}
+		if specs[n].Trigger {
+			p.bridges = append(p.bridges, j)
+			continue
+		}
 		if when == "manual" {
 			j.Status = "manual"
 		}
 		p.jobs = append(p.jobs, j)
 	}
-	if len(p.jobs) == 0 {
+	if len(p.jobs)+len(p.bridges) == 0 {
 		return nil, "Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline."
 	}
 	s.pipelines[p.ID] = p
@@ -294,12 +301,31 @@ func (s *Server) pipelineJobs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// pipelineBridges lists the pipeline's trigger jobs, paged as
+// pipelineJobs; their downstream pipeline is not modelled (null).
+func (s *Server) pipelineBridges(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.lookupPipeline(w, r); p != nil {
+		out := []map[string]any{}
+		for _, j := range page(w, r, p.bridges) {
+			m := s.jobJSON(j)
+			m["downstream_pipeline"] = nil
+			out = append(out, m)
+		}
+		writeJSON(w, 200, out)
+	}
+}
+
 func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.lookupPipeline(w, r); p != nil {
 		for _, j := range p.jobs {
 			s.cancelLocked(j)
+		}
+		for _, b := range p.bridges {
+			b.Status = "canceled"
 		}
 		writeJSON(w, 200, s.pipelineJSON(p))
 	}

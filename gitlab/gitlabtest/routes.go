@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}", s.project(s.getPipeline))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}/variables", s.project(s.pipelineVariables))
 	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}/jobs", s.project(s.pipelineJobs))
+	api.HandleFunc("GET /api/v4/projects/{pid}/pipelines/{id}/bridges", s.project(s.pipelineBridges))
 	api.HandleFunc("POST /api/v4/projects/{pid}/pipelines/{id}/cancel", s.project(s.cancelPipeline))
 	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}", s.project(s.getJob))
 	api.HandleFunc("GET /api/v4/projects/{pid}/jobs/{id}/trace", s.project(s.trace))
