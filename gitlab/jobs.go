@@ -22,6 +22,8 @@ type ciJob struct {
 	Description string // from the job's CHATOPS_HELP variable
 	// Trigger says the job has trigger: (see findJob).
 	Trigger bool
+	// Parallel says the job has parallel: (see findJob).
+	Parallel bool
 }
 
 type ciConfig struct {
@@ -51,7 +53,7 @@ func parseCIConfig(src string) (*ciConfig, error) {
 			continue
 		}
 		j := &ciJob{Name: name, Hidden: strings.HasPrefix(name, "."), ExceptChat: mentionsChat(def.Except),
-			Trigger: def.Extra["trigger"] != nil}
+			Trigger: def.Extra["trigger"] != nil, Parallel: def.Extra["parallel"] != nil}
 		if d, ok := def.Variables["CHATOPS_HELP"].(string); ok {
 			j.Description = d
 		} else if m, ok := def.Variables["CHATOPS_HELP"].(map[string]any); ok {
@@ -133,7 +135,51 @@ func (s *Service) findJob(c *ciConfig, p *project, name string) (*ciJob, error) 
 	if j.Trigger {
 		return nil, triggerRefusal(name)
 	}
+	if j.Parallel {
+		return nil, parallelRefusal(name, nil)
+	}
 	return j, nil
+}
+
+// parallelRefusal refuses a job with parallel:. GitLab creates no job of
+// that name but instances ("deploy 1/2", "deploy 2/2"; "deploy: [a, b]"
+// for parallel:matrix), each with its own log and result; chatops runs
+// and answers for one job, and merging several logs into one reply has no
+// GitLab ChatOps rule to follow, so the job is refused rather than half
+// reported. instances are the ones a pipeline holds, when known.
+func parallelRefusal(name string, instances []string) *bot.Refusal {
+	text := name + " has parallel:, so GitLab runs it as several jobs"
+	if len(instances) > 0 {
+		text += " (" + strings.Join(instances, ", ") + ")"
+	} else {
+		text += " (\"" + name + " 1/2\", \"" + name + " 2/2\", or \"" + name + ": [value]\" for a matrix)"
+	}
+	return &bot.Refusal{Title: "Job " + name + " runs in parallel",
+		Text: text + ", each with its own log, and chatops runs and reports one job. Run from chat a job without parallel: (both can extend a hidden template that holds the script)."}
+}
+
+// parallelInstances returns the names among jobs that are instances of
+// the parallel job name: "name i/n" or "name: [...]".
+func parallelInstances(name string, jobs []string) []string {
+	var out []string
+	for _, j := range jobs {
+		rest, ok := strings.CutPrefix(j, name)
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(rest, ": [") && strings.HasSuffix(rest, "]") {
+			out = append(out, j)
+		} else if r, ok := strings.CutPrefix(rest, " "); ok {
+			if i, n, ok := strings.Cut(r, "/"); ok && digits(i) && digits(n) {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // triggerRefusal refuses a trigger job up front. chatops answers a run
@@ -155,7 +201,7 @@ func triggerRefusal(name string) *bot.Refusal {
 func (c *ciConfig) runnable() []string {
 	var out []string
 	for n, j := range c.jobs {
-		if !j.Hidden && !j.ExceptChat && !j.Trigger {
+		if !j.Hidden && !j.ExceptChat && !j.Trigger && !j.Parallel {
 			out = append(out, n)
 		}
 	}

@@ -178,6 +178,13 @@ func (s *Service) attach(ctx context.Context, plan Plan, pl *gl.Pipeline) (State
 			ref.Text = fmt.Sprintf("GitLab created it in pipeline #%d, which was left running; see its downstream pipeline there. ", pl.ID) + ref.Text
 			return st, ref
 		}
+		if inst := parallelInstances(plan.Job, others); len(inst) > 0 {
+			// parallel: through extends:, or added since Prepare: its
+			// instances run; they are left running, not followed.
+			ref := parallelRefusal(plan.Job, inst)
+			ref.Text = fmt.Sprintf("GitLab created pipeline #%d, which was left running. ", pl.ID) + ref.Text
+			return st, ref
+		}
 		_, _, cerr := s.client.Pipelines.CancelPipelineBuild(plan.ProjectID, pl.ID, append(s.as(plan.Actor), gl.WithContext(ctx))...)
 		text := fmt.Sprintf("GitLab created the pipeline without %s: its rules do not select it for chatops pipelines. ", plan.Job)
 		if cerr == nil {

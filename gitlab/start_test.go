@@ -100,3 +100,31 @@ func TestCreateFindsATriggerJob(t *testing.T) {
 		t.Errorf("the pipeline running the trigger job was canceled (%d requests)", n)
 	}
 }
+
+// TestCreateFindsAParallelJob: "deploy: parallel: 2" makes GitLab create
+// "deploy 1/2" and "deploy 2/2" ("deploy: [a, b]" for a matrix), each with
+// its own log, and no job named deploy. chatops runs and reports one job,
+// so Prepare refuses it up front; a pipeline that has the instances anyway
+// (parallel: through extends:) is recognised and left running, instead of
+// canceled with advice about rules.
+func TestCreateFindsAParallelJob(t *testing.T) {
+	fake, svc := startEnv(t, "deploy:\n  parallel: 2\n  rules:\n    - if: $CHATOPS_JOB == \"deploy\"\n      when: manual\n  script:\n    - echo deployed\n")
+	ctx := context.Background()
+	_, err := svc.Prepare(ctx, gitlab.RunRequest{Job: "deploy", Identity: "t:alice"})
+	ref := refusedWith(t, "Prepare", err, "deploy runs in parallel")
+	if !strings.Contains(ref.Text, `"deploy 1/2"`) || !strings.Contains(ref.Text, "one job") {
+		t.Errorf("refusal %q: want what GitLab makes of it and why", ref.Text)
+	}
+	if jobs, err := svc.ChatJobs(ctx, "t:alice"); err != nil || len(jobs) != 0 {
+		t.Errorf("ChatJobs = %v, %v: a parallel job is not offered", jobs, err)
+	}
+	plan := gitlab.Plan{Job: "deploy", User: "alice", ProjectID: fake.ProjectID, Ref: "main"}
+	_, err = svc.Create(ctx, plan, "run-1", time.Now())
+	ref = refusedWith(t, "Create", err, "deploy runs in parallel")
+	if !strings.Contains(ref.Text, "deploy 1/2, deploy 2/2") || !strings.Contains(ref.Text, "left running") {
+		t.Errorf("refusal %q: want the instances named", ref.Text)
+	}
+	if n := fake.Count("POST", "/projects/42/pipelines/"); n != 0 {
+		t.Errorf("the pipeline running the parallel job was canceled (%d requests)", n)
+	}
+}

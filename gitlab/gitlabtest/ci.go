@@ -25,6 +25,9 @@ type ciJob struct {
 	// pipeline): GitLab lists it under /pipelines/:id/bridges, not /jobs,
 	// and it runs no script.
 	Trigger bool
+	// Parallel is parallel: N, the instances GitLab creates, named
+	// "name i/N" (parallel:matrix is not modelled).
+	Parallel int
 }
 
 // ciArtifacts is what the fake reads of artifacts: (see artifacts.go).
@@ -61,6 +64,7 @@ func parseCI(src string) (map[string]*ciJob, error) {
 		}
 		j := &ciJob{Name: name, Stage: str(m["stage"]), When: str(m["when"]), Script: strs(m["script"]), Only: strs(m["only"]), Except: strs(m["except"])}
 		j.Trigger = m["trigger"] != nil
+		j.Parallel, _ = m["parallel"].(int)
 		j.Environment = str(m["environment"])
 		if env, ok := m["environment"].(map[string]any); ok {
 			j.Environment = str(env["name"])

@@ -175,16 +175,25 @@ func (s *Server) newPipelineLocked(pr *project, ref, source, token string, varia
 		if when == "" {
 			continue
 		}
-		s.nextID++
-		j := &job{ID: s.nextID, Name: n, Stage: specs[n].Stage, Status: "created", Pipeline: p, Created: time.Now(), spec: specs[n], vars: vars, cancel: make(chan struct{})}
-		if specs[n].Trigger {
-			p.bridges = append(p.bridges, j)
-			continue
+		instances := []string{n}
+		if k := specs[n].Parallel; k > 1 {
+			instances = instances[:0]
+			for i := 1; i <= k; i++ {
+				instances = append(instances, fmt.Sprintf("%s %d/%d", n, i, k))
+			}
 		}
-		if when == "manual" {
-			j.Status = "manual"
+		for _, name := range instances {
+			s.nextID++
+			j := &job{ID: s.nextID, Name: name, Stage: specs[n].Stage, Status: "created", Pipeline: p, Created: time.Now(), spec: specs[n], vars: vars, cancel: make(chan struct{})}
+			if specs[n].Trigger {
+				p.bridges = append(p.bridges, j)
+				continue
+			}
+			if when == "manual" {
+				j.Status = "manual"
+			}
+			p.jobs = append(p.jobs, j)
 		}
-		p.jobs = append(p.jobs, j)
 	}
 	if len(p.jobs)+len(p.bridges) == 0 {
 		return nil, "Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline."
