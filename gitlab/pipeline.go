@@ -45,16 +45,26 @@ type RunRequest struct {
 // pipeline can be found again after a crash or a lost answer.
 const RunIDVariable = "CHATOPS_RUN_ID"
 
+// variables are the run's pipeline variables. GitLab expands the
+// variables a pipeline variable created through the API names ($NAME,
+// ${NAME}; the API cannot create raw ones), with $$ as its escape for a
+// literal $. Every value from chat is therefore sent with each $ doubled:
+// else `run echo-job $PROD_DB_PASSWORD` would hand the job the protected
+// variable's value as CHAT_INPUT, for a job that echoes its input to post
+// it unmasked to chat, and CHAT_INPUT would not be the text as typed.
 func variables(plan Plan, runID string) *[]*gl.PipelineVariableOptions {
 	v := func(k, val string) *gl.PipelineVariableOptions {
 		return &gl.PipelineVariableOptions{Key: gl.Ptr(k), Value: gl.Ptr(val), VariableType: gl.Ptr(gl.EnvVariableType)}
 	}
+	literal := func(k, val string) *gl.PipelineVariableOptions { return v(k, strings.ReplaceAll(val, "$", "$$")) }
 	vars := []*gl.PipelineVariableOptions{
-		v("CHATOPS_JOB", plan.Job), v("CHAT_CHANNEL", plan.ChannelID), v("CHAT_USER_ID", plan.UserID), v(RunIDVariable, runID),
+		// The chat ids are the platform's, with no $; escaped anyway, as
+		// everything that comes from chat.
+		v("CHATOPS_JOB", plan.Job), literal("CHAT_CHANNEL", plan.ChannelID), literal("CHAT_USER_ID", plan.UserID), v(RunIDVariable, runID),
 	}
 	// GitLab leaves CHAT_INPUT unset when there are no arguments.
 	if plan.Args != "" {
-		vars = append(vars, v("CHAT_INPUT", plan.Args))
+		vars = append(vars, literal("CHAT_INPUT", plan.Args))
 	}
 	own := map[string]bool{}
 	for _, o := range vars {
@@ -64,7 +74,7 @@ func variables(plan Plan, runID string) *[]*gl.PipelineVariableOptions {
 		// The bot's own variables are what the job trusts: chat never
 		// overwrites them (configuration refuses such names too).
 		if !own[k] {
-			vars = append(vars, v(k, plan.Variables[k]))
+			vars = append(vars, literal(k, plan.Variables[k]))
 		}
 	}
 	return &vars

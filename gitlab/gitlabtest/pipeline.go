@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -159,8 +160,17 @@ func (s *Server) newPipelineLocked(pr *project, ref, source, token string, varia
 	} else {
 		vars["CI_COMMIT_BRANCH"] = ref
 	}
+	for k, v := range pr.variables {
+		vars[k] = v
+	}
+	// Pipeline variables created through the API are not raw: GitLab
+	// expands the variables they name, and $$ is a literal $.
+	known := maps.Clone(vars)
 	for _, v := range variables {
-		vars[v.Key] = v.Value
+		known[v.Key] = v.Value
+	}
+	for _, v := range variables {
+		vars[v.Key] = expandVariable(v.Value, known)
 	}
 	names := make([]string, 0, len(specs))
 	for n := range specs {
@@ -210,6 +220,51 @@ func (s *Server) newPipelineLocked(pr *project, ref, source, token string, varia
 		}
 	}
 	return p, ""
+}
+
+// expandVariable expands a non-raw variable's value as GitLab does: $$
+// is a literal $, $NAME and ${NAME} become the value of a variable the
+// pipeline knows, and a reference to an unknown one is kept as written.
+func expandVariable(value string, known map[string]string) string {
+	isName := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	var b strings.Builder
+	for i := 0; i < len(value); {
+		c := value[i]
+		if c != '$' || i+1 == len(value) {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		switch next := value[i+1]; {
+		case next == '$':
+			b.WriteByte('$')
+			i += 2
+			continue
+		case next == '{':
+			if end := strings.IndexByte(value[i+2:], '}'); end >= 0 {
+				if v, ok := known[value[i+2:i+2+end]]; ok {
+					b.WriteString(v)
+					i += end + 3
+					continue
+				}
+			}
+		case isName(next):
+			j := i + 1
+			for j < len(value) && isName(value[j]) {
+				j++
+			}
+			if v, ok := known[value[i+1:j]]; ok {
+				b.WriteString(v)
+				i = j
+				continue
+			}
+		}
+		b.WriteByte(c)
+		i++
+	}
+	return b.String()
 }
 
 // listPipelines filters (source, ref, updated_after, updated_before),

@@ -28,6 +28,8 @@ type project struct {
 	public bool
 	// issuesAccess is issues_access_level ("" means "enabled").
 	issuesAccess string
+	// variables are the project's CI/CD variables (SetVariable).
+	variables map[string]string
 	// issues, environments and deployments, with the next iids.
 	issues            []*issue
 	nextIID           int64
@@ -104,6 +106,18 @@ func (s *Server) setRefLocked(p *project, name, yaml string, tag bool) {
 	if tag {
 		p.tags[name] = true
 	}
+}
+
+// SetVariable sets a project CI/CD variable: every job of the project
+// gets it in its environment, and pipeline variables that name it
+// ($KEY, ${KEY}) are expanded to its value, as GitLab does.
+func (h *Project) SetVariable(key, value string) {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	if h.p.variables == nil {
+		h.p.variables = map[string]string{}
+	}
+	h.p.variables[key] = value
 }
 
 // AddToken returns a new project access token: it reaches this project
