@@ -127,16 +127,14 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
 	}
 	issues := p.issuesAccess
 	s.mu.Unlock()
-	out := map[string]any{
+	if issues == "" {
+		issues = "enabled" // GitLab's default for a new project
+	}
+	writeJSON(w, 200, map[string]any{
 		"id": p.id, "name": name, "path": name, "path_with_namespace": p.path,
 		"default_branch": "main", "web_url": s.webURL(p), "visibility": visibility,
-	}
-	// Only once set (SetIssuesAccess): testdata/gitlab/project.json, the
-	// shape the fake is held to, does not list the key yet.
-	if issues != "" {
-		out["issues_access_level"] = issues
-	}
-	writeJSON(w, 200, out)
+		"issues_access_level": issues,
+	})
 }
 
 // getCommit answers GET /repository/commits/:ref for a branch, tag or sha.
