@@ -81,6 +81,7 @@ func setupDemo(ctx context.Context, o options, stdin io.Reader, stdout, stderr i
 		return nil, fmt.Errorf("start the simulated GitLab: %w", err)
 	}
 	fmt.Fprint(stdout, demoBanner(demo))
+	a.commands = commandNames(router)
 	a.bot = bot.New(router, bot.Options{Logger: log, DrainTimeout: 6 * time.Minute, Claims: st}, sh)
 	return a, nil
 }

@@ -35,6 +35,8 @@ type app struct {
 	log *slog.Logger
 	// httpAddr is where the HTTP listener listens ("" when off).
 	httpAddr string
+	// commands are the names the router serves.
+	commands []string
 	closers  []func()
 }
 
@@ -189,6 +191,7 @@ func setup(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wr
 		a.close()
 		return nil, err
 	}
+	a.commands = commandNames(router)
 	drain := time.Hour
 	if cfg.GitLab != nil {
 		drain = cfg.GitLab.ReplyTimeout.Duration + time.Minute
@@ -336,4 +339,13 @@ func version() string {
 		return info.Main.Version
 	}
 	return "(devel)"
+}
+
+// commandNames are the names router serves.
+func commandNames(router *commands.Router) []string {
+	var names []string
+	for _, c := range router.Commands() {
+		names = append(names, c.Name)
+	}
+	return names
 }

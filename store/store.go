@@ -145,6 +145,8 @@ type RunFilter struct {
 	ChannelID string
 	// Requester, when set, restricts to one identity.
 	Requester string
+	// Project, when set, restricts to one project's path.
+	Project string
 	// IDPrefix, when set, restricts to the runs whose id starts with it
 	// (a short id typed in chat), however old.
 	IDPrefix string

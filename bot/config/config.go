@@ -193,7 +193,8 @@ func (g *GitLab) ReplyFileName() string {
 }
 
 // ReservedNames are the command names a project alias may not take.
-var ReservedNames = []string{"help", "ping", "run", "runs", "cancel", "retry", "again", "projects", "confirm"}
+var ReservedNames = []string{"help", "ping", "version", "run", "runs", "cancel", "retry", "again", "projects", "confirm",
+	"issue", "deploy", "link", "unlink", "whoami"}
 
 // Shell is the [shell] section: the terminal adapter.
 type Shell struct {

@@ -56,6 +56,16 @@ func TestDeployPlaysAndFollowsTheJob(t *testing.T) {
 	if n := e.GL.PlayCount(job); n != 1 {
 		t.Fatalf("played %d times", n)
 	}
+	// The answer links the pipeline and the job (GitLab's play answer
+	// carries no pipeline URL: the one known before is kept).
+	for _, l := range r.Links {
+		if l.URL == "" {
+			t.Fatalf("link %q has no address: %+v", l.Label, r.Links)
+		}
+	}
+	if len(r.Links) < 2 {
+		t.Fatalf("links %+v, want the pipeline's and the job's", r.Links)
+	}
 	// Deploying again: the job was played, nothing waits any more.
 	r = e.Say("alice", "C2", "deploy staging to production")
 	if r.Status != bot.StatusError || r.Title != "Nothing deploys staging to production" || !strings.Contains(r.Text, "no manual jobs left") {

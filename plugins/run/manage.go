@@ -51,6 +51,11 @@ func (p *Plugin) listRuns(ctx context.Context, w bot.Responder, m bot.Message, p
 		f = store.RunFilter{Requester: m.Identity(), OpenOnly: true, Limit: 20}
 		where = "of yours anywhere"
 	}
+	if proj != nil {
+		// Filtered by the store, so a busy conversation's other
+		// projects' runs do not crowd this one's out of the limit.
+		f.Project = proj.Path
+	}
 	runs, err := p.opts.Store.ListRuns(ctx, f)
 	if err != nil {
 		return fmt.Errorf("list runs: %w", err)
@@ -58,9 +63,6 @@ func (p *Plugin) listRuns(ctx context.Context, w bot.Responder, m bot.Message, p
 	var b strings.Builder
 	n := 0
 	for _, r := range runs {
-		if proj != nil && r.Project != proj.Path {
-			continue
-		}
 		n++
 		fmt.Fprintf(&b, "%s  %s  %s, by %s, %s ago", shortID(r.ID), p.describe(r), stateOf(r), r.Requester, time.Since(r.CreatedAt).Round(time.Second))
 		if r.PipelineURL != "" {

@@ -95,6 +95,6 @@ func progressRank(status string) int { return slices.Index(progressOrder, status
 func inProgress(status string) bool { return progressRank(status) > 0 }
 
 func jitter(d time.Duration) time.Duration {
-	// ±20% keeps replicas and restarts from polling in lockstep.
+	// ±10% keeps replicas and restarts from polling in lockstep.
 	return d + time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
 }

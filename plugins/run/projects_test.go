@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/plugins/run"
+	"github.com/chatops-dev/chatops/store"
 )
 
 // The api project's tag v1.0 has a greet job that says which ref it is.
@@ -259,4 +261,30 @@ func hasField(r bot.Reply, name, value string) bool {
 		}
 	}
 	return false
+}
+
+// `<project> runs` lists that project's open runs here even when the
+// conversation holds more open runs of other projects than one listing
+// shows.
+func TestProjectRunsAmongManyOfAnotherProject(t *testing.T) {
+	e := newProjectsEnv(t, true)
+	ctx := context.Background()
+	// Runs another process follows (its lease far off), so this one's
+	// watcher leaves them be.
+	mk := func(id, project string) {
+		r := &store.Run{ID: id, Kind: "run", Platform: "test", ChannelID: "C1", Requester: "test:U-alice", UserID: "U-alice",
+			Project: project, Job: "slow", Phase: store.PhaseFollowing, Deadline: time.Now().Add(time.Hour),
+			Owner: "another-process", LeaseUntil: time.Now().Add(time.Hour)}
+		if err := e.store.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("a0000000000000000000", "group/api")
+	for i := range store.DefaultLimit + 5 {
+		mk(fmt.Sprintf("b%019d", i), "group/infra")
+	}
+	r, _ := e.say("U-alice", "C1", "api runs")
+	if !strings.Contains(r.Title, "1 open run") || !strings.Contains(r.Text, "a00000") {
+		t.Fatalf("api runs = %q / %q", r.Title, r.Text)
+	}
 }

@@ -47,11 +47,19 @@ func projectURL(r *store.Run) string {
 }
 
 func setState(r *store.Run, st gitlab.State) {
+	// A state that names the run's pipeline or job again without its URL
+	// (GitLab's play answer carries no pipeline URL) keeps the known one.
 	if st.PipelineID != 0 {
-		r.PipelineID, r.PipelineURL = st.PipelineID, st.PipelineURL
+		if st.PipelineID != r.PipelineID || st.PipelineURL != "" {
+			r.PipelineURL = st.PipelineURL
+		}
+		r.PipelineID = st.PipelineID
 	}
 	if st.JobID != 0 {
-		r.JobID, r.JobURL = st.JobID, st.JobURL
+		if st.JobID != r.JobID || st.JobURL != "" {
+			r.JobURL = st.JobURL
+		}
+		r.JobID = st.JobID
 	}
 	if st.Status != "" {
 		r.Status = st.Status

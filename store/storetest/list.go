@@ -59,7 +59,7 @@ func testListRunsFilters(t *testing.T, o Opener) {
 	s := o.Open(t)
 	create(t, s,
 		store.Run{ID: "1", Platform: "slack", ChannelID: "C1", Requester: "slack:alice", Phase: store.PhaseDone},
-		store.Run{ID: "2", Platform: "slack", ChannelID: "C2", Requester: "slack:alice", Phase: store.PhaseFollowing},
+		store.Run{ID: "2", Platform: "slack", ChannelID: "C2", Requester: "slack:alice", Phase: store.PhaseFollowing, Project: "group/infra"},
 		store.Run{ID: "3", Platform: "discord", ChannelID: "C1", Requester: "discord:bob", Phase: store.PhaseFollowing},
 		store.Run{ID: "4", Platform: "slack", ChannelID: "C1", Requester: "slack:bob", Phase: store.PhaseAnswering},
 		store.Run{ID: "5", Platform: "slack", ChannelID: "C1", Requester: "slack:alice", Phase: store.PhaseDone},
@@ -80,6 +80,8 @@ func testListRunsFilters(t *testing.T, o Opener) {
 		{"limit", store.RunFilter{Limit: 2}, []string{"5", "4"}},
 		{"limit with filter", store.RunFilter{Platform: "slack", Limit: 3}, []string{"5", "4", "2"}},
 		{"no match", store.RunFilter{Requester: "nobody"}, nil},
+		{"project", store.RunFilter{Project: "group/infra"}, []string{"2"}},
+		{"project and conversation", store.RunFilter{Project: "group/infra", Platform: "slack", ChannelID: "C1"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runs, err := s.ListRuns(ctx(t), tc.f)

@@ -171,6 +171,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if f.Requester != "" {
 		where = append(where, "requester = "+a.Add(f.Requester))
 	}
+	if f.Project != "" {
+		where = append(where, "project = "+a.Add(f.Project))
+	}
 	if f.IDPrefix != "" {
 		// substr, not LIKE: the prefix is matched as typed, with no
 		// wildcard to escape, by both databases alike.
