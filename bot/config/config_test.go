@@ -185,6 +185,7 @@ refs = ["v*"]
 		"no path":                 {"[projects.api]\ntoken = \"x\"\n", "path: is required"},
 		"bad channel":             {"[projects.api]\npath = \"g/p\"\nchannels = [\"C0123\"]\n", `"C0123" must be "platform:channelID"`},
 		"no gitlab":               {"[shell]\n[projects.api]\npath = \"g/p\"\n", "need a [gitlab] section"},
+		"one project twice":       {"[projects.api]\npath = \"g/p\"\n[projects.app]\npath = \"G/P/\"\n", `"G/P/" is already configured as [projects.api]`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			text := base + tt.text

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -54,6 +55,28 @@ func (c *Config) validate(text string) Problems {
 	}
 	if c.GitLab != nil {
 		badRefs([]string{"gitlab", "refs"}, c.GitLab.Refs)
+	}
+	// One GitLab project named twice would get two rule sets (a job's
+	// policy sidestepped through the other name) and two commands of one
+	// name; only the same spelling can be caught here (a numeric id and a
+	// path of one project cannot, offline).
+	named := map[string]string{}
+	if c.GitLab != nil && c.GitLab.Project != "" {
+		named[strings.ToLower(strings.Trim(c.GitLab.Project, "/ "))] = "[gitlab] project"
+	}
+	for _, alias := range slices.Sorted(maps.Keys(c.Projects)) {
+		sec := "projects." + alias
+		key := strings.ToLower(strings.Trim(c.Projects[alias].Path, "/ "))
+		if key == "" {
+			continue
+		}
+		if other, ok := named[key]; ok {
+			ps = append(ps, Problem{Line: at(sec, "path"), Key: []string{sec, "path"},
+				What: fmt.Sprintf("%q is already configured as %s: one project would have two names and two sets of job rules", c.Projects[alias].Path, other),
+				Fix:  "configure each GitLab project once; give it one alias"})
+			continue
+		}
+		named[key] = "[" + sec + "]"
 	}
 	for alias, p := range c.Projects {
 		sec := "projects." + alias
