@@ -13,7 +13,9 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/bottest"
+	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/seal"
@@ -211,5 +213,64 @@ func TestReviewTwoReplicasRefreshingAtOnceDeleteTheLink(t *testing.T) {
 	}
 	if _, err := st.GetIdentity(context.Background(), "test:U-alice"); errors.Is(err, store.ErrNotFound) {
 		t.Fatal("the link was deleted although replica a holds a fresh pair GitLab honours")
+	}
+}
+
+// replies records a handler's replies.
+type replies struct {
+	mu  sync.Mutex
+	got []bot.Reply
+}
+
+func (r *replies) Reply(_ context.Context, rep bot.Reply) (bot.Sent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, rep)
+	return bot.Sent{}, nil
+}
+
+func (r *replies) Update(ctx context.Context, _ bot.Sent, rep bot.Reply) (bot.Sent, error) {
+	return r.Reply(ctx, rep)
+}
+
+// TestReviewUnlinkDuringRefreshResurrectsTheLink: the user sends a
+// command (its actor is being refreshed: GitLab already issued the new
+// pair) and `unlink` at once. unlink revokes the stored (old) pair and
+// deletes the link, answering "Unlinked ... tokens were revoked"; then the
+// refresh saves the new pair: the link is back, with live tokens the bot
+// goes on acting with, although the user was told it stopped.
+func TestReviewUnlinkDuringRefreshResurrectsTheLink(t *testing.T) {
+	hold := &holdToken{answered: make(chan struct{}), release: make(chan struct{})}
+	p, fake, st := reviewPlugin(t, hold, nil)
+	actorDone := make(chan error, 1)
+	go func() { _, err := p.Actor(context.Background(), "test:U-alice"); actorDone <- err }()
+	<-hold.answered
+	w := &replies{}
+	m := bot.Message{Platform: "test", Sender: bot.User{ID: "U-alice"}, Conversation: bot.Conversation{ChannelID: "D1", Direct: true}}
+	// unlink's revocations go through the same transport: let them pass.
+	unlinkDone := make(chan error, 1)
+	go func() { unlinkDone <- p.unlink(context.Background(), w, &commands.Request{Message: m, Command: "unlink"}) }()
+	select {
+	case err := <-unlinkDone:
+		if err != nil {
+			t.Fatalf("unlink: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		close(hold.release)
+		t.Fatal("unlink waited for the refresh (it should: that is the fix); not the bug")
+	}
+	close(hold.release)
+	<-actorDone
+	w.mu.Lock()
+	t.Logf("unlink answered: %q", w.got[len(w.got)-1].Title)
+	w.mu.Unlock()
+	if id, err := st.GetIdentity(context.Background(), "test:U-alice"); err == nil {
+		live := 0
+		for _, tok := range fake.OAuthTokens() {
+			if !tok.Revoked {
+				live++
+			}
+		}
+		t.Fatalf("after unlink the link of %s is stored again (%d live OAuth tokens in GitLab): the bot still acts as the user", id.GitLabUsername, live)
 	}
 }
