@@ -3,13 +3,19 @@ package identity
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/bot/bottest"
+	"github.com/chatops-dev/chatops/commands"
+	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/gitlab/gitlabtest"
 	"github.com/chatops-dev/chatops/store"
 	"github.com/chatops-dev/chatops/store/seal"
@@ -72,5 +78,148 @@ func TestRefreshRaceKeepsTheLink(t *testing.T) {
 	}
 	if _, err := st.GetIdentity(ctx, "test:U-alice"); err != nil {
 		t.Fatalf("the link was deleted: %v", err)
+	}
+}
+
+// refreshPlugin returns the plugin with alice linked by a token that
+// expires within RefreshBefore (every Actor refreshes), its GitLab, and
+// its store (wrap, if set, wraps the store the plugin uses).
+func refreshPlugin(t *testing.T, tr http.RoundTripper, wrap func(store.Store) store.Store) (*Plugin, *gitlabtest.Server, store.Store) {
+	t.Helper()
+	fake := gitlabtest.New(gitlabtest.Options{})
+	t.Cleanup(fake.Close)
+	fake.AddUser("alice", gitlabtest.Developer)
+	fake.SetTokenLifetime(time.Minute) // below RefreshBefore: every Actor refreshes
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
+	var s store.Store = st
+	if wrap != nil {
+		s = wrap(st)
+	}
+	p, err := New(Options{GitLabURL: fake.URL(), ClientID: "app", Store: s, Sealer: sealer, Logger: bottest.Quiet(),
+		HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, refresh := fake.IssueToken("alice")
+	if err := p.save(context.Background(), "test:U-alice", 1, "alice",
+		&oauth2.Token{AccessToken: access, RefreshToken: refresh, Expiry: time.Now().Add(time.Minute)}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return p, fake, st
+}
+
+// holdToken lets GitLab answer /oauth/token, then holds the answer until
+// release is closed: the replica that won the rotation is slow to save.
+type holdToken struct {
+	answered chan struct{}
+	release  chan struct{}
+	once     sync.Once
+}
+
+func (h *holdToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if strings.HasSuffix(r.URL.Path, "/oauth/token") {
+		h.once.Do(func() { close(h.answered) })
+		<-h.release
+	}
+	return resp, err
+}
+
+// replies records a handler's replies.
+type replies struct {
+	mu  sync.Mutex
+	got []bot.Reply
+}
+
+func (r *replies) Reply(_ context.Context, rep bot.Reply) (bot.Sent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, rep)
+	return bot.Sent{}, nil
+}
+
+func (r *replies) Update(ctx context.Context, _ bot.Sent, rep bot.Reply) (bot.Sent, error) {
+	return r.Reply(ctx, rep)
+}
+
+// TestUnlinkDuringRefreshLeavesNoLink: `unlink` sent while a command's
+// actor is being refreshed (GitLab already issued the new pair) waits for
+// the refresh, then revokes the pair it saved and deletes the link: the
+// refresh does not bring the link back with live tokens after the user
+// was told they were revoked.
+func TestUnlinkDuringRefreshLeavesNoLink(t *testing.T) {
+	hold := &holdToken{answered: make(chan struct{}), release: make(chan struct{})}
+	p, fake, st := refreshPlugin(t, hold, nil)
+	actorDone := make(chan error, 1)
+	go func() { _, err := p.Actor(context.Background(), "test:U-alice"); actorDone <- err }()
+	<-hold.answered
+	w := &replies{}
+	m := bot.Message{Platform: "test", Sender: bot.User{ID: "U-alice"}, Conversation: bot.Conversation{ChannelID: "D1", Direct: true}}
+	unlinkDone := make(chan error, 1)
+	go func() {
+		unlinkDone <- p.unlink(context.Background(), w, &commands.Request{Message: m, Command: "unlink"})
+	}()
+	time.Sleep(200 * time.Millisecond) // time for an unlink that does not wait to overtake the refresh
+	close(hold.release)
+	if err := <-actorDone; err != nil {
+		t.Errorf("Actor: %v", err)
+	}
+	if err := <-unlinkDone; err != nil {
+		t.Fatalf("unlink: %v", err)
+	}
+	w.mu.Lock()
+	if last := w.got[len(w.got)-1]; last.Status != bot.StatusSuccess {
+		t.Errorf("unlink answered [%s] %q: %q", last.Status, last.Title, last.Text)
+	}
+	w.mu.Unlock()
+	noLink(t, fake, st)
+}
+
+// TestUnlinkOnAnotherReplicaDuringRefreshLeavesNoLink: `unlink` handled by
+// another replica (which does not share this one's lock) while this one
+// refreshes: the refresh finds the link gone when it saves, does not store
+// it again, revokes the pair GitLab just issued, and acts unlinked.
+func TestUnlinkOnAnotherReplicaDuringRefreshLeavesNoLink(t *testing.T) {
+	hold := &holdToken{answered: make(chan struct{}), release: make(chan struct{})}
+	a, fake, st := refreshPlugin(t, hold, nil)
+	b, err := New(Options{GitLabURL: fake.URL(), ClientID: "app", Store: st, Sealer: a.opts.Sealer, Logger: bottest.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		actor gitlab.Actor
+		err   error
+	}
+	actorDone := make(chan result, 1)
+	go func() { act, err := a.Actor(context.Background(), "test:U-alice"); actorDone <- result{act, err} }()
+	<-hold.answered
+	w := &replies{}
+	m := bot.Message{Platform: "test", Sender: bot.User{ID: "U-alice"}, Conversation: bot.Conversation{ChannelID: "D1", Direct: true}}
+	if err := b.unlink(context.Background(), w, &commands.Request{Message: m, Command: "unlink"}); err != nil {
+		t.Fatalf("unlink: %v", err)
+	}
+	close(hold.release)
+	r := <-actorDone
+	if r.err != nil || r.actor.Token != "" {
+		t.Errorf("Actor after unlink = %+v, %v; want the unlinked actor", r.actor, r.err)
+	}
+	noLink(t, fake, st)
+}
+
+// noLink fails t if alice's link is stored or any OAuth token is live.
+func noLink(t *testing.T, fake *gitlabtest.Server, st store.Store) {
+	t.Helper()
+	if id, err := st.GetIdentity(context.Background(), "test:U-alice"); err == nil {
+		t.Errorf("after unlink the link of %s is stored again: the bot still acts as the user", id.GitLabUsername)
+	}
+	for _, tok := range fake.OAuthTokens() {
+		if !tok.Revoked {
+			t.Errorf("after unlink a token of %s is live in GitLab", tok.Username)
+		}
 	}
 }

@@ -33,18 +33,27 @@ func (p *Plugin) open(identity string, sealed []byte) (string, error) {
 	return string(b), nil
 }
 
-// save records a link with tok sealed.
-func (p *Plugin) save(ctx context.Context, identity string, userID int64, username string, tok *oauth2.Token, linked time.Time) error {
+// sealed returns the link of identity to the GitLab user with tok sealed.
+func (p *Plugin) sealed(identity string, userID int64, username string, tok *oauth2.Token, linked time.Time) (*store.Identity, error) {
 	access, err := p.seal(identity, tok.AccessToken)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	refresh, err := p.seal(identity, tok.RefreshToken)
 	if err != nil {
+		return nil, err
+	}
+	return &store.Identity{Chat: identity, GitLabUserID: userID, GitLabUsername: username,
+		AccessToken: access, RefreshToken: refresh, ExpiresAt: tok.Expiry, LinkedAt: linked}, nil
+}
+
+// save records a link with tok sealed.
+func (p *Plugin) save(ctx context.Context, identity string, userID int64, username string, tok *oauth2.Token, linked time.Time) error {
+	id, err := p.sealed(identity, userID, username, tok, linked)
+	if err != nil {
 		return err
 	}
-	return p.opts.Store.SaveIdentity(ctx, &store.Identity{Chat: identity, GitLabUserID: userID, GitLabUsername: username,
-		AccessToken: access, RefreshToken: refresh, ExpiresAt: tok.Expiry, LinkedAt: linked})
+	return p.opts.Store.SaveIdentity(ctx, id)
 }
 
 // Actor returns who identity acts as in GitLab: the linked user with a
@@ -64,7 +73,9 @@ func (p *Plugin) Actor(ctx context.Context, identity string) (gitlab.Actor, erro
 		return unlinked, err
 	}
 	if !id.ExpiresAt.IsZero() && time.Until(id.ExpiresAt) < p.opts.RefreshBefore {
-		if id, err = p.refresh(ctx, identity); err != nil {
+		if id, err = p.refresh(ctx, identity); errors.Is(err, store.ErrNotFound) {
+			return unlinked, nil // unlinked meanwhile
+		} else if err != nil {
 			return unlinked, err
 		}
 	}
@@ -116,11 +127,46 @@ func (p *Plugin) refresh(ctx context.Context, identity string) (*store.Identity,
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = rt // the server kept the refresh token
 	}
-	if err := p.save(ctx, identity, id.GitLabUserID, id.GitLabUsername, tok, id.LinkedAt); err != nil {
+	return p.saveRefreshed(ctx, id, tok)
+}
+
+// saveRefreshed saves tok, the pair GitLab issued for the link id, only
+// over a link that still holds the refresh token id was read with: a save
+// over a link deleted meanwhile (`unlink` by another replica, which does
+// not share this one's lock) would bring it back, with live tokens the
+// user was told were revoked. A link gone or replaced has tok revoked, as
+// nobody holds it any more; the link stored now, if any, is returned.
+func (p *Plugin) saveRefreshed(ctx context.Context, id *store.Identity, tok *oauth2.Token) (*store.Identity, error) {
+	next, err := p.sealed(id.Chat, id.GitLabUserID, id.GitLabUsername, tok, id.LinkedAt)
+	if err != nil {
 		return nil, err
 	}
-	p.opts.Logger.Info("linked user's GitLab token refreshed", "identity", identity, "gitlab_user", id.GitLabUsername)
-	return p.opts.Store.GetIdentity(ctx, identity)
+	saved, err := p.opts.Store.SaveIdentityIf(ctx, next, id.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	if saved {
+		p.opts.Logger.Info("linked user's GitLab token refreshed", "identity", id.Chat, "gitlab_user", id.GitLabUsername)
+		return next, nil
+	}
+	p.opts.Logger.Info("link unlinked or replaced while its token was refreshed; revoking the new pair", "identity", id.Chat, "gitlab_user", id.GitLabUsername)
+	p.revokeTokens(ctx, id.Chat, tok.RefreshToken, tok.AccessToken)
+	return p.opts.Store.GetIdentity(ctx, id.Chat)
+}
+
+// revokeTokens revokes tokens best-effort: they belong to no stored link
+// (a pair replaced by a relink, or issued for a link deleted meanwhile),
+// so they must not stay live in GitLab; a failure is only logged, as
+// nobody can use them from chat any more.
+func (p *Plugin) revokeTokens(ctx context.Context, identity string, tokens ...string) {
+	for _, tok := range tokens {
+		if tok == "" {
+			continue
+		}
+		if err := p.revoke(ctx, tok); err != nil {
+			p.opts.Logger.Warn("could not revoke a GitLab token no link holds any more", "identity", identity, "err", err)
+		}
+	}
 }
 
 // deviceCodeData binds a sealed device code to its identity, and keeps it
