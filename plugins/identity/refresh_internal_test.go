@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -221,5 +222,105 @@ func noLink(t *testing.T, fake *gitlabtest.Server, st store.Store) {
 		if !tok.Revoked {
 			t.Errorf("after unlink a token of %s is live in GitLab", tok.Username)
 		}
+	}
+}
+
+// cancelAfterToken cancels a context once GitLab's /oauth/token answer
+// is in hand: the command asking for the actor was cut (shutdown grace
+// over, the request's deadline) right after GitLab rotated the tokens.
+type cancelAfterToken struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfterToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	if err == nil && cancel != nil && strings.HasSuffix(r.URL.Path, "/oauth/token") {
+		cancel()
+	}
+	return resp, err
+}
+
+// TestRefreshCutAfterRotationKeepsTheLink: a command whose context ends
+// while its refresh is under way (GitLab already rotated the pair) still
+// has the new pair saved: the old refresh token is spent, so a pair left
+// unsaved would have the next command find the link broken and delete it.
+func TestRefreshCutAfterRotationKeepsTheLink(t *testing.T) {
+	tr := &cancelAfterToken{}
+	p, fake, st := refreshPlugin(t, tr, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	tr.mu.Lock()
+	tr.cancel = cancel
+	tr.mu.Unlock()
+	_, err := p.Actor(ctx, "test:U-alice")
+	t.Logf("first Actor (cut): %v", err)
+	tr.mu.Lock()
+	tr.cancel = nil
+	tr.mu.Unlock()
+	if fake.Refreshes() != 1 {
+		t.Fatalf("%d refreshes, want 1", fake.Refreshes())
+	}
+	// The next command, with a live context.
+	if _, err := p.Actor(context.Background(), "test:U-alice"); err != nil {
+		t.Errorf("next command: %v (the rotated pair GitLab issued was never saved)", err)
+	}
+	if _, err := st.GetIdentity(context.Background(), "test:U-alice"); errors.Is(err, store.ErrNotFound) {
+		t.Fatal("the link was deleted although the user never revoked it")
+	}
+}
+
+// failSaveOnce fails the first save of a link (SaveIdentity or
+// SaveIdentityIf) once armed, as a store's bad moment.
+type failSaveOnce struct {
+	store.Store
+	mu     sync.Mutex
+	armed  bool
+	failed bool
+}
+
+// fail reports whether this save is the one to fail.
+func (f *failSaveOnce) fail() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	first := f.armed && !f.failed
+	if f.armed {
+		f.failed = true
+	}
+	return first
+}
+
+func (f *failSaveOnce) SaveIdentity(ctx context.Context, id *store.Identity) error {
+	if f.fail() {
+		return errors.New("database is locked")
+	}
+	return f.Store.SaveIdentity(ctx, id)
+}
+
+func (f *failSaveOnce) SaveIdentityIf(ctx context.Context, id *store.Identity, refresh []byte) (bool, error) {
+	if f.fail() {
+		return false, errors.New("database is locked")
+	}
+	return f.Store.SaveIdentityIf(ctx, id, refresh)
+}
+
+// TestRefreshSaveFailureIsRetried: one failed write of the rotated pair
+// (a transient store error) is retried: the old refresh token is spent in
+// GitLab, so a pair that only lived in memory would lose the link.
+func TestRefreshSaveFailureIsRetried(t *testing.T) {
+	var fs *failSaveOnce
+	p, _, st := refreshPlugin(t, http.DefaultTransport, func(s store.Store) store.Store { fs = &failSaveOnce{Store: s}; return fs })
+	fs.mu.Lock()
+	fs.armed = true
+	fs.mu.Unlock()
+	_, err := p.Actor(context.Background(), "test:U-alice")
+	t.Logf("first Actor (save failed): %v", err)
+	if _, err := p.Actor(context.Background(), "test:U-alice"); err != nil {
+		t.Errorf("next command: %v", err)
+	}
+	if _, err := st.GetIdentity(context.Background(), "test:U-alice"); errors.Is(err, store.ErrNotFound) {
+		t.Fatal("the link was deleted after one failed store write")
 	}
 }

@@ -9,8 +9,17 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/chatops-dev/chatops/bot/retry"
 	"github.com/chatops-dev/chatops/gitlab"
 	"github.com/chatops-dev/chatops/store"
+)
+
+const (
+	// refreshTimeout bounds a refresh's exchange with GitLab and the save
+	// of the new pair, which outlive the command that asked.
+	refreshTimeout = 30 * time.Second
+	// saveAttempts is how many times a refreshed pair's save is tried.
+	saveAttempts = 4
 )
 
 // seal encrypts a token bound to the identity it belongs to.
@@ -105,8 +114,17 @@ func (p *Plugin) refresh(ctx context.Context, identity string) (*store.Identity,
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // the command is over: leave the token unspent
+	}
+	// Once GitLab rotated the pair the old refresh token is spent, and a
+	// new pair not saved loses the link: the exchange and the save run to
+	// their end, bounded, whatever becomes of the command that asked (as
+	// complete does for a granted link).
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
 	// Without an access token the source goes straight to the refresh.
-	tok, err := p.oauth.TokenSource(p.oauthContext(ctx), &oauth2.Token{RefreshToken: rt}).Token()
+	tok, err := p.oauth.TokenSource(p.oauthContext(rctx), &oauth2.Token{RefreshToken: rt}).Token()
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response.StatusCode == 401) {
 		// Another replica sharing the store may have refreshed first: the
@@ -127,7 +145,7 @@ func (p *Plugin) refresh(ctx context.Context, identity string) (*store.Identity,
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = rt // the server kept the refresh token
 	}
-	return p.saveRefreshed(ctx, id, tok)
+	return p.saveRefreshed(rctx, id, tok)
 }
 
 // saveRefreshed saves tok, the pair GitLab issued for the link id, only
@@ -141,13 +159,29 @@ func (p *Plugin) saveRefreshed(ctx context.Context, id *store.Identity, tok *oau
 	if err != nil {
 		return nil, err
 	}
-	saved, err := p.opts.Store.SaveIdentityIf(ctx, next, id.RefreshToken)
-	if err != nil {
-		return nil, err
+	// The store's bad moment must not lose the pair (the old refresh
+	// token is spent): the save is retried, a few times.
+	backoff := retry.Backoff{Min: 250 * time.Millisecond, Max: 2 * time.Second}
+	var saved bool
+	for attempt := 0; ; attempt++ {
+		if saved, err = p.opts.Store.SaveIdentityIf(ctx, next, id.RefreshToken); err == nil {
+			break
+		}
+		if attempt+1 >= saveAttempts || !retry.Sleep(ctx, backoff.Wait(attempt)) {
+			p.opts.Logger.Error("could not save a linked user's refreshed GitLab token; the link will stop working",
+				"identity", id.Chat, "gitlab_user", id.GitLabUsername, "attempts", attempt+1, "err", err)
+			return nil, err
+		}
+		p.opts.Logger.Warn("could not save a linked user's refreshed GitLab token; retrying", "identity", id.Chat, "err", err)
 	}
 	if saved {
 		p.opts.Logger.Info("linked user's GitLab token refreshed", "identity", id.Chat, "gitlab_user", id.GitLabUsername)
 		return next, nil
+	}
+	// An attempt reported failed may have been stored all the same (the
+	// connection lost after the commit): the pair stored is then ours.
+	if now, err := p.opts.Store.GetIdentity(ctx, id.Chat); err == nil && bytes.Equal(now.RefreshToken, next.RefreshToken) {
+		return now, nil
 	}
 	p.opts.Logger.Info("link unlinked or replaced while its token was refreshed; revoking the new pair", "identity", id.Chat, "gitlab_user", id.GitLabUsername)
 	p.revokeTokens(ctx, id.Chat, tok.RefreshToken, tok.AccessToken)
