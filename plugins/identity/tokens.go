@@ -20,6 +20,12 @@ const (
 	refreshTimeout = 30 * time.Second
 	// saveAttempts is how many times a refreshed pair's save is tried.
 	saveAttempts = 4
+	// rotationWait is how long a refresh GitLab refused waits for another
+	// replica, whose refresh GitLab answered first, to save its pair
+	// before the link is taken for broken; rotationPoll is how often the
+	// link is re-read meanwhile.
+	rotationWait = 5 * time.Second
+	rotationPoll = 250 * time.Millisecond
 )
 
 // seal encrypts a token bound to the identity it belongs to.
@@ -127,17 +133,7 @@ func (p *Plugin) refresh(ctx context.Context, identity string) (*store.Identity,
 	tok, err := p.oauth.TokenSource(p.oauthContext(rctx), &oauth2.Token{RefreshToken: rt}).Token()
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response.StatusCode == 401) {
-		// Another replica sharing the store may have refreshed first: the
-		// rotation then spent the token this one used. Its new pair is
-		// the link's, and still good.
-		if now, gerr := p.opts.Store.GetIdentity(ctx, identity); gerr == nil && !bytes.Equal(now.RefreshToken, id.RefreshToken) {
-			return now, nil
-		}
-		p.opts.Logger.Warn("GitLab refused a linked user's refresh token; link deleted", "identity", identity, "gitlab_user", id.GitLabUsername, "reason", describe(err))
-		if derr := p.opts.Store.DeleteIdentity(ctx, identity); derr != nil {
-			return nil, derr
-		}
-		return nil, errLinkBroken
+		return p.refused(ctx, id, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("identity: refreshing the GitLab token of %s: %s", identity, describe(err))
@@ -146,6 +142,41 @@ func (p *Plugin) refresh(ctx context.Context, identity string) (*store.Identity,
 		tok.RefreshToken = rt // the server kept the refresh token
 	}
 	return p.saveRefreshed(rctx, id, tok)
+}
+
+// refused handles GitLab refusing the refresh token id was read with.
+// Another replica sharing the store may have refreshed first, the
+// rotation spending this token: its new pair is the link's and still
+// good, but it may not be saved yet, so the link is re-read for up to
+// rotationWait before it is given up. Then it is deleted only if it
+// still holds the refused token, so a pair saved at the last moment is
+// kept and used.
+func (p *Plugin) refused(ctx context.Context, id *store.Identity, cause error) (*store.Identity, error) {
+	deadline := time.Now().Add(rotationWait)
+	for {
+		now, err := p.opts.Store.GetIdentity(ctx, id.Chat)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, err // unlinked meanwhile
+		case err == nil && !bytes.Equal(now.RefreshToken, id.RefreshToken):
+			return now, nil
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		if !retry.Sleep(ctx, rotationPoll) {
+			return nil, ctx.Err()
+		}
+	}
+	deleted, err := p.opts.Store.DeleteIdentityIf(ctx, id.Chat, id.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	if !deleted {
+		return p.opts.Store.GetIdentity(ctx, id.Chat) // refreshed, relinked or unlinked just now
+	}
+	p.opts.Logger.Warn("GitLab refused a linked user's refresh token; link deleted", "identity", id.Chat, "gitlab_user", id.GitLabUsername, "reason", describe(cause))
+	return nil, errLinkBroken
 }
 
 // saveRefreshed saves tok, the pair GitLab issued for the link id, only
