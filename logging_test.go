@@ -9,10 +9,10 @@ import (
 	"github.com/chatops-dev/chatops/bot/config"
 )
 
-// TestReviewRedactsProjectTokens: a [projects.<alias>] token is a GitLab
-// credential like [gitlab] token; a library error quoting it must not
-// leak it into the logs.
-func TestReviewRedactsProjectTokens(t *testing.T) {
+// TestRedactsProjectTokens: a [projects.<alias>] token is a GitLab
+// credential like [gitlab] token; a library error quoting it is logged
+// with the token redacted.
+func TestRedactsProjectTokens(t *testing.T) {
 	const projectToken = "glpat-project-only-secret-123"
 	cfg := &config.Config{
 		GitLab:   &config.GitLab{URL: "https://gitlab.example.com", Token: "glpat-main-secret-456", Project: "g/main"},
