@@ -54,8 +54,10 @@ func logLevel(configured string, interactive, verbose bool) slog.Level {
 }
 
 // redactor returns a function replacing every secret of cfg (tokens,
-// Mattermost's slash command tokens, the webhook secret, a password in
-// the store URL) with "[redacted]".
+// [projects.<alias>] tokens among them, Mattermost's slash command
+// tokens, the webhook secret, the store's secret key, a password in the
+// store URL) with "[redacted]". The OAuth client id is public (the
+// application has no secret) and is not redacted.
 func redactor(cfg *config.Config) func(string) string {
 	var secrets []string
 	add := func(s string) {
@@ -68,6 +70,11 @@ func redactor(cfg *config.Config) func(string) string {
 	if g := cfg.GitLab; g != nil {
 		add(g.Token)
 		add(g.WebhookSecret)
+	}
+	// A project's own token is a GitLab credential like [gitlab] token,
+	// quoted as readily by a failing request's error.
+	for _, p := range cfg.Projects {
+		add(p.Token)
 	}
 	add(cfg.Store.SecretKey)
 	if s := cfg.Slack; s != nil {

@@ -310,6 +310,17 @@ type Store interface {
 	// DeleteIdentity removes the link of chat; deleting a link that does
 	// not exist is not an error.
 	DeleteIdentity(ctx context.Context, chat string) error
+	// SaveIdentityIf stores id like SaveIdentity, but only over a link of
+	// id.Chat that still holds the sealed refresh token refresh; it
+	// reports whether it stored (false, nil: the link is gone or holds
+	// another token). A refreshed pair is saved with it, so a link
+	// unlinked, relinked or refreshed by another process meanwhile is not
+	// overwritten or brought back.
+	SaveIdentityIf(ctx context.Context, id *Identity, refresh []byte) (bool, error)
+	// DeleteIdentityIf removes the link of chat only if it still holds
+	// the sealed refresh token refresh, and reports whether it did: a link
+	// refreshed by another process since it was read is kept.
+	DeleteIdentityIf(ctx context.Context, chat string, refresh []byte) (bool, error)
 
 	// CreatePendingLink stores a pending link (see PendingLink), with no
 	// Answer (l.Answer is ignored and cleared). It sets CreatedAt and

@@ -297,3 +297,27 @@ func TestDeployObeysJobPolicy(t *testing.T) {
 		t.Fatalf("played %d times", n)
 	}
 }
+
+// TestRetryOfADeployIsRefused: `retry` of a deploy's run is refused with
+// a pointer to `deploy <from> to <to>`, rather than served as a `run` of
+// the manual job (a new pipeline at the branch's head, not a promotion of
+// what the source environment runs), and creates no pipeline.
+func TestRetryOfADeployIsRefused(t *testing.T) {
+	e := plugintest.New(t, plugintest.CI)
+	pushed(t, e, "deploy-production")
+	if r := e.Say("alice", "C1", "deploy staging to production"); r.Status != bot.StatusSuccess {
+		t.Fatalf("deploy: %q / %q", r.Title, r.Text)
+	}
+	before := len(e.GL.Pipelines())
+	r := e.Say("alice", "C1", "retry")
+	t.Logf("retry answered [%s] %q / %q", r.Status, r.Title, r.Text)
+	if strings.Contains(r.Text, "CHATOPS_JOB") || strings.Contains(r.Title, "created no pipeline") {
+		t.Errorf("retry of a deploy was served as run deploy-production: %q / %q", r.Title, r.Text)
+	}
+	if !strings.Contains(r.Text, "deploy <from> to <to>") {
+		t.Errorf("retry of a deploy does not point to the deploy command: %q / %q", r.Title, r.Text)
+	}
+	if n := len(e.GL.Pipelines()); n != before {
+		t.Fatalf("retry of a deploy created %d new pipeline(s) (a run of deploy-production on the branch head), answering %q", n-before, r.Title)
+	}
+}

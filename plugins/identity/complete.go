@@ -193,10 +193,30 @@ func (p *Plugin) record(ctx context.Context, identity string, log *slog.Logger, 
 		log.Warn("link not recorded: GitLab did not say whose the token is", "err", err)
 		return (&bot.Refusal{Title: "GitLab did not say who you are", Text: "The link was not recorded: " + err.Error() + ". Try `link` again."}).Reply()
 	}
-	if err := p.save(ctx, identity, u.ID, u.Username, tok, time.Now()); err != nil {
+	// Under the refresh lock, so the pair replaced is not one a refresh
+	// here is rotating; a refresh on another replica finds the link
+	// replaced when it saves and revokes its own pair (saveRefreshed).
+	mu := p.refreshLock(identity)
+	mu.Lock()
+	old, oerr := p.opts.Store.GetIdentity(ctx, identity)
+	err = p.save(ctx, identity, u.ID, u.Username, tok, time.Now())
+	mu.Unlock()
+	if err != nil {
 		log.Error("link not recorded", "gitlab_user", u.Username, "err", err)
 		return bot.Reply{Status: bot.StatusError, Title: "link failed",
 			Text: "GitLab approved, but the bot could not record the link. Try `link` again, and tell the bot's operators if it keeps happening."}
+	}
+	if oerr == nil {
+		// A relink replaced the previous pair: revoke it, best-effort, or
+		// it stays live in GitLab, known to nobody, and `unlink` would
+		// revoke only the new one.
+		var tokens []string
+		for _, sealed := range [][]byte{old.RefreshToken, old.AccessToken} {
+			if t, err := p.open(identity, sealed); err == nil {
+				tokens = append(tokens, t)
+			}
+		}
+		p.revokeTokens(ctx, identity, tokens...)
 	}
 	log.Info("chat identity linked to GitLab", "gitlab_user", u.Username, "gitlab_user_id", u.ID)
 	return linked(u.Username)

@@ -185,3 +185,25 @@ func secondLinkRefused(t *testing.T, first, second *env) string {
 	}
 	return code
 }
+
+// TestRelinkRevokesTheOldTokens: `link` by a user who is linked already
+// revokes the pair it replaces, so no token stays live in GitLab known to
+// nobody, and `unlink` afterwards leaves none.
+func TestRelinkRevokesTheOldTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gitlab.ActAsBot, true)
+	e.link("alice", "alice")
+	e.link("alice", "alice")
+	if n := len(e.gl.OAuthTokens()); n != 2 {
+		t.Fatalf("%d OAuth tokens issued, want 2", n)
+	}
+	if tok := e.gl.OAuthTokens()[0]; !tok.Revoked {
+		t.Errorf("after link, link again: the first pair of %s is still live in GitLab", tok.Username)
+	}
+	e.say("alice", dmOf("alice"), "unlink")
+	for _, tok := range e.gl.OAuthTokens() {
+		if !tok.Revoked {
+			t.Errorf("after link, link again, unlink: a token of %s is still live in GitLab", tok.Username)
+		}
+	}
+}

@@ -64,12 +64,19 @@ func (p *Plugin) unlinkedRule(user string) string {
 
 // unlink revokes the caller's tokens in GitLab and deletes the link. The
 // link is deleted even when GitLab does not confirm the revocation: the
-// bot must stop acting as the user either way.
+// bot must stop acting as the user either way. It holds the identity's
+// refresh lock, so a refresh under way here finishes first and the pair
+// revoked is the one it saved, not the one it spent; a refresh on another
+// replica finds the link gone when it saves and revokes its pair itself
+// (saveRefreshed).
 func (p *Plugin) unlink(ctx context.Context, w bot.Responder, r *commands.Request) error {
 	identity := r.Message.Identity()
 	if p.oauth == nil {
 		return &bot.Refusal{Title: "Linking is off", Text: "There is nothing to unlink."}
 	}
+	mu := p.refreshLock(identity)
+	mu.Lock()
+	defer mu.Unlock()
 	id, err := p.opts.Store.GetIdentity(ctx, identity)
 	if errors.Is(err, store.ErrNotFound) {
 		_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "You are not linked", Text: "There is nothing to unlink."})

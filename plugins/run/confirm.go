@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,13 +41,15 @@ func (p *Plugin) confirmCommand() commands.Command {
 
 // ask stores a confirmation for the run m asked for and posts what will
 // run, with a button and the code to type. Nothing runs until the
-// requester confirms.
-func (p *Plugin) ask(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, plan gitlab.Plan, ref string) error {
+// requester confirms. rawArgs are the arguments as typed: confirm hands
+// them to start, which parses the NAME=value variables out again (plan.Args
+// has them removed already, so storing it would run without them).
+func (p *Plugin) ask(ctx context.Context, w bot.Responder, m bot.Message, proj *Project, plan gitlab.Plan, ref, rawArgs string) error {
 	c := &store.Confirmation{
 		Code: newCode(), Requester: m.Identity(), UserID: m.Sender.ID,
 		Platform: m.Platform, ChannelID: m.Conversation.ChannelID, ThreadID: m.Conversation.ThreadID,
 		Direct: m.Conversation.Direct, Handle: m.Conversation.Handle,
-		Project: proj.Path, Job: plan.Job, Ref: ref, Args: plan.Args,
+		Project: proj.Path, Job: plan.Job, Ref: ref, Args: rawArgs,
 		ExpiresAt: time.Now().Add(p.opts.ConfirmFor),
 	}
 	if err := p.opts.Store.CreateConfirmation(ctx, c); err != nil {
@@ -58,7 +62,8 @@ func (p *Plugin) ask(ctx context.Context, w bot.Responder, m bot.Message, proj *
 	r := bot.Reply{
 		Status: bot.StatusInfo,
 		Title:  fmt.Sprintf("Run %s in %s? It needs your confirmation", plan.Job, proj.Name()),
-		Fields: []bot.Field{{Name: "Job", Value: plan.Job}, {Name: "Ref", Value: plan.Ref}, {Name: "Arguments", Value: args}, {Name: "Project", Value: proj.Path}},
+		Fields: []bot.Field{{Name: "Job", Value: plan.Job}, {Name: "Ref", Value: plan.Ref}, {Name: "Arguments", Value: args},
+			{Name: "Variables", Value: describeVariables(plan.Variables)}, {Name: "Project", Value: proj.Path}},
 		Text: fmt.Sprintf("Only the person who asked can confirm, within %s: click Run, or type: confirm %s",
 			p.opts.ConfirmFor.Round(time.Second), c.Code),
 		Actions: []bot.Action{{ID: "confirm:" + c.Code, Label: "Run " + plan.Job, Style: bot.ActionDanger}},
@@ -111,6 +116,19 @@ func (p *Plugin) confirm(ctx context.Context, w bot.Responder, r *commands.Reque
 			Title: fmt.Sprintf("Confirmed by %s: %s runs in %s", who, c.Job, proj.Name())})
 	}
 	return p.start(ctx, w, m, proj, c.Job, c.Ref, c.Args)
+}
+
+// describeVariables lists chat variables as NAME=value, sorted, so the
+// question shows what the confirmed run will be given.
+func describeVariables(vars map[string]string) string {
+	if len(vars) == 0 {
+		return "(none)"
+	}
+	out := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		out = append(out, k+"="+vars[k])
+	}
+	return strings.Join(out, " ")
 }
 
 func firstNonEmpty(s ...string) string {

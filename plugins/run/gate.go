@@ -85,7 +85,7 @@ func (p *Plugin) gate(ctx context.Context, w bot.Responder, m bot.Message, proj 
 	if err != nil {
 		return false, err
 	}
-	return true, p.ask(ctx, w, m, proj, plan, ref)
+	return true, p.ask(ctx, w, m, proj, plan, ref, args)
 }
 
 // allowed keeps the jobs m's sender may run here, for the job list. A

@@ -181,10 +181,24 @@ func (p *Plugin) cancel(ctx context.Context, w bot.Responder, r *commands.Reques
 }
 
 // retry is `retry [run]`: the same job, arguments and ref as a new run.
+// Only runs started by `run` are retried: a deploy is refused, pointing
+// to the deploy command.
 func (p *Plugin) retry(ctx context.Context, w bot.Responder, r *commands.Request) error {
 	run, err := p.findRun(ctx, r.Message, r.RawArgs, false)
 	if err != nil {
 		return err
+	}
+	if run.Kind != "" && run.Kind != "run" {
+		// A deploy (or any other kind) played a job of an existing
+		// pipeline, promoting what its source ran; a new run of that job
+		// would be a pipeline at the branch's head instead. Refuse rather
+		// than run something else than was asked.
+		how := "Send the " + run.Kind + " command again."
+		if run.Kind == "deploy" {
+			how = "Send `deploy <from> to <to>` again: it promotes what the source environment runs now."
+		}
+		return &bot.Refusal{Title: "Run " + shortID(run.ID) + " was a " + run.Kind + ", which retry does not repeat",
+			Text: "retry starts " + run.Job + " again as a new pipeline at the branch's head, not what the " + run.Kind + " played. " + how}
 	}
 	proj := p.projects.forRun(run)
 	if proj == nil {

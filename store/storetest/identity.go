@@ -53,3 +53,50 @@ func testIdentity(t *testing.T, o Opener) {
 		t.Fatalf("GetIdentity(deleted) = %v, want ErrNotFound", err)
 	}
 }
+
+// testIdentityConditional: SaveIdentityIf and DeleteIdentityIf act only
+// on a link that still holds the refresh token the caller read: not on a
+// link replaced since, nor on one deleted (a save never brings it back).
+func testIdentityConditional(t *testing.T, o Opener) {
+	s := o.Open(t)
+	old := &store.Identity{Chat: "slack:U1", GitLabUserID: 7, GitLabUsername: "alice",
+		AccessToken: []byte("a1"), RefreshToken: []byte("r1"), ExpiresAt: time.Now().Add(time.Hour), LinkedAt: time.Now()}
+	if ok, err := s.SaveIdentityIf(ctx(t), old, []byte("r1")); err != nil || ok {
+		t.Fatalf("SaveIdentityIf with no link stored = %v, %v; want false, nil", ok, err)
+	}
+	if _, err := s.GetIdentity(ctx(t), "slack:U1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SaveIdentityIf created a link: %v", err)
+	}
+	if err := s.SaveIdentity(ctx(t), old); err != nil {
+		t.Fatal(err)
+	}
+	next := *old
+	next.AccessToken, next.RefreshToken, next.ExpiresAt = []byte("a2"), []byte("r2"), time.Now().Add(2*time.Hour)
+	if ok, err := s.SaveIdentityIf(ctx(t), &next, []byte("r0")); err != nil || ok {
+		t.Fatalf("SaveIdentityIf with another refresh token = %v, %v; want false, nil", ok, err)
+	}
+	if got, err := s.GetIdentity(ctx(t), "slack:U1"); err != nil || !reflect.DeepEqual(got, old) {
+		t.Fatalf("after a refused SaveIdentityIf GetIdentity = %+v, %v, want %+v", got, err, old)
+	}
+	if ok, err := s.SaveIdentityIf(ctx(t), &next, []byte("r1")); err != nil || !ok {
+		t.Fatalf("SaveIdentityIf with the stored refresh token = %v, %v; want true, nil", ok, err)
+	}
+	if got, err := s.GetIdentity(ctx(t), "slack:U1"); err != nil || !reflect.DeepEqual(got, &next) {
+		t.Fatalf("after SaveIdentityIf GetIdentity = %+v, %v, want %+v", got, err, &next)
+	}
+	if ok, err := s.DeleteIdentityIf(ctx(t), "slack:U1", []byte("r1")); err != nil || ok {
+		t.Fatalf("DeleteIdentityIf with a replaced refresh token = %v, %v; want false, nil", ok, err)
+	}
+	if _, err := s.GetIdentity(ctx(t), "slack:U1"); err != nil {
+		t.Fatalf("DeleteIdentityIf with a replaced refresh token deleted the link: %v", err)
+	}
+	if ok, err := s.DeleteIdentityIf(ctx(t), "slack:U1", []byte("r2")); err != nil || !ok {
+		t.Fatalf("DeleteIdentityIf with the stored refresh token = %v, %v; want true, nil", ok, err)
+	}
+	if _, err := s.GetIdentity(ctx(t), "slack:U1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetIdentity after DeleteIdentityIf = %v, want ErrNotFound", err)
+	}
+	if ok, err := s.DeleteIdentityIf(ctx(t), "slack:U1", []byte("r2")); err != nil || ok {
+		t.Fatalf("DeleteIdentityIf of a deleted link = %v, %v; want false, nil", ok, err)
+	}
+}

@@ -84,6 +84,7 @@ func Run(t *testing.T, o Opener) {
 		{"ListenEnds", testListenEnds},
 		{"SharedLeasesAndNotify", testSharedLeasesAndNotify},
 		{"Identity", testIdentity},
+		{"IdentityConditional", testIdentityConditional},
 		{"Confirmation", testConfirmation},
 		{"ConfirmationNotYours", testConfirmationNotYours},
 		{"ConfirmationExpired", testConfirmationExpired},

@@ -53,3 +53,35 @@ func (s *Store) DeleteIdentity(ctx context.Context, chat string) error {
 	}
 	return nil
 }
+
+// SaveIdentityIf stores id over the link of id.Chat only if that link
+// still holds the sealed refresh token refresh, reporting whether it did.
+// The check and the write are one statement, so a link deleted (unlink)
+// or replaced (a relink, another replica's refresh) since refresh was read
+// is never written back.
+func (s *Store) SaveIdentityIf(ctx context.Context, id *store.Identity, refresh []byte) (bool, error) {
+	if id.Chat == "" {
+		return false, errors.New("store: saving an identity: empty chat identity")
+	}
+	id.ExpiresAt, id.LinkedAt = store.StoredTime(id.ExpiresAt), store.StoredTime(id.LinkedAt)
+	n, err := s.w.Exec(ctx, `UPDATE identities SET gitlab_user_id = $2, gitlab_username = $3,
+		access_token = $4, refresh_token = $5, expires_at = $6, linked_at = $7
+		WHERE chat = $1 AND refresh_token = $8`,
+		id.Chat, id.GitLabUserID, id.GitLabUsername, nonNil(id.AccessToken), nonNil(id.RefreshToken),
+		s.nullTime(id.ExpiresAt), s.d.Time(id.LinkedAt), nonNil(refresh))
+	if err != nil {
+		return false, fmt.Errorf("store: saving the identity of %s: %w", id.Chat, err)
+	}
+	return n > 0, nil
+}
+
+// DeleteIdentityIf removes the link of chat only if it still holds the
+// sealed refresh token refresh, reporting whether it did: a link another
+// process refreshed or relinked since refresh was read is kept.
+func (s *Store) DeleteIdentityIf(ctx context.Context, chat string, refresh []byte) (bool, error) {
+	n, err := s.w.Exec(ctx, `DELETE FROM identities WHERE chat = $1 AND refresh_token = $2`, chat, nonNil(refresh))
+	if err != nil {
+		return false, fmt.Errorf("store: deleting the identity of %s: %w", chat, err)
+	}
+	return n > 0, nil
+}
