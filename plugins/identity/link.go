@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/chatops-dev/chatops/bot"
+	"github.com/chatops-dev/chatops/bot/retry"
 	"github.com/chatops-dev/chatops/commands"
 	"github.com/chatops-dev/chatops/store"
 )
@@ -41,11 +42,8 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 	waiting := &bot.Refusal{Title: "A link request is already waiting", Text: "Approve the link I sent you, or wait until it expires."}
 	// Checked first so that a refused `link` opens no DM and starts no
 	// flow in GitLab; CreatePendingLink decides for good below.
-	switch _, err := p.opts.Store.GetPendingLink(ctx, identity); {
-	case err == nil:
-		return waiting
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("identity: reading the pending link of %s: %w", identity, err)
+	if err := p.noPendingLink(ctx, identity, waiting); err != nil {
+		return err
 	}
 	id := newLinkID()
 	if !p.reserve(id) {
@@ -124,6 +122,32 @@ func (p *Plugin) link(ctx context.Context, w bot.Responder, r *commands.Request)
 	p.handOver(l)
 	handedOver = true
 	return nil
+}
+
+// endingWait bounds how long `link` waits for the user's previous flow,
+// answered already, to be delivered and deleted: a user who sends `link`
+// the moment "Link declined" arrives must not be told one is waiting.
+const endingWait = 5 * time.Second
+
+// noPendingLink returns nil when identity has no pending link, waiting
+// (bounded) for one whose outcome is being delivered to go; waiting
+// when one is still pending.
+func (p *Plugin) noPendingLink(ctx context.Context, identity string, waiting *bot.Refusal) error {
+	deadline := time.Now().Add(endingWait)
+	for {
+		l, err := p.opts.Store.GetPendingLink(ctx, identity)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("identity: reading the pending link of %s: %w", identity, err)
+		case l.Answer == nil || time.Now().After(deadline):
+			return waiting
+		}
+		if !retry.Sleep(ctx, 50*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
 }
 
 // newPending is the stored form of the flow da for m's sender, leased to

@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/chatops-dev/chatops/bot"
 	"github.com/chatops-dev/chatops/gitlab"
+	"github.com/chatops-dev/chatops/store"
 )
 
 // TestLinkWaitsOutsideTheWorkers: with one worker, a link waiting for
@@ -205,5 +207,34 @@ func TestRelinkRevokesTheOldTokens(t *testing.T) {
 		if !tok.Revoked {
 			t.Errorf("after link, link again, unlink: a token of %s is still live in GitLab", tok.Username)
 		}
+	}
+}
+
+// slowDelete is a store whose DeletePendingLink takes a while, as a
+// loaded database's would: the outcome is delivered before the link is
+// deleted.
+type slowDelete struct{ store.Store }
+
+func (s slowDelete) DeletePendingLink(ctx context.Context, id string) (bool, error) {
+	time.Sleep(time.Second)
+	return s.Store.DeletePendingLink(ctx, id)
+}
+
+// TestLinkRightAfterTheOutcome: a `link` sent the moment the previous
+// one's outcome arrives (its stored flow not yet deleted) starts a new
+// flow; it is not told one is still waiting.
+func TestLinkRightAfterTheOutcome(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, envOpts{actAs: gitlab.ActAsBot, linking: true, wrap: func(s store.Store) store.Store { return slowDelete{s} }})
+	e.dm("alice", "link")
+	e.wait(dmOf("alice"), "Link your GitLab account")
+	e.gl.DenyDevice(e.gl.LastUserCode())
+	e.wait(dmOf("alice"), "Link declined")
+	e.dm("alice", "link")
+	r, ok := e.chat.WaitFor(dmOf("alice"), func(r bot.Reply) bool {
+		return r.Title == "Link your GitLab account" || r.Title == "A link request is already waiting"
+	}, 20*time.Second)
+	if !ok || r.Title != "Link your GitLab account" {
+		t.Fatalf("link right after the outcome = %q: %+v", r.Title, e.chat.Messages(dmOf("alice")))
 	}
 }
