@@ -2,7 +2,9 @@ package gitlabtest
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +27,7 @@ type deviceGrant struct {
 
 // oauthToken is an issued access token.
 type oauthToken struct {
+	seq      int // order of issue
 	username string
 	refresh  string
 	expires  time.Time
@@ -39,6 +42,7 @@ type oauthState struct {
 	slowDown int                     // polls still to answer slow_down
 	lifetime time.Duration           // of access tokens (default 2h, as GitLab)
 	refreshs int                     // refresh_token grants served
+	issued   int                     // access tokens issued
 	pending  int                     // authorization_pending answers
 }
 
@@ -131,7 +135,8 @@ func (s *Server) issueLocked(w http.ResponseWriter, username string) {
 	s.nextID++
 	access := fmt.Sprintf("oauth-access-%s-%d", username, s.nextID)
 	refresh := fmt.Sprintf("oauth-refresh-%s-%d", username, s.nextID)
-	o.access[access] = &oauthToken{username: username, refresh: refresh, expires: time.Now().Add(o.lifetime)}
+	o.issued++
+	o.access[access] = &oauthToken{seq: o.issued, username: username, refresh: refresh, expires: time.Now().Add(o.lifetime)}
 	o.refresh[refresh] = access
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": access, "token_type": "Bearer",
 		"expires_in": int(o.lifetime / time.Second), "refresh_token": refresh, "scope": "api", "created_at": time.Now().Unix()})
@@ -242,12 +247,16 @@ type OAuthToken struct {
 	Revoked                  bool
 }
 
-// OAuthTokens returns every access token issued, in no order.
+// OAuthTokens returns every access token issued, in the order issued
+// (a refresh issues a new one).
 func (s *Server) OAuthTokens() []OAuthToken {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []OAuthToken
-	for tok, t := range s.oauthLocked().access {
+	access := s.oauthLocked().access
+	toks := slices.SortedFunc(maps.Keys(access), func(a, b string) int { return access[a].seq - access[b].seq })
+	out := make([]OAuthToken, 0, len(toks))
+	for _, tok := range toks {
+		t := access[tok]
 		out = append(out, OAuthToken{Token: tok, Refresh: t.refresh, Username: t.username, Revoked: t.revoked})
 	}
 	return out
@@ -276,7 +285,8 @@ func (s *Server) IssueToken(username string) (access, refresh string) {
 	s.nextID++
 	access = fmt.Sprintf("oauth-access-%s-%d", username, s.nextID)
 	refresh = fmt.Sprintf("oauth-refresh-%s-%d", username, s.nextID)
-	o.access[access] = &oauthToken{username: username, refresh: refresh, expires: time.Now().Add(o.lifetime)}
+	o.issued++
+	o.access[access] = &oauthToken{seq: o.issued, username: username, refresh: refresh, expires: time.Now().Add(o.lifetime)}
 	o.refresh[refresh] = access
 	return access, refresh
 }
