@@ -156,18 +156,28 @@ func (s dieAfterAnswer) AnswerPendingLink(ctx context.Context, id string, answer
 	return false, errDied
 }
 
+// A call in flight when the process dies returns nothing either: a dead
+// process acts on no answer (checked after the call, too).
 func (s dieAfterAnswer) AcquirePendingLinks(ctx context.Context, owner string, lease time.Duration, limit int) ([]*store.PendingLink, error) {
 	if s.dead.Load() {
 		return nil, errDied
 	}
-	return s.Store.AcquirePendingLinks(ctx, owner, lease, limit)
+	links, err := s.Store.AcquirePendingLinks(ctx, owner, lease, limit)
+	if s.dead.Load() {
+		return nil, errDied
+	}
+	return links, err
 }
 
 func (s dieAfterAnswer) ExpiredPendingLinks(ctx context.Context) ([]*store.PendingLink, error) {
 	if s.dead.Load() {
 		return nil, errDied
 	}
-	return s.Store.ExpiredPendingLinks(ctx)
+	links, err := s.Store.ExpiredPendingLinks(ctx)
+	if s.dead.Load() {
+		return nil, errDied
+	}
+	return links, err
 }
 
 func (s dieAfterAnswer) DeletePendingLink(ctx context.Context, id string) (bool, error) {
