@@ -166,14 +166,19 @@ func (p *Plugin) cancel(ctx context.Context, w bot.Responder, r *commands.Reques
 				Text: fmt.Sprintf("Only whoever started it (%s) or a Maintainer of %s may; GitLab user %s is not.", run.Requester, proj.Path, user)}
 		}
 	}
-	if err := proj.GitLab.Cancel(ctx, run.ProjectID, run.PipelineID); err != nil {
-		return err
-	}
 	name := r.Message.Sender.Username
 	if name == "" {
 		name = who
 	}
-	p.w.note(run.ID, "Canceled from chat by "+name+".")
+	// Noted before GitLab is asked, so whatever answers the run here
+	// (its poll may see it canceled before this handler goes on) says who.
+	note := "Canceled from chat by " + name + "."
+	undo := p.w.addNote(run.ID, note)
+	if err := proj.GitLab.Cancel(ctx, run.ProjectID, run.PipelineID); err != nil {
+		undo()
+		return err
+	}
+	p.w.note(run.ID, note) // shows it now; relayed if another process follows the run
 	bot.Logger(ctx).Info("pipeline canceled from chat", "run", run.ID, "pipeline", run.PipelineID, "by", who)
 	_, err = w.Reply(ctx, bot.Reply{Status: bot.StatusInfo, Title: "Canceling " + run.Job + " (run " + shortID(run.ID) + ")",
 		Text: "Its reply will say when GitLab has stopped it.", Links: []bot.Link{{Label: fmt.Sprintf("Pipeline #%d", run.PipelineID), URL: run.PipelineURL}}})

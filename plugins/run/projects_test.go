@@ -288,3 +288,28 @@ func TestProjectRunsAmongManyOfAnotherProject(t *testing.T) {
 		t.Fatalf("api runs = %q / %q", r.Title, r.Text)
 	}
 }
+
+// The run's answer says who canceled it even when its poll sees the
+// pipeline canceled before the cancel command has heard GitLab's answer
+// (held here): the note is given before GitLab is asked.
+func TestCancelNoteBeforeGitLabAnswers(t *testing.T) {
+	e := newProjectsEnv(t, true)
+	e.gl.Block("slow")
+	e.chat.Say("U-alice", "C1", "run slow please")
+	if _, ok := e.chat.WaitFor("C1", func(r bot.Reply) bool { return len(r.Links) > 0 }, 10*time.Second); !ok {
+		t.Fatal("the progress reply never linked the pipeline")
+	}
+	r, _ := e.say("U-alice", "C1", "runs")
+	id := strings.Fields(r.Text)[0]
+	ps := e.gl.Pipelines()
+	hold := e.gl.HoldAfterWork("POST", fmt.Sprintf("/projects/42/pipelines/%d/cancel", ps[len(ps)-1].ID), 1)
+	defer hold.Release()
+	e.chat.Say("U-alice", "C1", "cancel "+id)
+	final, ok := e.chat.WaitFor("C1", func(r bot.Reply) bool { return r.Title == "slow was canceled" }, 10*time.Second)
+	if !ok {
+		t.Fatalf("the run's reply never said it was canceled: %+v", e.chat.Messages("C1"))
+	}
+	if !strings.Contains(final.Text, "Canceled from chat by test:U-alice") {
+		t.Fatalf("answered before the note: %q", final.Text)
+	}
+}

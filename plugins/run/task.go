@@ -2,7 +2,9 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/chatops-dev/chatops/bot"
@@ -224,6 +226,13 @@ func (w *watcher) deliver(ctx context.Context, run *store.Run) {
 		w.log.Error("the stored answer is unreadable; dropping it", "run", run.ID, "err", err)
 		run.Phase = store.PhaseDone
 		return
+	}
+	if notes := w.takeNotes(run.ID); len(notes) > 0 {
+		// Given while this task found the answer (a cancel's "who"):
+		// they belong in it, and are stored with it.
+		run.Notes = append(run.Notes, notes...)
+		reply.Text = strings.TrimLeft(reply.Text+"\n"+strings.Join(notes, "\n"), "\n")
+		run.Answer, _ = json.Marshal(reply) // a Reply is plain data: it always encodes
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,9 +26,6 @@ type tracked struct {
 	hint string
 	// lost says another process took the run over while a task held it.
 	lost bool
-	// notes wait to be added to the run (by the loop, when no task
-	// holds it): who canceled it.
-	notes []string
 	// due asks for the job's state at the next chance (a webhook, a
 	// pipeline that finished).
 	due       bool
@@ -61,6 +59,12 @@ type watcher struct {
 	// early holds hooks for pipelines no followed run has yet: a quick
 	// job's hooks can all arrive before its handler hands the run over.
 	early map[int64]earlyHooks
+	// noted are remarks for runs' replies from outside the watcher (who
+	// canceled a run), by run id, guarded by mu: added before the event
+	// they describe (a cancel is noted before GitLab is asked), and taken
+	// by whatever next works on the run, a task answering it included, so
+	// an answer never goes out without a note given before it.
+	noted map[string][]string
 	// gen counts the lease renewals started (loop only; see acquired).
 	gen uint64
 	// heldUntil is when, by this process's clock and with a margin, the
@@ -85,7 +89,7 @@ func clone(r *store.Run) *store.Run {
 }
 
 func newWatcher(p *Plugin) *watcher {
-	return &watcher{p: p, st: p.opts.Store, log: p.opts.Logger, notes: make(chan runNote, 256),
+	return &watcher{p: p, st: p.opts.Store, log: p.opts.Logger, notes: make(chan runNote, 256), noted: map[string][]string{},
 		wake: make(chan struct{}, 1), hooks: make(chan hookMsg, 4096),
 		runs: map[string]*tracked{}, byPipeline: map[int64]*tracked{}, since: map[int64]time.Time{}, polling: map[int64]bool{}, early: map[int64]earlyHooks{},
 		finished: map[string]finish{}}
@@ -134,6 +138,42 @@ func (w *watcher) apply(run *store.Run, st gitlab.State, err error) {
 			Text: "GitLab: " + gitlab.Describe(err) + ".\nThe bot is still running; try again, and tell its operators if it keeps happening.", Err: err}))
 	}
 }
+
+// addNote keeps text for the replies of the run runID and returns what
+// takes it back (the event it describes did not happen after all).
+func (w *watcher) addNote(runID, text string) (undo func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.noted) >= maxNoted {
+		return func() {} // a flood of notes for runs nobody answers
+	}
+	w.noted[runID] = append(w.noted[runID], text)
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		notes := w.noted[runID]
+		if i := slices.Index(notes, text); i >= 0 {
+			notes = slices.Delete(notes, i, i+1)
+		}
+		if len(notes) == 0 {
+			delete(w.noted, runID)
+		} else {
+			w.noted[runID] = notes
+		}
+	}
+}
+
+// takeNotes returns and forgets the notes kept for the run runID.
+func (w *watcher) takeNotes(runID string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	notes := w.noted[runID]
+	delete(w.noted, runID)
+	return notes
+}
+
+// maxNoted bounds the runs with notes kept.
+const maxNoted = 10000
 
 // runNote is a remark for a run's replies from outside the watcher;
 // relayed when another process sharing the store passed it on.
@@ -230,11 +270,15 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 				}
 			}
 		case n := <-w.notes:
-			if t := w.runs[n.run]; t != nil {
-				t.notes = append(t.notes, n.text)
-				t.due = true
-			} else if !n.relayed {
+			switch t := w.runs[n.run]; {
+			case t != nil:
+				if n.relayed {
+					w.addNote(n.run, n.text)
+				}
+				t.due = true // shown in the progress reply too
+			case !n.relayed:
 				// Another process sharing the store may follow it.
+				w.takeNotes(n.run)
 				w.relayNote(ctx, &tasks, n)
 			}
 		case d := <-done:
@@ -271,9 +315,8 @@ func (w *watcher) serve(ctx context.Context, out bot.Messenger) error {
 			if t.run.Phase == store.PhaseFollowing && hint == "" {
 				t.lastCheck = now
 			}
-			if len(t.notes) > 0 && t.run.Open() {
-				t.run.Notes = append(t.run.Notes, t.notes...)
-				t.notes = nil
+			if t.run.Open() {
+				t.run.Notes = append(t.run.Notes, w.takeNotes(t.run.ID)...)
 			}
 			run := clone(t.run)
 			tasks.Go(func() {
@@ -325,6 +368,7 @@ func (w *watcher) track(r *store.Run, checked time.Time) {
 }
 
 func (w *watcher) untrack(t *tracked) {
+	w.takeNotes(t.run.ID)
 	delete(w.runs, t.run.ID)
 	delete(w.byPipeline, t.run.PipelineID)
 	w.left(t.run)
