@@ -2,11 +2,13 @@ package mattermost
 
 import (
 	"context"
-	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatops-dev/chatops/adapters/internal/adaptertest"
 
 	"github.com/chatops-dev/chatops/adapters/mattermost/mattermosttest"
 	"github.com/chatops-dev/chatops/bot"
@@ -102,6 +104,17 @@ func (h *harness) next() mattermosttest.Record {
 		h.t.Fatal(err)
 	}
 	return r
+}
+
+// nextInDM checks that the bot's next post is a plain post (not an
+// ephemeral or response-URL answer) in user's DM with the bot, holding
+// want; why names the case in the failure.
+func (h *harness) nextInDM(user, want, why string) {
+	h.t.Helper()
+	r := h.next()
+	if r.Webhook || r.Ephemeral || r.Post.ChannelId != h.fake.DirectChannel(user) || !strings.Contains(r.Post.Message, want) {
+		h.t.Fatalf("%s: answer %+v: %q; want a post holding %q in the DM", why, r, r.Post.Message, want)
+	}
 }
 
 func (h *harness) none(d time.Duration) {

@@ -253,10 +253,7 @@ func TestSlashResponseURLUnusable(t *testing.T) {
 				t.Fatalf("answer %d: %+v, want it through the response URL", i+1, r)
 			}
 		}
-		dm := h.fake.DirectChannel(h.userID)
-		if r := h.next(); r.Webhook || r.Post.ChannelId != dm || !strings.Contains(r.Post.Message, "answer 5") {
-			t.Fatalf("fifth answer %+v: %q; want a DM", r, r.Post.Message)
-		}
+		h.nextInDM(h.userID, "answer 5", "fifth answer")
 	})
 	t.Run("expired at the server", func(t *testing.T) {
 		h := newSlashHarness(t, nil)
@@ -264,10 +261,7 @@ func TestSlashResponseURLUnusable(t *testing.T) {
 		h.run(ch, "wait")
 		h.fake.AgeCommandHooks(31 * time.Minute)
 		close(h.release)
-		dm := h.fake.DirectChannel(h.userID)
-		if r := h.next(); r.Webhook || r.Post.ChannelId != dm || !strings.Contains(r.Post.Message, "released") {
-			t.Fatalf("answer %+v: %q; want a DM", r, r.Post.Message)
-		}
+		h.nextInDM(h.userID, "released", "expired at the server")
 	})
 	t.Run("known to be expired", func(t *testing.T) {
 		h := newSlashHarness(t, nil)
@@ -297,9 +291,7 @@ func TestSlashWhisper(t *testing.T) {
 	}
 	dm := h.fake.DirectChannel(h.userID)
 	h.fake.Post(h.fake.ChannelID, h.userID, "@chatops whisper by mention", "")
-	if r := h.next(); r.Ephemeral || r.Post.ChannelId != dm {
-		t.Fatalf("answer to a mention %+v, want a DM", r)
-	}
+	h.nextInDM(h.userID, "by mention", "answer to a mention")
 	h.run(dm, "whisper in the DM")
 	if r := h.next(); r.Ephemeral || r.Webhook || r.Post.ChannelId != dm || !strings.Contains(r.Post.Message, "in the DM") {
 		t.Fatalf("answer in the DM %+v, want a post there", r)
@@ -368,9 +360,7 @@ func TestSlashResponseURLOnlyOnTheServer(t *testing.T) {
 		h := newSlashHarness(t, nil)
 		ch := h.fake.AddChannel("elsewhere", false)
 		forge(h, ch, other.URL+"/hooks/commands/x", "t-other")
-		if r := h.next(); r.Webhook || r.Post.ChannelId != h.fake.DirectChannel(h.userID) {
-			t.Fatalf("answer %+v; want a DM", r)
-		}
+		h.nextInDM(h.userID, "", "response URL on another host")
 		if n := elsewhere.Load(); n != 0 {
 			t.Fatalf("%d requests reached the other host", n)
 		}
@@ -380,9 +370,7 @@ func TestSlashResponseURLOnlyOnTheServer(t *testing.T) {
 		h := newSlashHarness(t, func(c *Config) { c.SiteURL = other.URL })
 		ch := h.fake.AddChannel("elsewhere", false)
 		forge(h, ch, other.URL+"/redirect", "t-redirect")
-		if r := h.next(); r.Webhook || r.Post.ChannelId != h.fake.DirectChannel(h.userID) {
-			t.Fatalf("answer %+v; want a DM after the redirect", r)
-		}
+		h.nextInDM(h.userID, "", "response URL redirecting")
 		if n := elsewhere.Load(); n != 1 {
 			t.Fatalf("%d requests reached site_url's host, want 1 (the post, its redirect not followed)", n)
 		}

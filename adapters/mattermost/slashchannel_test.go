@@ -105,7 +105,5 @@ func TestSlashChannelTheBotCannotSee(t *testing.T) {
 	if code, text := forgeSlash(t, h, h.cmd.Token, h.fake.TeamID, private, "hidden", "tp-unbound"); code != http.StatusOK || text != "" {
 		t.Fatalf("unbound token: status %d %q", code, text)
 	}
-	if r := h.next(); r.Post.ChannelId != h.fake.DirectChannel(h.userID) {
-		t.Fatalf("answer %+v; want a DM", r)
-	}
+	h.nextInDM(h.userID, "", "unbound token in a channel the bot cannot see")
 }
